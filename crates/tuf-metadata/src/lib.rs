@@ -1,0 +1,35 @@
+//! TUF metadata for the ceremony tools: a strict parser, the OLPC canonical
+//! JSON encoder, key ids, signature and threshold checks, root rotation and
+//! the diff a reviewer reads.
+//!
+//! Pure by design: bytes in, values out. No files, no hardware, no clock —
+//! the time to check expiry against is always a parameter.
+
+pub mod canonical;
+pub mod common;
+pub mod diff;
+pub mod fields;
+pub mod json;
+pub mod keys;
+pub mod metadata;
+pub mod root;
+pub mod rotation;
+pub mod snapshot;
+pub mod targets;
+pub mod threshold;
+
+#[cfg(test)]
+mod tests;
+
+pub use common::Expires;
+pub use fields::{FormatError, Problem};
+pub use json::{JsonError, Object, Value};
+pub use keys::{Key, KeyError, KeyId, PublicKey, SignatureError};
+pub use metadata::{Limits, Metadata, ParseError, Signature, Signed};
+pub use root::{Common, RoleKeys, Root};
+pub use rotation::{RootUpdate, VerifyError, verify_root_update, verify_trusted_root};
+pub use snapshot::{MetaFile, Snapshot, Timestamp};
+pub use targets::{
+    DelegatedRole, DelegatedRoles, Delegations, RoleScope, SuccinctRoles, TargetFile, Targets,
+};
+pub use threshold::{KeyStatus, ThresholdReport};

@@ -1,0 +1,331 @@
+//! The signed envelope `{"signed": …, "signatures": […]}` and the strict
+//! parse of a whole metadata file.
+
+use crate::canonical;
+use crate::fields::{Fields, FormatError, Problem, as_string, err, object_with};
+use crate::json::{self, JsonError, Object, Value};
+use crate::keys::KeyId;
+use crate::root::{Common, Root};
+use crate::snapshot::{Snapshot, Timestamp};
+use crate::targets::Targets;
+
+/// Caps that keep hostile input cheap to refuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file accepted, in bytes.
+    pub max_bytes: usize,
+    /// Most signatures one file may carry.
+    pub max_signatures: usize,
+    /// Most keys one `keys` object may hold.
+    pub max_keys: usize,
+}
+
+impl Limits {
+    /// For root metadata: 1 MiB (python-tuf's client default is 512 kB).
+    pub const ROOT: Limits = Limits {
+        max_bytes: 1024 * 1024,
+        max_signatures: 256,
+        max_keys: 1024,
+    };
+    /// For any metadata, including large targets files.
+    pub const ANY: Limits = Limits {
+        max_bytes: json::DEFAULT_MAX_BYTES,
+        max_signatures: 256,
+        max_keys: 1024,
+    };
+}
+
+/// Why bytes are not acceptable metadata.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The JSON text itself is wrong.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// Valid JSON, but not valid TUF metadata.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+impl ParseError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseError::Json(e) => e.code(),
+            ParseError::Format(e) => e.code(),
+        }
+    }
+}
+
+/// One entry of `signatures`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// The signing key's id.
+    pub keyid: KeyId,
+    /// Hex of the signature bytes.
+    pub sig: String,
+    /// Unknown fields, kept.
+    pub unrecognized: Object,
+}
+
+impl Signature {
+    /// The signature object as published.
+    pub fn to_value(&self) -> Value {
+        object_with(
+            [
+                ("keyid", Value::from(self.keyid.as_str())),
+                ("sig", Value::from(self.sig.as_str())),
+            ],
+            &self.unrecognized,
+        )
+    }
+}
+
+/// The `signed` part of any metadata file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signed {
+    /// `root`
+    Root(Root),
+    /// `targets` (top-level or delegated)
+    Targets(Targets),
+    /// `snapshot`
+    Snapshot(Snapshot),
+    /// `timestamp`
+    Timestamp(Timestamp),
+}
+
+impl Signed {
+    /// The `_type` value.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Signed::Root(_) => Root::TYPE,
+            Signed::Targets(_) => Targets::TYPE,
+            Signed::Snapshot(_) => Snapshot::TYPE,
+            Signed::Timestamp(_) => Timestamp::TYPE,
+        }
+    }
+
+    /// version, expiry and spec version.
+    pub fn common(&self) -> &Common {
+        match self {
+            Signed::Root(r) => &r.common,
+            Signed::Targets(t) => &t.common,
+            Signed::Snapshot(s) => &s.common,
+            Signed::Timestamp(t) => &t.common,
+        }
+    }
+
+    /// The `signed` object as it will be encoded and signed.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Signed::Root(r) => r.to_value(),
+            Signed::Targets(t) => t.to_value(),
+            Signed::Snapshot(s) => s.to_value(),
+            Signed::Timestamp(t) => t.to_value(),
+        }
+    }
+
+    fn from_value(value: Value, limits: &Limits) -> Result<Self, FormatError> {
+        let mut fields = Fields::new(value, "signed")?;
+        let type_path = fields.child("_type");
+        let type_name = as_string(fields.take("_type")?, &type_path)?;
+        Ok(match type_name.as_str() {
+            Root::TYPE => Signed::Root(Root::from_fields(fields, limits.max_keys)?),
+            Targets::TYPE => Signed::Targets(Targets::from_fields(fields, limits.max_keys)?),
+            Snapshot::TYPE => Signed::Snapshot(Snapshot::from_fields(fields)?),
+            Timestamp::TYPE => Signed::Timestamp(Timestamp::from_fields(fields)?),
+            _ => return Err(err(type_path, Problem::UnknownType(type_name))),
+        })
+    }
+}
+
+/// A parsed metadata file: the typed `signed` part, its signatures, and the
+/// canonical bytes that those signatures cover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metadata<T = Signed> {
+    signed: T,
+    signed_bytes: Vec<u8>,
+    signatures: Vec<Signature>,
+    unrecognized: Object,
+}
+
+impl Metadata<Signed> {
+    /// Strictly parses a metadata file of any type.
+    pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, ParseError> {
+        let value = json::parse(bytes, limits.max_bytes)?;
+        let mut envelope = Fields::new(value, "")?;
+        let signatures = read_signatures(envelope.take("signatures")?, limits)?;
+        let signed_value = envelope.take("signed")?;
+        // The bytes signed are those of the parsed value, never the file's.
+        let signed_bytes = canonical::encode(&signed_value);
+        let signed = Signed::from_value(signed_value, limits)?;
+        debug_assert_eq!(canonical::encode(&signed.to_value()), signed_bytes);
+        Ok(Metadata {
+            signed,
+            signed_bytes,
+            signatures,
+            unrecognized: envelope.rest(),
+        })
+    }
+
+    /// Narrows to root metadata, or says what type it is instead.
+    pub fn into_root(self) -> Result<Metadata<Root>, FormatError> {
+        self.narrow(Root::TYPE, |s| match s {
+            Signed::Root(r) => Ok(r),
+            other => Err(other),
+        })
+    }
+
+    /// Narrows to targets metadata, or says what type it is instead.
+    pub fn into_targets(self) -> Result<Metadata<Targets>, FormatError> {
+        self.narrow(Targets::TYPE, |s| match s {
+            Signed::Targets(t) => Ok(t),
+            other => Err(other),
+        })
+    }
+
+    fn narrow<T>(
+        self,
+        expected: &str,
+        pick: impl FnOnce(Signed) -> Result<T, Signed>,
+    ) -> Result<Metadata<T>, FormatError> {
+        match pick(self.signed) {
+            Ok(signed) => Ok(Metadata {
+                signed,
+                signed_bytes: self.signed_bytes,
+                signatures: self.signatures,
+                unrecognized: self.unrecognized,
+            }),
+            Err(other) => Err(err(
+                "signed._type",
+                Problem::UnexpectedType {
+                    expected: expected.to_owned(),
+                    found: other.type_name().to_owned(),
+                },
+            )),
+        }
+    }
+}
+
+impl Metadata<Root> {
+    /// Strictly parses a root metadata file (with root's size limits).
+    pub fn parse_root(bytes: &[u8]) -> Result<Self, ParseError> {
+        Ok(Metadata::parse(bytes, &Limits::ROOT)?.into_root()?)
+    }
+}
+
+/// A `signed` payload that can be encoded: what [`Metadata::new`] signs over.
+pub trait SignedPart {
+    /// The `signed` object as it will be encoded and signed.
+    fn to_value(&self) -> Value;
+}
+
+macro_rules! signed_part {
+    ($($t:ty),*) => {$(
+        impl SignedPart for $t {
+            fn to_value(&self) -> Value {
+                <$t>::to_value(self)
+            }
+        }
+    )*};
+}
+signed_part!(Signed, Root, Targets, Snapshot, Timestamp);
+
+impl<T: SignedPart> Metadata<T> {
+    /// Unsigned metadata around `signed`; its canonical bytes are computed here.
+    pub fn new(signed: T) -> Self {
+        Metadata {
+            signed_bytes: canonical::encode(&signed.to_value()),
+            signed,
+            signatures: Vec::new(),
+            unrecognized: Object::new(),
+        }
+    }
+
+    /// The whole file as a JSON value (`signatures` and `signed`).
+    pub fn to_value(&self) -> Value {
+        let signatures = Value::Array(self.signatures.iter().map(Signature::to_value).collect());
+        object_with(
+            [
+                ("signatures", signatures),
+                ("signed", self.signed.to_value()),
+            ],
+            &self.unrecognized,
+        )
+    }
+}
+
+impl<T> Metadata<T> {
+    /// Adds a signature; a second signature under the same key id is refused,
+    /// as the parser refuses it.
+    pub fn add_signature(&mut self, signature: Signature) -> Result<(), FormatError> {
+        if self.signatures.iter().any(|s| s.keyid == signature.keyid) {
+            return Err(err(
+                "signatures",
+                Problem::DuplicateSignatureKeyId(signature.keyid),
+            ));
+        }
+        self.signatures.push(signature);
+        Ok(())
+    }
+}
+
+impl<T> Metadata<T> {
+    /// The typed `signed` part.
+    pub fn signed(&self) -> &T {
+        &self.signed
+    }
+
+    /// The canonical JSON of `signed`: what every signature covers.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.signed_bytes
+    }
+
+    /// The signatures, in file order, key ids unique.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+
+    /// Hex SHA-256 of [`Self::signed_bytes`], what a witness reads aloud.
+    pub fn signed_digest(&self) -> String {
+        hex::encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            &self.signed_bytes,
+        ))
+    }
+}
+
+fn read_signatures(value: Value, limits: &Limits) -> Result<Vec<Signature>, FormatError> {
+    let Value::Array(items) = value else {
+        return Err(crate::fields::wrong_type("signatures", "array", &value));
+    };
+    if items.len() > limits.max_signatures {
+        return Err(err(
+            "signatures",
+            Problem::TooManySignatures {
+                count: items.len(),
+                limit: limits.max_signatures,
+            },
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut fields = Fields::new(item, &format!("signatures[{i}]"))?;
+            let keyid = fields.string("keyid")?;
+            let sig = fields.string("sig")?;
+            if !seen.insert(keyid.clone()) {
+                return Err(err(
+                    format!("signatures[{i}].keyid"),
+                    Problem::DuplicateSignatureKeyId(keyid),
+                ));
+            }
+            Ok(Signature {
+                keyid,
+                sig,
+                unrecognized: fields.rest(),
+            })
+        })
+        .collect()
+}
