@@ -5,7 +5,7 @@ use crate::json::{Object, Value};
 
 /// Why a well-formed JSON document is not acceptable TUF metadata.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
+#[error("{}: {problem}", field.escape_debug())]
 pub struct FormatError {
     /// Dotted path of the offending field, e.g. `signed.roles.root.threshold`.
     pub field: String,

@@ -277,7 +277,7 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         let problem = if n.fract() == 0.0 && n.abs() > MAX_SAFE_INTEGER as f64 {
             Problem::OutOfRange(format!("{n:e}"))
         } else {
-            Problem::NotAnInteger(n.to_string())
+            Problem::NotAnInteger(format!("{n:?}"))
         };
         Err(self.fail(problem))
     }

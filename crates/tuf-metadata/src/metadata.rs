@@ -170,36 +170,37 @@ impl Metadata<Signed> {
     /// Narrows to root metadata, or says what type it is instead.
     pub fn into_root(self) -> Result<Metadata<Root>, FormatError> {
         self.narrow(Root::TYPE, |s| match s {
-            Signed::Root(r) => Ok(r),
-            other => Err(other),
+            Signed::Root(r) => Some(r),
+            _ => None,
         })
     }
 
     /// Narrows to targets metadata, or says what type it is instead.
     pub fn into_targets(self) -> Result<Metadata<Targets>, FormatError> {
         self.narrow(Targets::TYPE, |s| match s {
-            Signed::Targets(t) => Ok(t),
-            other => Err(other),
+            Signed::Targets(t) => Some(t),
+            _ => None,
         })
     }
 
     fn narrow<T>(
         self,
         expected: &str,
-        pick: impl FnOnce(Signed) -> Result<T, Signed>,
+        pick: impl FnOnce(Signed) -> Option<T>,
     ) -> Result<Metadata<T>, FormatError> {
+        let found = self.signed.type_name();
         match pick(self.signed) {
-            Ok(signed) => Ok(Metadata {
+            Some(signed) => Ok(Metadata {
                 signed,
                 signed_bytes: self.signed_bytes,
                 signatures: self.signatures,
                 unrecognized: self.unrecognized,
             }),
-            Err(other) => Err(err(
+            None => Err(err(
                 "signed._type",
                 Problem::UnexpectedType {
                     expected: expected.to_owned(),
-                    found: other.type_name().to_owned(),
+                    found: found.to_owned(),
                 },
             )),
         }

@@ -1,0 +1,69 @@
+//! `tuf-repo verify-root --trusted <root.json> [--at <RFC3339>] <next.root.json>...`:
+//! walks a root chain as a client would, printing one line per root.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tuf_metadata::threshold::short_id;
+use tuf_metadata::{Limits, Metadata, Root, verify_root_update, verify_trusted_root};
+
+use crate::files::read_capped;
+
+/// Arguments of `verify-root`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The root already trusted (e.g. pinned, or the last one published).
+    #[arg(long, value_name = "root.json")]
+    trusted: PathBuf,
+    /// Time to check expiry against (RFC 3339); default now. Only the last
+    /// root of the chain must be unexpired (TUF spec 5.3.10).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+    /// Root N+1, N+2, … in order.
+    #[arg(value_name = "next.root.json", required = true)]
+    next: Vec<PathBuf>,
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("not an RFC 3339 time: {e}"))
+}
+
+/// Runs the command; errors name the file.
+pub fn run(args: &Args) -> Result<()> {
+    let at = args.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let trusted_name = args.trusted.display().to_string();
+    let mut trusted = load_root(&args.trusted).with_context(|| trusted_name.clone())?;
+    verify_trusted_root(&trusted)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("{trusted_name}: trusted root is not signed by its own keys"))?;
+    let last = args.next.len() - 1;
+    for (i, path) in args.next.iter().enumerate() {
+        let name = path.display().to_string();
+        let bytes = read_capped(path, Limits::ROOT.max_bytes).with_context(|| name.clone())?;
+        let next = Metadata::parse(&bytes, &Limits::ROOT).with_context(|| name.clone())?;
+        let now = (i == last).then_some(at);
+        let update = verify_root_update(&trusted, next, now).with_context(|| name.clone())?;
+        for (listed, computed) in &update.keyid_mismatches {
+            eprintln!(
+                "warning: {name}: key id {listed} does not match its key (computed {})",
+                short_id(computed)
+            );
+        }
+        let old_version = trusted.signed().common.version;
+        let version = update.root.signed().common.version;
+        println!(
+            "root v{version}: ok — root keys {} of v{old_version}, {} of v{version}",
+            update.by_trusted, update.by_itself
+        );
+        trusted = update.root;
+    }
+    Ok(())
+}
+
+fn load_root(path: &std::path::Path) -> Result<Metadata<Root>> {
+    let bytes = read_capped(path, Limits::ROOT.max_bytes)?;
+    Ok(Metadata::parse_root(&bytes)?)
+}

@@ -1,0 +1,122 @@
+//! Test harness for the end-to-end suite: finds the python-tuf peer that
+//! `cargo xtask test` installs, runs the fixture scripts in `tests/fixtures`
+//! into temporary directories, and builds the command-line tools under test.
+//!
+//! Fixtures are generated on every run by python-tuf, never pasted: a test
+//! that cannot find the peer fails and says how to install it, rather than
+//! passing without checking anything.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// The workspace root (this package lives there).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The python interpreter of the venv holding python-tuf.
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("TUF_CEREMONY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
+    assert!(
+        path.exists(),
+        "python-tuf peer not found at {}: run `cargo xtask test`, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// Runs `tests/fixtures/<script>` with `args`, failing the test (with the
+/// script's stderr) if it fails.
+pub fn run_fixture_script(script: &str, args: &[&std::ffi::OsStr]) -> Output {
+    let script_path = workspace_root().join("tests/fixtures").join(script);
+    let output = Command::new(python())
+        .arg(&script_path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script_path.display()));
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A directory of fixtures made once per test binary by `script OUTDIR`.
+pub fn generated(script: &'static str) -> &'static Path {
+    static DIRS: Mutex<Vec<(&'static str, &'static tempfile::TempDir)>> = Mutex::new(Vec::new());
+    let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = dirs.iter().find(|(s, _)| *s == script) {
+        return dir.path();
+    }
+    let dir: &'static tempfile::TempDir =
+        Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
+    let out = dir.path().join("out");
+    run_fixture_script(script, &[out.as_os_str()]);
+    // Leaked on purpose: the fixtures live as long as the test binary.
+    dirs.push((script, dir));
+    dir.path()
+}
+
+/// The output directory of a [`generated`] fixture set.
+pub fn fixtures(script: &'static str) -> PathBuf {
+    generated(script).join("out")
+}
+
+/// Reads a JSON file the fixture scripts wrote (their manifests).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Path of a workspace binary (package and binary share `name`), built once
+/// per test binary so the test never runs a stale build.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(workspace_root())
+            .args(["build", "--quiet", "-p", name, "--bin", name])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building {name} failed");
+        built.push(name.to_owned());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join(name)
+}
+
+/// The result of running a command-line tool: exit code and text streams.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (None if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `tuf-repo` with `args`.
+pub fn tuf_repo<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = Command::new(binary("tuf-repo"))
+        .args(args)
+        .output()
+        .expect("run tuf-repo");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
