@@ -17,8 +17,8 @@ pub struct Expires {
 impl Expires {
     /// Reads `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds tolerated, as go-tuf
     /// may write them; any offset other than `Z` refused, as python-tuf does).
-    pub fn parse(text: &str, field: &str) -> Result<Self, FormatError> {
-        let bad = || err(field, Problem::BadExpires(text.to_owned()));
+    pub fn parse(text: &str) -> Result<Self, FormatError> {
+        let bad = || err("", Problem::BadExpires(text.to_owned()));
         let well_shaped = text.len() >= 20
             && text.ends_with('Z')
             && text.as_bytes().get(10) == Some(&b'T')
@@ -69,7 +69,7 @@ impl Expires {
 }
 
 /// Refuses a spec_version whose major version is not 1.
-pub(crate) fn check_spec_version(version: &str, field: &str) -> Result<(), FormatError> {
+pub(crate) fn check_spec_version(version: &str) -> Result<(), FormatError> {
     let parts: Vec<&str> = version.split('.').collect();
     let numeric = parts
         .iter()
@@ -77,10 +77,7 @@ pub(crate) fn check_spec_version(version: &str, field: &str) -> Result<(), Forma
     if (parts.len() == 2 || parts.len() == 3) && numeric && parts[0] == "1" {
         Ok(())
     } else {
-        Err(err(
-            field,
-            Problem::UnsupportedSpecVersion(version.to_owned()),
-        ))
+        Err(err("", Problem::UnsupportedSpecVersion(version.to_owned())))
     }
 }
 
@@ -127,9 +124,9 @@ mod tests {
 
     #[test]
     fn expires_accepts_the_tuf_form_and_refuses_others() {
-        let e = Expires::parse("2040-01-01T00:00:00Z", "expires").unwrap();
+        let e = Expires::parse("2040-01-01T00:00:00Z").unwrap();
         assert_eq!(e.as_str(), "2040-01-01T00:00:00Z");
-        assert!(Expires::parse("2040-01-01T00:00:00.5Z", "expires").is_ok());
+        assert!(Expires::parse("2040-01-01T00:00:00.5Z").is_ok());
         for bad in [
             "2040-13-45T00:00:00Z",
             "2040-01-01T00:00:00+01:00",
@@ -137,15 +134,16 @@ mod tests {
             "2040-01-01",
             "tomorrow",
         ] {
-            let e = Expires::parse(bad, "signed.expires").unwrap_err();
+            let e = Expires::parse(bad).unwrap_err();
             assert_eq!(e.code(), "bad-expires", "{bad}");
-            assert!(e.to_string().starts_with("signed.expires:"));
+            let e = e.within("expires").within("signed");
+            assert!(e.to_string().starts_with("signed.expires:"), "{e}");
         }
     }
 
     #[test]
     fn expiry_is_exclusive() {
-        let e = Expires::parse("2030-01-01T00:00:00Z", "e").unwrap();
+        let e = Expires::parse("2030-01-01T00:00:00Z").unwrap();
         assert!(e.is_expired_at(e.time()));
         assert!(!e.is_expired_at(e.time() - time::Duration::SECOND));
         assert_eq!(Expires::from_time(e.time()), e);
@@ -170,10 +168,10 @@ mod tests {
     #[test]
     fn spec_versions() {
         for ok in ["1.0", "1.0.31", "1.20.0"] {
-            assert!(check_spec_version(ok, "s").is_ok());
+            assert!(check_spec_version(ok).is_ok());
         }
         for bad in ["2.0.0", "0.9", "1", "1.0.x", ""] {
-            assert!(check_spec_version(bad, "s").is_err(), "{bad}");
+            assert!(check_spec_version(bad).is_err(), "{bad}");
         }
     }
 }

@@ -119,7 +119,34 @@ impl FormatError {
     }
 }
 
-/// Builds a [`FormatError`] for `field`.
+impl FormatError {
+    /// Puts the error's field under `parent` (an object key or `[i]`), so
+    /// paths are built only when something is wrong, never on the hot path.
+    pub(crate) fn within(mut self, parent: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            parent.to_owned()
+        } else if self.field.starts_with('[') {
+            format!("{parent}{}", self.field)
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
+    }
+}
+
+/// [`FormatError::within`] for results.
+pub(crate) trait Within {
+    /// Prefixes the error's field with `parent`.
+    fn within(self, parent: &str) -> Self;
+}
+
+impl<T> Within for Result<T, FormatError> {
+    fn within(self, parent: &str) -> Self {
+        self.map_err(|e| e.within(parent))
+    }
+}
+
+/// Builds a [`FormatError`] for `field` (relative to the object being read).
 pub(crate) fn err(field: impl Into<String>, problem: Problem) -> FormatError {
     FormatError {
         field: field.into(),
@@ -128,37 +155,24 @@ pub(crate) fn err(field: impl Into<String>, problem: Problem) -> FormatError {
 }
 
 /// An object being taken apart field by field; what remains is "unrecognized"
-/// and is kept verbatim.
+/// and is kept verbatim. Errors name fields relative to this object.
 pub(crate) struct Fields {
-    path: String,
     map: Object,
 }
 
 impl Fields {
-    /// Starts reading `value`, which must be an object, found at `path`.
-    pub fn new(value: Value, path: &str) -> Result<Self, FormatError> {
+    /// Starts reading `value`, which must be an object.
+    pub fn new(value: Value) -> Result<Self, FormatError> {
         match value {
-            Value::Object(map) => Ok(Fields {
-                path: path.to_owned(),
-                map,
-            }),
-            other => Err(wrong_type(path, "object", &other)),
-        }
-    }
-
-    /// The path of a child field, for errors.
-    pub fn child(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.path)
+            Value::Object(map) => Ok(Fields { map }),
+            other => Err(wrong_type("object", &other)),
         }
     }
 
     pub fn take(&mut self, name: &str) -> Result<Value, FormatError> {
         self.map
             .remove(name)
-            .ok_or_else(|| err(self.child(name), Problem::Missing))
+            .ok_or_else(|| err(name, Problem::Missing))
     }
 
     pub fn take_opt(&mut self, name: &str) -> Option<Value> {
@@ -166,31 +180,23 @@ impl Fields {
     }
 
     pub fn string(&mut self, name: &str) -> Result<String, FormatError> {
-        let value = self.take(name)?;
-        as_string(value, &self.child(name))
+        as_string(self.take(name)?).within(name)
     }
 
     pub fn count(&mut self, name: &str) -> Result<u64, FormatError> {
-        let value = self.take(name)?;
-        as_count(&value, &self.child(name))
+        as_count(&self.take(name)?).within(name)
     }
 
     pub fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, FormatError> {
         match self.take_opt(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(other) => Err(wrong_type(&self.child(name), "boolean", &other)),
+            Some(other) => Err(wrong_type("boolean", &other).within(name)),
         }
     }
 
-    pub fn object(&mut self, name: &str) -> Result<Object, FormatError> {
-        let value = self.take(name)?;
-        as_object(value, &self.child(name))
-    }
-
     pub fn string_list(&mut self, name: &str) -> Result<Vec<String>, FormatError> {
-        let path = self.child(name);
-        as_string_list(self.take(name)?, &path)
+        as_string_list(self.take(name)?).within(name)
     }
 
     /// What no reader claimed: written back unchanged.
@@ -199,9 +205,10 @@ impl Fields {
     }
 }
 
-pub(crate) fn wrong_type(path: &str, expected: &'static str, found: &Value) -> FormatError {
+/// A wrong-type error about the value itself.
+pub(crate) fn wrong_type(expected: &'static str, found: &Value) -> FormatError {
     err(
-        path,
+        "",
         Problem::WrongType {
             expected,
             found: found.type_name(),
@@ -209,48 +216,57 @@ pub(crate) fn wrong_type(path: &str, expected: &'static str, found: &Value) -> F
     )
 }
 
-pub(crate) fn as_string(value: Value, path: &str) -> Result<String, FormatError> {
+pub(crate) fn as_string(value: Value) -> Result<String, FormatError> {
     match value {
         Value::String(s) => Ok(s),
-        other => Err(wrong_type(path, "string", &other)),
+        other => Err(wrong_type("string", &other)),
     }
 }
 
-pub(crate) fn as_object(value: Value, path: &str) -> Result<Object, FormatError> {
+pub(crate) fn as_object(value: Value) -> Result<Object, FormatError> {
     match value {
         Value::Object(map) => Ok(map),
-        other => Err(wrong_type(path, "object", &other)),
+        other => Err(wrong_type("object", &other)),
     }
 }
 
-pub(crate) fn as_count(value: &Value, path: &str) -> Result<u64, FormatError> {
+pub(crate) fn as_count(value: &Value) -> Result<u64, FormatError> {
     match value {
-        Value::Int(n) if *n < 0 => Err(err(path, Problem::Negative(*n))),
+        Value::Int(n) if *n < 0 => Err(err("", Problem::Negative(*n))),
         Value::Int(n) => Ok(*n as u64),
-        other => Err(wrong_type(path, "integer", other)),
+        other => Err(wrong_type("integer", other)),
     }
 }
 
-pub(crate) fn as_string_list(value: Value, path: &str) -> Result<Vec<String>, FormatError> {
+pub(crate) fn as_string_list(value: Value) -> Result<Vec<String>, FormatError> {
     match value {
         Value::Array(items) => items
             .into_iter()
             .enumerate()
-            .map(|(i, item)| as_string(item, &format!("{path}[{i}]")))
+            .map(|(i, item)| as_string(item).map_err(|e| e.within(&format!("[{i}]"))))
             .collect(),
-        other => Err(wrong_type(path, "array", &other)),
+        other => Err(wrong_type("array", &other)),
     }
 }
 
 /// Refuses a list of key ids with a repeat (python-tuf does the same).
-pub(crate) fn unique_keyids(keyids: &[String], path: &str) -> Result<(), FormatError> {
-    let mut seen = std::collections::BTreeSet::new();
-    for id in keyids {
-        if !seen.insert(id.as_str()) {
-            return Err(err(path, Problem::DuplicateKeyId(id.clone())));
-        }
+/// Roles list a handful of key ids, so a scan beats a set; hostile long
+/// lists get the set.
+pub(crate) fn unique_keyids(keyids: &[String]) -> Result<(), FormatError> {
+    let repeat = if keyids.len() <= 32 {
+        keyids
+            .iter()
+            .enumerate()
+            .find(|(i, id)| keyids[..*i].contains(id))
+            .map(|(_, id)| id)
+    } else {
+        let mut seen = std::collections::BTreeSet::new();
+        keyids.iter().find(|id| !seen.insert(id.as_str()))
+    };
+    match repeat {
+        Some(id) => Err(err("", Problem::DuplicateKeyId(id.clone()))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Puts `fields` and then the unrecognized rest into one object value.

@@ -11,7 +11,7 @@ use spki::der::DecodePem;
 use spki::{ObjectIdentifier, SubjectPublicKeyInfoOwned};
 
 use crate::canonical;
-use crate::fields::{Fields, FormatError, Problem, err, object_with};
+use crate::fields::{Fields, FormatError, Problem, Within, err, object_with};
 use crate::json::{Object, Value};
 
 /// A key id: lowercase hex of SHA-256 over the canonical key object.
@@ -70,6 +70,9 @@ pub enum SignatureError {
     /// `sig` is not hex.
     #[error("signature is not hex")]
     NotHex,
+    /// Longer than any supported scheme's signature (RSA-8192: 1024 bytes).
+    #[error("signature is {0} bytes, longer than any supported key type makes")]
+    TooLong(usize),
     /// An Ed25519 signature of the wrong length.
     #[error("Ed25519 signature is {0} bytes, not 64")]
     Ed25519Length(usize),
@@ -81,21 +84,23 @@ pub enum SignatureError {
     Invalid,
 }
 
+/// The longest signature a supported key makes (RSA 8192 bits).
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
 const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 impl Key {
-    /// Reads a key object found at `path`. Refuses one carrying `keyval.private`.
-    pub fn from_value(value: Value, path: &str) -> Result<Self, FormatError> {
-        let mut fields = Fields::new(value, path)?;
+    /// Reads a key object. Refuses one carrying `keyval.private`.
+    pub fn from_value(value: Value) -> Result<Self, FormatError> {
+        let mut fields = Fields::new(value)?;
         let keytype = fields.string("keytype")?;
         let scheme = fields.string("scheme")?;
-        let keyval_path = fields.child("keyval");
-        let mut keyval = Fields::new(fields.take("keyval")?, &keyval_path)?;
-        let public = keyval.string("public")?;
+        let mut keyval = Fields::new(fields.take("keyval")?).within("keyval")?;
+        let public = keyval.string("public").within("keyval")?;
         if keyval.take_opt("private").is_some() {
-            return Err(err(keyval_path, Problem::PrivateKeyMaterial));
+            return Err(err("keyval", Problem::PrivateKeyMaterial));
         }
         Ok(Key {
             keytype,
@@ -220,8 +225,13 @@ impl PublicKey {
 
     /// Checks a TUF `sig` field (hex) over `message`.
     pub fn verify_hex(&self, message: &[u8], signature_hex: &str) -> Result<(), SignatureError> {
-        let raw = hex::decode(signature_hex).map_err(|_| SignatureError::NotHex)?;
-        self.verify(message, &raw)
+        let mut raw = [0u8; MAX_SIGNATURE_BYTES];
+        let len = signature_hex.len() / 2;
+        if len > MAX_SIGNATURE_BYTES {
+            return Err(SignatureError::TooLong(len));
+        }
+        hex::decode_to_slice(signature_hex, &mut raw[..len]).map_err(|_| SignatureError::NotHex)?;
+        self.verify(message, &raw[..len])
     }
 }
 
@@ -233,13 +243,12 @@ fn looks_like_der_sequence(bytes: &[u8]) -> bool {
 /// Reads the `keys` object of root or delegations, capped at `limit` keys.
 pub(crate) fn keys_from_value(
     value: Value,
-    path: &str,
     limit: usize,
 ) -> Result<std::collections::BTreeMap<KeyId, Key>, FormatError> {
-    let map = crate::fields::as_object(value, path)?;
+    let map = crate::fields::as_object(value)?;
     if map.len() > limit {
         return Err(err(
-            path,
+            "",
             Problem::TooManyKeys {
                 count: map.len(),
                 limit,
@@ -248,7 +257,7 @@ pub(crate) fn keys_from_value(
     }
     map.into_iter()
         .map(|(id, key)| {
-            let key = Key::from_value(key, &format!("{path}.{id}"))?;
+            let key = Key::from_value(key).within(&id)?;
             Ok((id, key))
         })
         .collect()
@@ -281,7 +290,7 @@ mod tests {
     use crate::json::parse;
 
     fn key(text: &str) -> Key {
-        Key::from_value(parse(text.as_bytes(), 1 << 16).unwrap(), "key").unwrap()
+        Key::from_value(parse(text.as_bytes(), 1 << 16).unwrap()).unwrap()
     }
 
     #[test]
@@ -305,7 +314,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            Key::from_value(v, "k").unwrap_err().code(),
+            Key::from_value(v).unwrap_err().code(),
             "private-key-material"
         );
     }

@@ -32,4 +32,4 @@ pub use snapshot::{MetaFile, Snapshot, Timestamp};
 pub use targets::{
     DelegatedRole, DelegatedRoles, Delegations, RoleScope, SuccinctRoles, TargetFile, Targets,
 };
-pub use threshold::{KeyStatus, ThresholdReport};
+pub use threshold::{KeyRing, KeyStatus, ThresholdReport};

@@ -2,7 +2,7 @@
 //! parse of a whole metadata file.
 
 use crate::canonical;
-use crate::fields::{Fields, FormatError, Problem, as_string, err, object_with};
+use crate::fields::{Fields, FormatError, Problem, Within, as_string, err, object_with};
 use crate::json::{self, JsonError, Object, Value};
 use crate::keys::KeyId;
 use crate::root::{Common, Root};
@@ -125,15 +125,14 @@ impl Signed {
     }
 
     fn from_value(value: Value, limits: &Limits) -> Result<Self, FormatError> {
-        let mut fields = Fields::new(value, "signed")?;
-        let type_path = fields.child("_type");
-        let type_name = as_string(fields.take("_type")?, &type_path)?;
+        let mut fields = Fields::new(value)?;
+        let type_name = as_string(fields.take("_type")?).within("_type")?;
         Ok(match type_name.as_str() {
             Root::TYPE => Signed::Root(Root::from_fields(fields, limits.max_keys)?),
             Targets::TYPE => Signed::Targets(Targets::from_fields(fields, limits.max_keys)?),
             Snapshot::TYPE => Signed::Snapshot(Snapshot::from_fields(fields)?),
             Timestamp::TYPE => Signed::Timestamp(Timestamp::from_fields(fields)?),
-            _ => return Err(err(type_path, Problem::UnknownType(type_name))),
+            _ => return Err(err("_type", Problem::UnknownType(type_name))),
         })
     }
 }
@@ -152,12 +151,13 @@ impl Metadata<Signed> {
     /// Strictly parses a metadata file of any type.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, ParseError> {
         let value = json::parse(bytes, limits.max_bytes)?;
-        let mut envelope = Fields::new(value, "")?;
-        let signatures = read_signatures(envelope.take("signatures")?, limits)?;
+        let mut envelope = Fields::new(value)?;
+        let signatures =
+            read_signatures(envelope.take("signatures")?, limits).within("signatures")?;
         let signed_value = envelope.take("signed")?;
         // The bytes signed are those of the parsed value, never the file's.
         let signed_bytes = canonical::encode(&signed_value);
-        let signed = Signed::from_value(signed_value, limits)?;
+        let signed = Signed::from_value(signed_value, limits).within("signed")?;
         debug_assert_eq!(canonical::encode(&signed.to_value()), signed_bytes);
         Ok(Metadata {
             signed,
@@ -297,36 +297,34 @@ impl<T> Metadata<T> {
 
 fn read_signatures(value: Value, limits: &Limits) -> Result<Vec<Signature>, FormatError> {
     let Value::Array(items) = value else {
-        return Err(crate::fields::wrong_type("signatures", "array", &value));
+        return Err(crate::fields::wrong_type("array", &value));
     };
     if items.len() > limits.max_signatures {
         return Err(err(
-            "signatures",
+            "",
             Problem::TooManySignatures {
                 count: items.len(),
                 limit: limits.max_signatures,
             },
         ));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let mut fields = Fields::new(item, &format!("signatures[{i}]"))?;
+    let mut signatures: Vec<Signature> = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let read = |item: Value| -> Result<Signature, FormatError> {
+            let mut fields = Fields::new(item)?;
             let keyid = fields.string("keyid")?;
             let sig = fields.string("sig")?;
-            if !seen.insert(keyid.clone()) {
-                return Err(err(
-                    format!("signatures[{i}].keyid"),
-                    Problem::DuplicateSignatureKeyId(keyid),
-                ));
+            if signatures.iter().any(|s| s.keyid == keyid) {
+                return Err(err("keyid", Problem::DuplicateSignatureKeyId(keyid)));
             }
             Ok(Signature {
                 keyid,
                 sig,
                 unrecognized: fields.rest(),
             })
-        })
-        .collect()
+        };
+        let signature = read(item).map_err(|e| e.within(&format!("[{i}]")))?;
+        signatures.push(signature);
+    }
+    Ok(signatures)
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::common::{Expires, TOP_LEVEL_ROLES, check_spec_version};
 use crate::fields::{
-    Fields, FormatError, Problem, err, int, object_with, string_array, unique_keyids,
+    Fields, FormatError, Problem, Within, err, int, object_with, string_array, unique_keyids,
 };
 use crate::json::{Object, Value};
 use crate::keys::{Key, KeyId, keys_from_value, keys_to_value};
@@ -24,16 +24,15 @@ impl Common {
     /// Reads the shared fields out of `fields` (the `signed` object).
     pub(crate) fn read(fields: &mut Fields) -> Result<Self, FormatError> {
         let spec_version = fields.string("spec_version")?;
-        check_spec_version(&spec_version, &fields.child("spec_version"))?;
+        check_spec_version(&spec_version).within("spec_version")?;
         let version = fields.count("version")?;
         if version == 0 {
             return Err(err(
-                fields.child("version"),
+                "version",
                 Problem::OutOfRange("version must be at least 1".into()),
             ));
         }
-        let expires_text = fields.string("expires")?;
-        let expires = Expires::parse(&expires_text, &fields.child("expires"))?;
+        let expires = Expires::parse(&fields.string("expires")?).within("expires")?;
         Ok(Common {
             spec_version,
             version,
@@ -64,16 +63,14 @@ pub struct RoleKeys {
 }
 
 impl RoleKeys {
-    /// Reads `{keyids, threshold}` at `path`.
+    /// Reads `keyids` and `threshold` out of a role object; the caller keeps
+    /// the rest of the object as the role's unknown fields.
     pub(crate) fn from_fields(fields: &mut Fields) -> Result<Self, FormatError> {
         let keyids = fields.string_list("keyids")?;
-        unique_keyids(&keyids, &fields.child("keyids"))?;
+        unique_keyids(&keyids).within("keyids")?;
         let threshold = fields.count("threshold")?;
         if threshold < 1 {
-            return Err(err(
-                fields.child("threshold"),
-                Problem::ThresholdBelowOne(threshold),
-            ));
+            return Err(err("threshold", Problem::ThresholdBelowOne(threshold)));
         }
         Ok(RoleKeys {
             keyids,
@@ -94,10 +91,9 @@ impl RoleKeys {
     pub(crate) fn check_keys_present(
         &self,
         keys: &BTreeMap<KeyId, Key>,
-        path: &str,
     ) -> Result<(), FormatError> {
         match self.keyids.iter().find(|id| !keys.contains_key(*id)) {
-            Some(missing) => Err(err(path, Problem::RoleKeyMissing(missing.clone()))),
+            Some(missing) => Err(err("keyids", Problem::RoleKeyMissing(missing.clone()))),
             None => Ok(()),
         }
     }
@@ -125,25 +121,8 @@ impl Root {
     pub(crate) fn from_fields(mut fields: Fields, max_keys: usize) -> Result<Self, FormatError> {
         let common = Common::read(&mut fields)?;
         let consistent_snapshot = fields.opt_bool("consistent_snapshot")?;
-        let keys_path = fields.child("keys");
-        let keys = keys_from_value(fields.take("keys")?, &keys_path, max_keys)?;
-        let roles_path = fields.child("roles");
-        let mut roles_fields = Fields::new(fields.take("roles")?, &roles_path)?;
-        let mut roles = BTreeMap::new();
-        for name in TOP_LEVEL_ROLES {
-            let path = roles_fields.child(name);
-            let mut role_fields = Fields::new(roles_fields.take(name)?, &path)?;
-            let mut role = RoleKeys::from_fields(&mut role_fields)?;
-            role.unrecognized = role_fields.rest();
-            role.check_keys_present(&keys, &format!("{path}.keyids"))?;
-            roles.insert(name.to_owned(), role);
-        }
-        if let Some(extra) = roles_fields.rest().into_keys().next() {
-            return Err(err(
-                format!("{roles_path}.{extra}"),
-                Problem::BadRoleName(extra, "root defines only the four top-level roles"),
-            ));
-        }
+        let keys = keys_from_value(fields.take("keys")?, max_keys).within("keys")?;
+        let roles = read_roles(fields.take("roles")?, &keys).within("roles")?;
         Ok(Root {
             common,
             consistent_snapshot,
@@ -179,4 +158,33 @@ impl Root {
     pub fn role(&self, name: &str) -> Option<&RoleKeys> {
         self.roles.get(name)
     }
+}
+
+/// Reads `roles`: exactly the four top-level roles, each naming known keys.
+fn read_roles(
+    value: Value,
+    keys: &BTreeMap<KeyId, Key>,
+) -> Result<BTreeMap<String, RoleKeys>, FormatError> {
+    let mut roles_fields = Fields::new(value)?;
+    let mut roles = BTreeMap::new();
+    for name in TOP_LEVEL_ROLES {
+        let read = |value: Value| -> Result<RoleKeys, FormatError> {
+            let mut fields = Fields::new(value)?;
+            let mut role = RoleKeys::from_fields(&mut fields)?;
+            role.check_keys_present(keys)?;
+            role.unrecognized = fields.rest();
+            Ok(role)
+        };
+        roles.insert(
+            name.to_owned(),
+            read(roles_fields.take(name)?).within(name)?,
+        );
+    }
+    if let Some(extra) = roles_fields.rest().into_keys().next() {
+        return Err(err(
+            extra.clone(),
+            Problem::BadRoleName(extra, "root defines only the four top-level roles"),
+        ));
+    }
+    Ok(roles)
 }

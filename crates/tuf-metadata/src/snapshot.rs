@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::role_name_problem;
-use crate::fields::{Fields, FormatError, Problem, err, int, object_with};
+use crate::fields::{Fields, FormatError, Problem, Within, err, int, object_with};
 use crate::json::{Object, Value};
 use crate::root::Common;
 use crate::targets::{hashes_from, opt_count};
@@ -24,13 +24,13 @@ pub struct MetaFile {
 }
 
 impl MetaFile {
-    fn from_value(value: Value, path: &str) -> Result<Self, FormatError> {
-        let mut fields = Fields::new(value, path)?;
+    fn from_value(value: Value) -> Result<Self, FormatError> {
+        let mut fields = Fields::new(value)?;
         let version = fields.count("version")?;
-        let length = opt_count(fields.take_opt("length"), &fields.child("length"))?;
+        let length = opt_count(fields.take_opt("length")).within("length")?;
         let hashes = match fields.take_opt("hashes") {
             None => None,
-            Some(h) => Some(hashes_from(h, &fields.child("hashes"))?),
+            Some(h) => Some(hashes_from(h).within("hashes")?),
         };
         Ok(MetaFile {
             version,
@@ -57,19 +57,18 @@ impl MetaFile {
     }
 }
 
-fn read_meta(fields: &mut Fields) -> Result<BTreeMap<String, MetaFile>, FormatError> {
-    let meta_path = fields.child("meta");
+fn read_meta(value: Value) -> Result<BTreeMap<String, MetaFile>, FormatError> {
     let mut meta = BTreeMap::new();
-    for (name, entry) in fields.object("meta")? {
-        let here = format!("{meta_path}.{name}");
+    for (name, entry) in crate::fields::as_object(value)? {
         let role = name.strip_suffix(".json").unwrap_or(&name);
         if role != "targets"
             && role != "snapshot"
             && let Some(why) = role_name_problem(role)
         {
-            return Err(err(here, Problem::BadRoleName(name, why)));
+            return Err(err(name.clone(), Problem::BadRoleName(name, why)));
         }
-        meta.insert(name, MetaFile::from_value(entry, &here)?);
+        let file = MetaFile::from_value(entry).within(&name)?;
+        meta.insert(name, file);
     }
     Ok(meta)
 }
@@ -99,7 +98,7 @@ impl Snapshot {
 
     pub(crate) fn from_fields(mut fields: Fields) -> Result<Self, FormatError> {
         let common = Common::read(&mut fields)?;
-        let meta = read_meta(&mut fields)?;
+        let meta = read_meta(fields.take("meta")?).within("meta")?;
         Ok(Snapshot {
             common,
             meta,
@@ -132,14 +131,13 @@ impl Timestamp {
 
     pub(crate) fn from_fields(mut fields: Fields) -> Result<Self, FormatError> {
         let common = Common::read(&mut fields)?;
-        let meta_path = fields.child("meta");
-        let mut meta = read_meta(&mut fields)?;
+        let mut meta = read_meta(fields.take("meta")?).within("meta")?;
         let snapshot = meta
             .remove("snapshot.json")
-            .ok_or_else(|| err(format!("{meta_path}.snapshot.json"), Problem::Missing))?;
+            .ok_or_else(|| err("meta.snapshot.json", Problem::Missing))?;
         if let Some(other) = meta.into_keys().next() {
             return Err(err(
-                format!("{meta_path}.{other}"),
+                format!("meta.{other}"),
                 Problem::BadRoleName(other, "timestamp lists only snapshot.json"),
             ));
         }

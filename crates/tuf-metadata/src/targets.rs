@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::common::{role_name_problem, target_path_problem};
 use crate::fields::{
-    Fields, FormatError, Problem, as_count, as_object, as_string, as_string_list, err, int,
+    Fields, FormatError, Problem, Within, as_count, as_object, as_string, as_string_list, err, int,
     object_with, string_array,
 };
 use crate::json::{Object, Value};
@@ -131,22 +131,10 @@ impl Targets {
 
     pub(crate) fn from_fields(mut fields: Fields, max_keys: usize) -> Result<Self, FormatError> {
         let common = Common::read(&mut fields)?;
-        let targets_path = fields.child("targets");
-        let mut targets = BTreeMap::new();
-        for (path, file) in fields.object("targets")? {
-            let here = format!("{targets_path}.{path}");
-            if let Some(why) = target_path_problem(&path) {
-                return Err(err(here, Problem::BadTargetPath(path, why)));
-            }
-            targets.insert(path, TargetFile::from_value(file, &here)?);
-        }
+        let targets = read_target_files(fields.take("targets")?).within("targets")?;
         let delegations = match fields.take_opt("delegations") {
             None => None,
-            Some(value) => Some(Delegations::from_value(
-                value,
-                &fields.child("delegations"),
-                max_keys,
-            )?),
+            Some(value) => Some(Delegations::from_value(value, max_keys).within("delegations")?),
         };
         Ok(Targets {
             common,
@@ -174,13 +162,12 @@ impl Targets {
 }
 
 impl TargetFile {
-    fn from_value(value: Value, path: &str) -> Result<Self, FormatError> {
-        let mut fields = Fields::new(value, path)?;
+    fn from_value(value: Value) -> Result<Self, FormatError> {
+        let mut fields = Fields::new(value)?;
         let length = fields.count("length")?;
-        let hashes_path = fields.child("hashes");
-        let hashes = hashes_from(fields.take("hashes")?, &hashes_path)?;
+        let hashes = hashes_from(fields.take("hashes")?).within("hashes")?;
         if hashes.is_empty() {
-            return Err(err(hashes_path, Problem::Missing));
+            return Err(err("hashes", Problem::Missing));
         }
         Ok(TargetFile {
             length,
@@ -205,22 +192,19 @@ impl TargetFile {
 }
 
 impl Delegations {
-    fn from_value(value: Value, path: &str, max_keys: usize) -> Result<Self, FormatError> {
-        let mut fields = Fields::new(value, path)?;
-        let keys_path = fields.child("keys");
-        let keys = keys_from_value(fields.take("keys")?, &keys_path, max_keys)?;
+    fn from_value(value: Value, max_keys: usize) -> Result<Self, FormatError> {
+        let mut fields = Fields::new(value)?;
+        let keys = keys_from_value(fields.take("keys")?, max_keys).within("keys")?;
         let roles = match (fields.take_opt("roles"), fields.take_opt("succinct_roles")) {
             (Some(list), None) => {
-                DelegatedRoles::Listed(read_listed_roles(list, &fields.child("roles"), &keys)?)
+                DelegatedRoles::Listed(read_listed_roles(list, &keys).within("roles")?)
             }
-            (None, Some(succinct)) => DelegatedRoles::Succinct(read_succinct(
-                succinct,
-                &fields.child("succinct_roles"),
-                &keys,
-            )?),
+            (None, Some(succinct)) => {
+                DelegatedRoles::Succinct(read_succinct(succinct, &keys).within("succinct_roles")?)
+            }
             _ => {
                 return Err(err(
-                    path,
+                    "",
                     Problem::BadDelegation(
                         "exactly one of roles and succinct_roles must be present".into(),
                     ),
@@ -264,90 +248,93 @@ impl Delegations {
     }
 }
 
+fn read_target_files(value: Value) -> Result<BTreeMap<String, TargetFile>, FormatError> {
+    let mut targets = BTreeMap::new();
+    for (path, file) in as_object(value)? {
+        if let Some(why) = target_path_problem(&path) {
+            return Err(err(path.clone(), Problem::BadTargetPath(path, why)));
+        }
+        let file = TargetFile::from_value(file).within(&path)?;
+        targets.insert(path, file);
+    }
+    Ok(targets)
+}
+
 fn read_listed_roles(
     value: Value,
-    path: &str,
     keys: &BTreeMap<KeyId, Key>,
 ) -> Result<Vec<DelegatedRole>, FormatError> {
     let Value::Array(items) = value else {
-        return Err(crate::fields::wrong_type(path, "array", &value));
+        return Err(crate::fields::wrong_type("array", &value));
     };
     let mut names = BTreeSet::new();
     let mut roles = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let here = format!("{path}[{i}]");
-        let mut fields = Fields::new(item, &here)?;
-        let name = fields.string("name")?;
-        if let Some(why) = role_name_problem(&name) {
-            return Err(err(fields.child("name"), Problem::BadRoleName(name, why)));
-        }
-        if !names.insert(name.clone()) {
+        let role = read_delegated_role(item, keys).map_err(|e| e.within(&format!("[{i}]")))?;
+        if !names.insert(role.name.clone()) {
             return Err(err(
-                fields.child("name"),
-                Problem::BadRoleName(name, "delegated twice"),
+                format!("[{i}].name"),
+                Problem::BadRoleName(role.name, "delegated twice"),
             ));
         }
-        let mut role_keys = RoleKeys::from_fields(&mut fields)?;
-        role_keys.check_keys_present(keys, &fields.child("keyids"))?;
-        let terminating = match fields.take("terminating")? {
-            Value::Bool(b) => b,
-            other => {
-                return Err(crate::fields::wrong_type(
-                    &fields.child("terminating"),
-                    "boolean",
-                    &other,
-                ));
-            }
-        };
-        let scope = match (
-            fields.take_opt("paths"),
-            fields.take_opt("path_hash_prefixes"),
-        ) {
-            (Some(p), None) => RoleScope::Paths(as_string_list(p, &fields.child("paths"))?),
-            (None, Some(h)) => {
-                RoleScope::HashPrefixes(as_string_list(h, &fields.child("path_hash_prefixes"))?)
-            }
-            _ => {
-                return Err(err(
-                    here,
-                    Problem::BadDelegation(
-                        "exactly one of paths and path_hash_prefixes must be present".into(),
-                    ),
-                ));
-            }
-        };
-        role_keys.unrecognized = fields.rest();
-        roles.push(DelegatedRole {
-            name,
-            keys: role_keys,
-            terminating,
-            scope,
-        });
+        roles.push(role);
     }
     Ok(roles)
 }
 
-fn read_succinct(
-    value: Value,
-    path: &str,
+fn read_delegated_role(
+    item: Value,
     keys: &BTreeMap<KeyId, Key>,
-) -> Result<SuccinctRoles, FormatError> {
-    let mut fields = Fields::new(value, path)?;
+) -> Result<DelegatedRole, FormatError> {
+    let mut fields = Fields::new(item)?;
+    let name = fields.string("name")?;
+    if let Some(why) = role_name_problem(&name) {
+        return Err(err("name", Problem::BadRoleName(name, why)));
+    }
     let mut role_keys = RoleKeys::from_fields(&mut fields)?;
-    role_keys.check_keys_present(keys, &fields.child("keyids"))?;
+    role_keys.check_keys_present(keys)?;
+    let terminating = match fields.take("terminating")? {
+        Value::Bool(b) => b,
+        other => return Err(crate::fields::wrong_type("boolean", &other).within("terminating")),
+    };
+    let scope = match (
+        fields.take_opt("paths"),
+        fields.take_opt("path_hash_prefixes"),
+    ) {
+        (Some(p), None) => RoleScope::Paths(as_string_list(p).within("paths")?),
+        (None, Some(h)) => RoleScope::HashPrefixes(as_string_list(h).within("path_hash_prefixes")?),
+        _ => {
+            return Err(err(
+                "",
+                Problem::BadDelegation(
+                    "exactly one of paths and path_hash_prefixes must be present".into(),
+                ),
+            ));
+        }
+    };
+    role_keys.unrecognized = fields.rest();
+    Ok(DelegatedRole {
+        name,
+        keys: role_keys,
+        terminating,
+        scope,
+    })
+}
+
+fn read_succinct(value: Value, keys: &BTreeMap<KeyId, Key>) -> Result<SuccinctRoles, FormatError> {
+    let mut fields = Fields::new(value)?;
+    let mut role_keys = RoleKeys::from_fields(&mut fields)?;
+    role_keys.check_keys_present(keys)?;
     let bit_length = fields.count("bit_length")?;
     if !(1..=32).contains(&bit_length) {
         return Err(err(
-            fields.child("bit_length"),
+            "bit_length",
             Problem::OutOfRange(format!("bit_length must be 1 to 32, found {bit_length}")),
         ));
     }
     let name_prefix = fields.string("name_prefix")?;
     if let Some(why) = role_name_problem(&format!("{name_prefix}-0")) {
-        return Err(err(
-            fields.child("name_prefix"),
-            Problem::BadRoleName(name_prefix, why),
-        ));
+        return Err(err("name_prefix", Problem::BadRoleName(name_prefix, why)));
     }
     role_keys.unrecognized = fields.rest();
     Ok(SuccinctRoles {
@@ -372,18 +359,18 @@ impl DelegatedRole {
 }
 
 /// Reads a non-negative integer from an optional field (snapshot/timestamp meta).
-pub(crate) fn opt_count(value: Option<Value>, path: &str) -> Result<Option<u64>, FormatError> {
-    value.map(|v| as_count(&v, path)).transpose()
+pub(crate) fn opt_count(value: Option<Value>) -> Result<Option<u64>, FormatError> {
+    value.map(|v| as_count(&v)).transpose()
 }
 
 /// Reads a `hashes` object of strings.
-pub(crate) fn hashes_from(
-    value: Value,
-    path: &str,
-) -> Result<BTreeMap<String, String>, FormatError> {
-    as_object(value, path)?
+pub(crate) fn hashes_from(value: Value) -> Result<BTreeMap<String, String>, FormatError> {
+    as_object(value)?
         .into_iter()
-        .map(|(alg, d)| Ok((alg.clone(), as_string(d, &format!("{path}.{alg}"))?)))
+        .map(|(alg, d)| {
+            let digest = as_string(d).within(&alg)?;
+            Ok((alg, digest))
+        })
         .collect()
 }
 

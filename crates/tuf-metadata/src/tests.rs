@@ -115,7 +115,7 @@ fn root(version: u64, root_keys: &[&TestKey], threshold: u64) -> Root {
         common: Common {
             spec_version: "1.0.31".into(),
             version,
-            expires: Expires::parse("2040-01-01T00:00:00Z", "expires").unwrap(),
+            expires: Expires::parse("2040-01-01T00:00:00Z").unwrap(),
         },
         consistent_snapshot: Some(true),
         keys,
@@ -242,7 +242,7 @@ fn expiry_is_checked_only_when_a_time_is_given() {
     let a = TestKey::p256(true);
     let v1 = signed(root(1, &[&a], 1), &[&a]);
     let mut v2 = root(2, &[&a], 1);
-    v2.common.expires = Expires::parse("2020-01-01T00:00:00Z", "e").unwrap();
+    v2.common.expires = Expires::parse("2020-01-01T00:00:00Z").unwrap();
     let v2 = signed(v2, &[&a]);
     assert!(verify_root_update(&v1, reread(&v2), None).is_ok());
     let err = verify_root_update(&v1, reread(&v2), Some(NOW)).unwrap_err();
@@ -319,7 +319,7 @@ fn diff_spells_out_a_rotation() {
         .unwrap()
         .keyids
         .push(hex_key.key_id());
-    new.common.expires = Expires::parse("2041-01-01T00:00:00Z", "e").unwrap();
+    new.common.expires = Expires::parse("2041-01-01T00:00:00Z").unwrap();
     new.unrecognized.insert("x-note".into(), "hello".into());
     let d = diff_roots(&old, &new);
     assert_eq!((d.version.old, d.version.new), (1, 2));

@@ -3,10 +3,10 @@
 //! canonical signed bytes. Distinct means decoded key bytes, never key ids
 //! and never signatures, so one key listed twice counts once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::keys::{Key, KeyId, PublicKey};
+use crate::keys::{Key, KeyError, KeyId, PublicKey};
 use crate::metadata::Signature;
 use crate::root::RoleKeys;
 
@@ -76,46 +76,80 @@ pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
+/// The public keys of one `keys` object, each decoded once: a delegation
+/// signs thousands of hash bins with the same few keys.
+pub struct KeyRing<'k> {
+    /// Sorted by key id (a `BTreeMap`'s order), so lookups can bisect.
+    keys: Vec<(&'k KeyId, Result<PublicKey, KeyError>)>,
+}
+
+impl<'k> KeyRing<'k> {
+    /// Decodes every key of `keys`.
+    pub fn new(keys: &'k BTreeMap<KeyId, Key>) -> Self {
+        KeyRing {
+            keys: keys.iter().map(|(id, k)| (id, k.public_key())).collect(),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&Result<PublicKey, KeyError>> {
+        self.keys
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.keys[i].1)
+    }
+
+    /// Checks `signatures` over `signed_bytes` against `role`.
+    pub fn check(
+        &self,
+        role: &RoleKeys,
+        signed_bytes: &[u8],
+        signatures: &[Signature],
+    ) -> ThresholdReport {
+        // Roles have a handful of keys and signatures: scans beat hashing.
+        let mut counted: Vec<(&PublicKey, &KeyId)> = Vec::with_capacity(role.keyids.len());
+        let mut statuses = Vec::with_capacity(role.keyids.len());
+        for keyid in &role.keyids {
+            let signature = signatures.iter().find(|s| s.keyid == *keyid);
+            let status = match (signature, self.get(keyid)) {
+                (None, _) => KeyStatus::NotSigned,
+                (Some(_), None) => KeyStatus::Rejected("key id is not in keys".into()),
+                (Some(_), Some(Err(e))) => KeyStatus::Rejected(e.to_string()),
+                (Some(signature), Some(Ok(public))) => {
+                    match counted.iter().find(|(k, _)| *k == public) {
+                        Some((_, first)) => KeyStatus::SameKeyAs((*first).clone()),
+                        None => match public.verify_hex(signed_bytes, &signature.sig) {
+                            Ok(()) => {
+                                counted.push((public, keyid));
+                                KeyStatus::Counted
+                            }
+                            Err(e) => KeyStatus::Rejected(e.to_string()),
+                        },
+                    }
+                }
+            };
+            statuses.push((keyid.clone(), status));
+        }
+        let ignored = signatures
+            .iter()
+            .filter(|s| !role.keyids.contains(&s.keyid))
+            .map(|s| s.keyid.clone())
+            .collect();
+        ThresholdReport {
+            threshold: role.threshold,
+            keys: statuses,
+            ignored,
+        }
+    }
+}
+
 /// Checks `signatures` over `signed_bytes` against `role`, whose key ids are
-/// looked up in `keys`.
+/// looked up in `keys`. To check many files against the same keys, build a
+/// [`KeyRing`] once instead.
 pub fn check(
     role: &RoleKeys,
     keys: &BTreeMap<KeyId, Key>,
     signed_bytes: &[u8],
     signatures: &[Signature],
 ) -> ThresholdReport {
-    let by_keyid: HashMap<&str, &Signature> =
-        signatures.iter().map(|s| (s.keyid.as_str(), s)).collect();
-    let mut counted_keys: HashMap<PublicKey, &KeyId> = HashMap::new();
-    let mut statuses = Vec::with_capacity(role.keyids.len());
-    for keyid in &role.keyids {
-        let status = match by_keyid.get(keyid.as_str()) {
-            None => KeyStatus::NotSigned,
-            Some(signature) => match keys.get(keyid).map(Key::public_key) {
-                None => KeyStatus::Rejected("key id is not in keys".into()),
-                Some(Err(e)) => KeyStatus::Rejected(e.to_string()),
-                Some(Ok(public)) => match counted_keys.get(&public) {
-                    Some(first) => KeyStatus::SameKeyAs((*first).clone()),
-                    None => match public.verify_hex(signed_bytes, &signature.sig) {
-                        Ok(()) => {
-                            counted_keys.insert(public, keyid);
-                            KeyStatus::Counted
-                        }
-                        Err(e) => KeyStatus::Rejected(e.to_string()),
-                    },
-                },
-            },
-        };
-        statuses.push((keyid.clone(), status));
-    }
-    let ignored = signatures
-        .iter()
-        .filter(|s| !role.keyids.contains(&s.keyid))
-        .map(|s| s.keyid.clone())
-        .collect();
-    ThresholdReport {
-        threshold: role.threshold,
-        keys: statuses,
-        ignored,
-    }
+    KeyRing::new(keys).check(role, signed_bytes, signatures)
 }
