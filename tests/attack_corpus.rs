@@ -55,6 +55,18 @@ fn library_verdict(dir: &Path, stage: &str) -> Result<(), (String, String)> {
         .map_err(|e| (e.code().to_owned(), e.to_string()))
 }
 
+/// `tuf-repo verify-root` on a fixture's trusted root and candidate.
+fn verify_root_cli(dir: &Path) -> tuf_ceremony_e2e::Run {
+    tuf_repo([
+        "verify-root".as_ref(),
+        "--trusted".as_ref(),
+        dir.join("trusted.root.json").as_os_str(),
+        "--at".as_ref(),
+        AT.as_ref(),
+        dir.join("candidate.json").as_os_str(),
+    ])
+}
+
 #[test]
 fn every_attack_is_refused_for_the_right_reason() {
     let (root, fixtures) = corpus();
@@ -84,15 +96,7 @@ fn every_attack_is_refused_for_the_right_reason() {
 fn the_control_candidate_is_accepted() {
     let (root, _) = corpus();
     library_verdict(&root.join("control"), "verify-root").expect("control verifies");
-    let dir = root.join("control");
-    let run = tuf_repo([
-        "verify-root".as_ref(),
-        "--trusted".as_ref(),
-        dir.join("trusted.root.json").as_os_str(),
-        "--at".as_ref(),
-        AT.as_ref(),
-        dir.join("candidate.json").as_os_str(),
-    ]);
+    let run = verify_root_cli(&root.join("control"));
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(
         run.stdout.starts_with("root v2: ok — root keys "),
@@ -106,14 +110,7 @@ fn verify_root_refuses_every_attack_with_one_error_line_naming_the_file() {
     for f in &fixtures {
         let dir = root.join(&f.name);
         let candidate = dir.join("candidate.json");
-        let run = tuf_repo([
-            "verify-root".as_ref(),
-            "--trusted".as_ref(),
-            dir.join("trusted.root.json").as_os_str(),
-            "--at".as_ref(),
-            AT.as_ref(),
-            candidate.as_os_str(),
-        ]);
+        let run = verify_root_cli(&dir);
         assert_eq!(run.code, Some(1), "{}: {run:?}", f.name);
         assert!(run.stdout.is_empty(), "{}: {run:?}", f.name);
         let lines: Vec<&str> = run

@@ -185,3 +185,36 @@ fn a_parsed_file_is_refused_if_it_is_not_root() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_key_id_that_does_not_match_its_key_is_reported_not_silently_accepted() {
+    let dir = fixtures("make_valid_roots.py").join("mismatched-keyid");
+    let v1 = Metadata::parse_root(&std::fs::read(dir.join("1.root.json")).unwrap()).unwrap();
+    let mismatches = keyid_mismatches(&v1.signed().keys);
+    assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+    // Existing metadata: verification goes on, with a warning per file.
+    let run = tuf_repo([
+        "verify-root".into(),
+        "--trusted".into(),
+        dir.join("1.root.json").into_os_string(),
+        dir.join("2.root.json").into_os_string(),
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "root v2: ok — root keys 2/2 of v1, 2/2 of v2\n");
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 2, "{run:?}");
+    let (listed, computed) = &mismatches[0];
+    for (line, file) in warnings.iter().zip(["1.root.json", "2.root.json"]) {
+        assert!(
+            line.starts_with(&format!("warning: {}", dir.join(file).display())),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!(
+                "key id {listed} does not match its key (computed {})",
+                &computed[..8]
+            )),
+            "{line}"
+        );
+    }
+}

@@ -45,25 +45,42 @@ pub fn run_fixture_script(script: &str, args: &[&std::ffi::OsStr]) -> Output {
     output
 }
 
-/// A directory of fixtures made once per test binary by `script OUTDIR`.
-pub fn generated(script: &'static str) -> &'static Path {
-    static DIRS: Mutex<Vec<(&'static str, &'static tempfile::TempDir)>> = Mutex::new(Vec::new());
-    let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, dir)) = dirs.iter().find(|(s, _)| *s == script) {
-        return dir.path();
+/// The directory of fixtures that `script OUTDIR` makes, generated once per
+/// test binary into `target/e2e-fixtures/<test binary>/<script>` (replacing
+/// the previous run's, so nothing piles up in /tmp and two test binaries
+/// never share a directory).
+pub fn fixtures(script: &'static str) -> PathBuf {
+    static MADE: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        // Drop cargo's `-<hash>` so rebuilds reuse (and replace) one directory.
+        .map(|stem| {
+            stem.rsplit_once('-')
+                .map_or(stem.clone(), |(name, _)| name.to_owned())
+        })
+        .unwrap_or_else(|| "tests".into());
+    let out = target_dir()
+        .join("e2e-fixtures")
+        .join(binary)
+        .join(script.trim_end_matches(".py"));
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if !made.contains(&script) {
+        if out.exists() {
+            std::fs::remove_dir_all(&out)
+                .unwrap_or_else(|e| panic!("cannot clear {}: {e}", out.display()));
+        }
+        run_fixture_script(script, &[out.as_os_str()]);
+        made.push(script);
     }
-    let dir: &'static tempfile::TempDir =
-        Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
-    let out = dir.path().join("out");
-    run_fixture_script(script, &[out.as_os_str()]);
-    // Leaked on purpose: the fixtures live as long as the test binary.
-    dirs.push((script, dir));
-    dir.path()
+    out
 }
 
-/// The output directory of a [`generated`] fixture set.
-pub fn fixtures(script: &'static str) -> PathBuf {
-    generated(script).join("out")
+/// Cargo's target directory.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// Reads a JSON file the fixture scripts wrote (their manifests).
@@ -87,10 +104,7 @@ pub fn binary(name: &str) -> PathBuf {
         assert!(status.success(), "building {name} failed");
         built.push(name.to_owned());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("debug").join(name)
+    target_dir().join("debug").join(name)
 }
 
 /// The result of running a command-line tool: exit code and text streams.

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tuf_metadata::keys::keyid_mismatches;
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root, verify_root_update, verify_trusted_root};
 
@@ -39,6 +40,7 @@ pub fn run(args: &Args) -> Result<()> {
     verify_trusted_root(&trusted)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("{trusted_name}: trusted root is not signed by its own keys"))?;
+    warn_keyid_mismatches(&trusted_name, &keyid_mismatches(&trusted.signed().keys));
     let last = args.next.len() - 1;
     for (i, path) in args.next.iter().enumerate() {
         let name = path.display().to_string();
@@ -46,12 +48,7 @@ pub fn run(args: &Args) -> Result<()> {
         let next = Metadata::parse(&bytes, &Limits::ROOT).with_context(|| name.clone())?;
         let now = (i == last).then_some(at);
         let update = verify_root_update(&trusted, next, now).with_context(|| name.clone())?;
-        for (listed, computed) in &update.keyid_mismatches {
-            eprintln!(
-                "warning: {name}: key id {listed} does not match its key (computed {})",
-                short_id(computed)
-            );
-        }
+        warn_keyid_mismatches(&name, &update.keyid_mismatches);
         let old_version = trusted.signed().common.version;
         let version = update.root.signed().common.version;
         println!(
@@ -61,6 +58,17 @@ pub fn run(args: &Args) -> Result<()> {
         trusted = update.root;
     }
     Ok(())
+}
+
+/// Existing roots with dishonest key ids are real (one of sigstore's), so
+/// verification warns; staging and signing refuse them.
+fn warn_keyid_mismatches(file: &str, mismatches: &[(String, String)]) {
+    for (listed, computed) in mismatches {
+        eprintln!(
+            "warning: {file}: key id {listed} does not match its key (computed {})",
+            short_id(computed)
+        );
+    }
 }
 
 fn load_root(path: &std::path::Path) -> Result<Metadata<Root>> {
