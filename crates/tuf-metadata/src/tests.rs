@@ -336,3 +336,25 @@ fn diff_spells_out_a_rotation() {
     assert_eq!(d.unknown_fields[0].path, "signed.x-note");
     assert!(d.consistent_snapshot.is_none());
 }
+
+#[test]
+fn an_empty_placeholder_signature_is_not_signed_rather_than_invalid() {
+    let [a, b] = [(); 2].map(|()| TestKey::ed25519());
+    let mut md = Metadata::new(root(1, &[&a, &b], 1));
+    let s = a.sign_as(&a.id(), md.signed_bytes());
+    md.add_signature(s).unwrap();
+    md.add_signature(Signature {
+        keyid: b.id(),
+        sig: String::new(),
+        unrecognized: Object::new(),
+    })
+    .unwrap();
+    let report = verify_trusted_root(&reread(&md).into_root().unwrap()).unwrap();
+    assert_eq!(
+        report.keys,
+        vec![
+            (a.id(), crate::KeyStatus::Counted),
+            (b.id(), crate::KeyStatus::NotSigned)
+        ]
+    );
+}

@@ -19,7 +19,7 @@ pub enum KeyStatus {
     SameKeyAs(KeyId),
     /// A signature is present but does not count, with the reason.
     Rejected(String),
-    /// No signature from this key.
+    /// No signature from this key (or tuf-on-ci's empty placeholder).
     NotSigned,
 }
 
@@ -109,7 +109,10 @@ impl<'k> KeyRing<'k> {
         let mut counted: Vec<(&PublicKey, &KeyId)> = Vec::with_capacity(role.keyids.len());
         let mut statuses = Vec::with_capacity(role.keyids.len());
         for keyid in &role.keyids {
-            let signature = signatures.iter().find(|s| s.keyid == *keyid);
+            // tuf-on-ci publishes `"sig": ""` for a signer who has not signed yet.
+            let signature = signatures
+                .iter()
+                .find(|s| s.keyid == *keyid && !s.sig.is_empty());
             let status = match (signature, self.get(keyid)) {
                 (None, _) => KeyStatus::NotSigned,
                 (Some(_), None) => KeyStatus::Rejected("key id is not in keys".into()),
