@@ -134,3 +134,79 @@ where
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// A private SoftHSM2 token directory: tokens made here are seen only by
+/// processes given [`SoftHsm::conf`] as `SOFTHSM2_CONF`.
+pub struct SoftHsm {
+    dir: tempfile::TempDir,
+}
+
+impl SoftHsm {
+    /// A fresh token directory with its own `softhsm2.conf`.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tokens = dir.path().join("tokens");
+        std::fs::create_dir(&tokens).unwrap();
+        let conf = format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        );
+        std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+        SoftHsm { dir }
+    }
+
+    /// The `SOFTHSM2_CONF` value for child processes.
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("softhsm2.conf")
+    }
+
+    /// A scratch directory beside the tokens, for PIN files and metadata.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Initialises a token labelled `label` with user PIN `pin`, and writes
+    /// the PIN to `<label>.pin` (returned) the way a drill would.
+    pub fn init_token(&self, label: &str, pin: &str) -> PathBuf {
+        let output = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", self.conf())
+            .args(["--init-token", "--free", "--label", label])
+            .args(["--so-pin", "12345678", "--pin", pin])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("softhsm2-util: {e}: run `cargo xtask test`, which installs softhsm2")
+            });
+        assert!(
+            output.status.success(),
+            "softhsm2-util --init-token {label}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let pin_file = self.dir.path().join(format!("{label}.pin"));
+        std::fs::write(&pin_file, format!("{pin}\n")).unwrap();
+        pin_file
+    }
+
+    /// Runs `ceremony` with `args` against these tokens.
+    pub fn ceremony<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let output = Command::new(binary("ceremony"))
+            .env("SOFTHSM2_CONF", self.conf())
+            .args(args)
+            .output()
+            .expect("run ceremony");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Default for SoftHsm {
+    fn default() -> Self {
+        Self::new()
+    }
+}

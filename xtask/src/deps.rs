@@ -19,6 +19,10 @@ pub const APT_PACKAGES: &[&str] = &[
     // The python-tuf peer of the interop tests runs in a venv (python.rs).
     "python3",
     "python3-venv",
+    // PKCS#11: SoftHSM2 tokens for the signers tests and the drill
+    // (softhsm2-util initialises them); OpenSC's module and pkcs11-tool.
+    "softhsm2",
+    "opensc",
 ];
 
 /// The rustup components `cargo xtask test` calls, with the cargo

@@ -7,6 +7,9 @@
 //! wrong mechanism can never put a bad signature into a file.
 
 pub mod pin;
+pub mod pkcs11;
+pub mod profile;
+pub mod software;
 
 use std::fmt;
 
@@ -145,4 +148,44 @@ pub fn checked_signature(
         sig: hex::encode(signature),
         unrecognized: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::SigningKey;
+    use p256::ecdsa::signature::Signer as _;
+
+    #[test]
+    fn a_signature_that_does_not_verify_is_never_returned() {
+        let signing = SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let point = signing.verifying_key().to_sec1_bytes();
+        let key = crate::pkcs11::KeyKind::EcdsaP256.tuf_key(&point).unwrap();
+        let signature: p256::ecdsa::Signature = signing.sign(b"signed bytes");
+        let der = signature.to_der();
+
+        let good = checked_signature(&key, b"signed bytes", der.as_bytes()).unwrap();
+        assert_eq!(good.keyid, key.key_id());
+        assert_eq!(good.sig, hex::encode(der.as_bytes()));
+
+        for (what, message, sig) in [
+            ("other bytes", &b"other bytes"[..], der.as_bytes().to_vec()),
+            (
+                "raw r||s",
+                &b"signed bytes"[..],
+                signature.to_bytes().to_vec(),
+            ),
+            (
+                "truncated",
+                &b"signed bytes"[..],
+                der.as_bytes()[..10].to_vec(),
+            ),
+        ] {
+            let err = checked_signature(&key, message, &sig).unwrap_err();
+            assert!(
+                matches!(&err, SignError::SelfCheckFailed { key_id, .. } if *key_id == key.key_id()),
+                "{what}: {err}"
+            );
+        }
+    }
 }

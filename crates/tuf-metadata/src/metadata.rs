@@ -256,6 +256,22 @@ impl<T: SignedPart> Metadata<T> {
 }
 
 impl<T> Metadata<T> {
+    /// Puts `signature` in place of the one under the same key id (an empty
+    /// placeholder, a stale or a broken one), keeping its position, or
+    /// appends it. Other signatures and unknown fields are untouched.
+    pub fn set_signature(&mut self, signature: Signature) {
+        match self
+            .signatures
+            .iter_mut()
+            .find(|s| s.keyid == signature.keyid)
+        {
+            Some(existing) => {
+                existing.sig = signature.sig;
+            }
+            None => self.signatures.push(signature),
+        }
+    }
+
     /// Adds a signature; a second signature under the same key id is refused,
     /// as the parser refuses it.
     pub fn add_signature(&mut self, signature: Signature) -> Result<(), FormatError> {

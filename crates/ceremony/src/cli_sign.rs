@@ -1,0 +1,162 @@
+//! `ceremony sign --metadata <file> [--trusted <root.json>] --profile <name>
+//! [--module <path>] [--token-label <l> | --serial <n>] [--key-label <k>]
+//! --pin-file <path>`: headless signing for scripts and tests.
+//!
+//! Everything that can be refused without the token is refused before the
+//! PIN is used; the PIN comes from a file, never from argv.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use ceremony::sign_file::{read_capped, sign_file};
+use ceremony::signing::SigningPlan;
+use clap::Args as ClapArgs;
+use signers::pkcs11::{Access, Module, Pkcs11Signer, TokenKey, TokenSelector};
+use signers::profile::{Overrides, Profile};
+use signers::{Pin, PinState};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tuf_metadata::threshold::short_id;
+use tuf_metadata::{Limits, Metadata, Root};
+
+/// Arguments of `ceremony sign`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The metadata file to sign in place (e.g. staged/root.json).
+    #[arg(long, value_name = "file")]
+    metadata: PathBuf,
+    /// Root N, when signing root N+1 (or the root listing the role's keys).
+    #[arg(long, value_name = "root.json")]
+    trusted: Option<PathBuf>,
+    /// The token family's profile (hsm-profiles/<name>.toml) or a path.
+    #[arg(long, value_name = "name")]
+    profile: String,
+    /// Load this PKCS#11 module instead of the profile's paths.
+    #[arg(long, value_name = "path")]
+    module: Option<PathBuf>,
+    /// Use the token with this label.
+    #[arg(long, value_name = "l", conflicts_with = "serial")]
+    token_label: Option<String>,
+    /// Use the token with this serial number.
+    #[arg(long, value_name = "n")]
+    serial: Option<String>,
+    /// Use the key with this label (default: the token key the role lists).
+    #[arg(long, value_name = "k")]
+    key_label: Option<String>,
+    /// File holding the user PIN (first line). Never given on the command line.
+    #[arg(long, value_name = "path")]
+    pin_file: PathBuf,
+    /// The time expiry is checked against (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("not an RFC 3339 time: {e}"))
+}
+
+/// Runs the command; every error names the file, token or key involved.
+pub fn run(args: &Args) -> Result<()> {
+    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let file = args.metadata.display().to_string();
+    let trusted = match &args.trusted {
+        Some(path) => Some(load_root(path)?),
+        None => None,
+    };
+    // Refuse what can be refused before touching the token or the PIN.
+    let bytes = read_capped(&args.metadata, Limits::ANY.max_bytes).with_context(|| file.clone())?;
+    let plan = SigningPlan::new(&bytes, trusted.as_ref(), now).with_context(|| file.clone())?;
+
+    let profile = Profile::load(&args.profile).context("profile")?;
+    let overrides = Overrides {
+        module: args.module.clone(),
+        token_label: args.token_label.clone(),
+        serial: args.serial.clone(),
+        key_label: args.key_label.clone(),
+    };
+    let module = Module::open(&profile, &overrides)?;
+    let selector = TokenSelector::resolve(&profile, &overrides)?;
+    let token = module.open_token(&selector, Access::ReadOnly)?;
+    let identity = token.identity();
+    let pin_state = token.pin_state()?;
+    eprintln!("token: {identity}; {pin_state}");
+    if pin_state == PinState::Locked {
+        bail!("{identity}: the PIN is locked; the security officer must reset it");
+    }
+    let pin = Pin::from_file(&args.pin_file)?;
+    token.login(&pin).with_context(|| identity.to_string())?;
+    drop(pin);
+
+    let key = choose_key(&token, &plan, args.key_label.as_deref())
+        .with_context(|| format!("{file}: {identity}"))?;
+    let mut signer = Pkcs11Signer::new(token, key)?;
+    let outcome = sign_file(&args.metadata, trusted.as_ref(), now, &mut [&mut signer])
+        .with_context(|| file.clone())?;
+
+    for (who, keyids) in &outcome.signed_with {
+        let ids: Vec<&str> = keyids.iter().map(|id| short_id(id)).collect();
+        println!("signed {file} with {who} as key {}", ids.join(", "));
+    }
+    println!("canonical sha256 {}", outcome.digest);
+    for (label, report) in &outcome.board {
+        let state = if report.is_met() {
+            "met"
+        } else {
+            "not yet met"
+        };
+        println!("{label}: {report} {state}");
+    }
+    Ok(())
+}
+
+/// The token key this file's role lists: the one named by `--key-label`, or
+/// the only listed one.
+fn choose_key(
+    token: &signers::pkcs11::Token,
+    plan: &SigningPlan,
+    key_label: Option<&str>,
+) -> Result<TokenKey> {
+    let listing = token.keys()?;
+    let candidates: Vec<TokenKey> = listing
+        .usable
+        .into_iter()
+        .filter(|k| key_label.is_none_or(|label| k.label == label))
+        .filter(|k| !plan.keyids_for(&k.key).is_empty())
+        .collect();
+    match candidates.len() {
+        1 => Ok(candidates.into_iter().next().expect("one")),
+        0 => {
+            let wanted: Vec<String> = plan
+                .key_sets()
+                .iter()
+                .map(|s| {
+                    let ids: Vec<&str> = s.role.keyids.iter().map(|id| short_id(id)).collect();
+                    format!("{} lists {}", s.label, ids.join(" "))
+                })
+                .collect();
+            bail!(
+                "no key on this token{} may sign this file ({})",
+                key_label
+                    .map(|l| format!(" labelled {l:?}"))
+                    .unwrap_or_default(),
+                wanted.join("; ")
+            )
+        }
+        _ => {
+            let labels: Vec<String> = candidates
+                .iter()
+                .map(|k| format!("{:?}", k.label))
+                .collect();
+            bail!(
+                "several keys on this token may sign this file ({}): choose one with --key-label",
+                labels.join(", ")
+            )
+        }
+    }
+}
+
+fn load_root(path: &std::path::Path) -> Result<Metadata<Root>> {
+    let name = path.display().to_string();
+    let bytes = read_capped(path, Limits::ROOT.max_bytes).with_context(|| name.clone())?;
+    Metadata::parse_root(&bytes).with_context(|| name)
+}

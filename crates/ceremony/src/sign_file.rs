@@ -1,0 +1,191 @@
+//! Signing one metadata file in place: read it strictly, find which of the
+//! offered keys the role lists, sign the canonical bytes, check, write
+//! atomically, read back and check again. Any refusal leaves the file
+//! byte-identical.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use signers::{SignError, Signer, SignerIdentity};
+use time::OffsetDateTime;
+use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
+use tuf_metadata::{KeyId, Limits, Metadata, Root};
+
+use crate::atomic::write_atomically;
+use crate::signing::{PlanError, SigningPlan, board};
+
+/// What one signing run did.
+#[derive(Debug)]
+pub struct SignOutcome {
+    /// Each signer that signed, and the key ids its signature went under.
+    pub signed_with: Vec<(SignerIdentity, Vec<KeyId>)>,
+    /// The threshold board as read back from the written file.
+    pub board: Vec<(String, ThresholdReport)>,
+    /// Hex SHA-256 of the canonical signed bytes (what the witness compares).
+    pub digest: String,
+}
+
+/// Why a file was not signed (it is unchanged) or the write went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SignFileError {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// The file is over the size cap.
+    #[error("file is over the {0}-byte limit")]
+    TooLarge(usize),
+    /// The file may not be signed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// None of the offered keys is one the role lists.
+    #[error("none of the offered keys ({offered}) may sign this file: {wanted}")]
+    NoKeyInRole {
+        /// The offered keys, short ids and labels.
+        offered: String,
+        /// What the file's key sets list.
+        wanted: String,
+    },
+    /// The signer failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The signature did not count under the metadata's key id.
+    #[error("the new signature does not count for {0}; nothing written")]
+    NotCounted(KeyId),
+    /// Writing failed; the old file is in place.
+    #[error("cannot write {path}: {source}; the file is unchanged")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// What was read back differs from what was written; the old file was
+    /// put back.
+    #[error("read-back check failed ({0}); the original file was restored")]
+    ReadBack(String),
+}
+
+/// Signs `path` in place with every offered signer whose key the file's
+/// role lists.
+pub fn sign_file(
+    path: &Path,
+    trusted: Option<&Metadata<Root>>,
+    now: OffsetDateTime,
+    signers: &mut [&mut dyn Signer],
+) -> Result<SignOutcome, SignFileError> {
+    let original = read_capped(path, Limits::ANY.max_bytes)?;
+    let mut plan = SigningPlan::new(&original, trusted, now)?;
+    let mut signed_with = Vec::new();
+    for signer in signers.iter_mut() {
+        let keyids = plan.keyids_for(signer.public_key());
+        if keyids.is_empty() {
+            continue;
+        }
+        let signature = signer.sign(plan.metadata().signed_bytes())?;
+        plan.apply(&keyids, &signature);
+        signed_with.push((signer.identity().clone(), keyids));
+    }
+    if signed_with.is_empty() {
+        return Err(no_key_in_role(&plan, signers));
+    }
+    // Nothing is written unless it verifies under the metadata's own key ids.
+    let expected: Vec<&KeyId> = signed_with.iter().flat_map(|(_, ids)| ids).collect();
+    check_counted(&plan.board(), &expected).map_err(SignFileError::NotCounted)?;
+
+    let bytes = plan.to_file_bytes();
+    write_atomically(path, &bytes).map_err(|source| SignFileError::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    match read_back(path, &plan, &expected) {
+        Ok(board) => Ok(SignOutcome {
+            signed_with,
+            board,
+            digest: plan.metadata().signed_digest(),
+        }),
+        Err(why) => {
+            let restored = write_atomically(path, &original);
+            Err(SignFileError::ReadBack(match restored {
+                Ok(()) => why,
+                Err(e) => format!("{why}; restoring the original also failed: {e}"),
+            }))
+        }
+    }
+}
+
+fn read_back(
+    path: &Path,
+    plan: &SigningPlan,
+    expected: &[&KeyId],
+) -> Result<Vec<(String, ThresholdReport)>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read back: {e}"))?;
+    let written = Metadata::parse(&bytes, &Limits::ANY).map_err(|e| e.to_string())?;
+    if written.signed_bytes() != plan.metadata().signed_bytes() {
+        return Err("the signed content changed on the way to the disk".into());
+    }
+    let board = board(plan.key_sets(), &written);
+    check_counted(&board, expected).map_err(|id| format!("signature {id} does not count"))?;
+    Ok(board)
+}
+
+/// Every expected key id must count (or be the same key as one that does)
+/// in at least one key set.
+fn check_counted(board: &[(String, ThresholdReport)], expected: &[&KeyId]) -> Result<(), KeyId> {
+    for id in expected {
+        let counts = board.iter().any(|(_, report)| {
+            report.keys.iter().any(|(k, status)| {
+                k == *id && matches!(status, KeyStatus::Counted | KeyStatus::SameKeyAs(_))
+            })
+        });
+        if !counts {
+            return Err((*id).clone());
+        }
+    }
+    Ok(())
+}
+
+fn no_key_in_role(plan: &SigningPlan, signers: &[&mut dyn Signer]) -> SignFileError {
+    let offered = signers
+        .iter()
+        .map(|s| {
+            let label = &s.identity().key_label;
+            if label.is_empty() {
+                short_id(&s.key_id()).to_owned()
+            } else {
+                format!("{} {label:?}", short_id(&s.key_id()))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wanted = plan
+        .key_sets()
+        .iter()
+        .map(|set| {
+            let ids: Vec<&str> = set.role.keyids.iter().map(|id| short_id(id)).collect();
+            format!("{} lists {}", set.label, ids.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    SignFileError::NoKeyInRole {
+        offered: if offered.is_empty() {
+            "none".into()
+        } else {
+            offered
+        },
+        wanted,
+    }
+}
+
+/// Reads at most `limit` bytes; a longer file is refused unread.
+pub fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, SignFileError> {
+    let file = File::open(path).map_err(SignFileError::Read)?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(SignFileError::Read)?;
+    if bytes.len() > limit {
+        return Err(SignFileError::TooLarge(limit));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,498 @@
+//! The token's signing keys, and the TUF key objects they publish.
+//!
+//! A signing key is a private-key object with `CKA_SIGN`, paired by `CKA_ID`
+//! with the public-key object that carries `CKA_EC_PARAMS` and
+//! `CKA_EC_POINT`. From those two attributes we build the TUF key exactly as
+//! python-tuf publishes it, because the key id is the hash of that object:
+//! P-256 as keytype `ecdsa` with a PEM SPKI (byte for byte what Python's
+//! `cryptography` writes), Ed25519 as keytype `ed25519` with hex.
+
+use std::fmt;
+
+use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+use p256::pkcs8::{EncodePublicKey, LineEnding};
+use tuf_metadata::{Key, KeyId};
+
+use super::errors::sign_error;
+use super::token::Token;
+use crate::SignError;
+
+/// DER of the P-256 curve OID 1.2.840.10045.3.1.7 (`CKA_EC_PARAMS`).
+pub const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// DER of the Ed25519 OID 1.3.101.112 (`CKA_EC_PARAMS`, PKCS#11 3.0 form).
+pub const ED25519_OID_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+/// DER PrintableString "edwards25519" (`CKA_EC_PARAMS`, the curve-name form
+/// SoftHSM2 and older modules use).
+pub const ED25519_NAME_PARAMS: &[u8] = b"\x13\x0cedwards25519";
+
+/// The key types a TUF root key on a token can be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// ECDSA on NIST P-256 (`ecdsa-sha2-nistp256`).
+    EcdsaP256,
+    /// Pure Ed25519 (`ed25519`).
+    Ed25519,
+}
+
+impl KeyKind {
+    /// Recognises `CKA_EC_PARAMS`; `None` for any other curve.
+    pub fn from_ec_params(params: &[u8]) -> Option<KeyKind> {
+        match params {
+            P256_PARAMS => Some(KeyKind::EcdsaP256),
+            ED25519_OID_PARAMS | ED25519_NAME_PARAMS => Some(KeyKind::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// The public point from `CKA_EC_POINT`: the DER OCTET STRING around it
+    /// stripped (the spec's form), or taken as is where a module returns it
+    /// bare.
+    pub fn public_point(self, ec_point: &[u8]) -> Option<&[u8]> {
+        let len = match self {
+            KeyKind::EcdsaP256 => 65,
+            KeyKind::Ed25519 => 32,
+        };
+        let point = match ec_point {
+            [0x04, n, rest @ ..] if usize::from(*n) == len && rest.len() == len => rest,
+            bare if bare.len() == len => bare,
+            _ => return None,
+        };
+        (self == KeyKind::Ed25519 || point[0] == 0x04).then_some(point)
+    }
+
+    /// The TUF key object for a public point, as python-tuf publishes it.
+    pub fn tuf_key(self, point: &[u8]) -> Result<Key, String> {
+        let (keytype, scheme, public) = match self {
+            KeyKind::EcdsaP256 => {
+                let key = p256::PublicKey::from_sec1_bytes(point)
+                    .map_err(|_| "the P-256 point is not on the curve".to_owned())?;
+                let pem = key
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(|e| format!("cannot write the P-256 key as PEM: {e}"))?;
+                ("ecdsa", "ecdsa-sha2-nistp256", pem)
+            }
+            KeyKind::Ed25519 => ("ed25519", "ed25519", hex::encode(point)),
+        };
+        Ok(Key {
+            keytype: keytype.into(),
+            scheme: scheme.into(),
+            public,
+            keyval_rest: Default::default(),
+            unrecognized: Default::default(),
+        })
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            KeyKind::EcdsaP256 => "ECDSA P-256",
+            KeyKind::Ed25519 => "Ed25519",
+        })
+    }
+}
+
+/// A signing key on the token, with the TUF key it publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenKey {
+    /// `CKA_LABEL` (may be empty).
+    pub label: String,
+    /// `CKA_ID`, the pairing between the private and public objects.
+    pub id: Vec<u8>,
+    /// Which algorithm.
+    pub kind: KeyKind,
+    /// The TUF key object as it is published in metadata.
+    pub key: Key,
+    /// Its TUF key id.
+    pub key_id: KeyId,
+    /// `CKA_ALWAYS_AUTHENTICATE`: the token wants the PIN again before every
+    /// signature (YubiKey PIV slot 9c). Such keys cannot sign here yet.
+    pub always_authenticate: bool,
+    /// `CKA_LOCAL` and `CKA_NEVER_EXTRACTABLE`, where the token tells:
+    /// `Some(true)` means generated on the token and never exportable.
+    pub born_on_token: Option<bool>,
+}
+
+impl TokenKey {
+    /// How this key is named in messages: its label, else its `CKA_ID`.
+    pub fn name(&self) -> String {
+        if self.label.is_empty() {
+            format!("CKA_ID {}", hex::encode(&self.id))
+        } else {
+            format!("{:?}", self.label)
+        }
+    }
+}
+
+/// A private key with `CKA_SIGN` that cannot be used, and why (no public
+/// half, an unsupported curve): listed so "key not found" can say so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnusableKey {
+    /// `CKA_LABEL`.
+    pub label: String,
+    /// `CKA_ID`.
+    pub id: Vec<u8>,
+    /// Why it cannot sign TUF metadata.
+    pub reason: String,
+}
+
+/// All signing keys visible in the session (private keys are visible only
+/// after login).
+#[derive(Clone, Debug, Default)]
+pub struct KeyListing {
+    /// Keys that can sign.
+    pub usable: Vec<TokenKey>,
+    /// Keys that cannot, with the reason.
+    pub unusable: Vec<UnusableKey>,
+}
+
+/// Which key to sign with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySelector {
+    /// By `CKA_LABEL`.
+    Label(String),
+    /// By `CKA_ID`.
+    Id(Vec<u8>),
+    /// By the TUF key id the metadata expects.
+    KeyId(KeyId),
+    /// The token's only usable signing key.
+    Only,
+}
+
+impl KeySelector {
+    fn matches(&self, key: &TokenKey) -> bool {
+        match self {
+            KeySelector::Label(l) => key.label == *l,
+            KeySelector::Id(id) => key.id == *id,
+            KeySelector::KeyId(k) => key.key_id == *k,
+            KeySelector::Only => true,
+        }
+    }
+}
+
+impl fmt::Display for KeySelector {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            KeySelector::Label(l) => write!(f, "label {l:?}"),
+            KeySelector::Id(id) => write!(f, "CKA_ID {}", hex::encode(id)),
+            KeySelector::KeyId(k) => write!(f, "TUF key id {k}"),
+            KeySelector::Only => f.write_str("the token's only signing key"),
+        }
+    }
+}
+
+impl KeyListing {
+    /// The one key `selector` names, or [`SignError::KeyNotFound`] naming
+    /// what was asked for and what is there.
+    pub fn select(self, selector: &KeySelector, token_label: &str) -> Result<TokenKey, SignError> {
+        let (mut found, others): (Vec<TokenKey>, Vec<TokenKey>) =
+            self.usable.into_iter().partition(|k| selector.matches(k));
+        if found.len() == 1 {
+            return Ok(found.remove(0));
+        }
+        if found.len() > 1 {
+            let names: Vec<String> = found.iter().map(describe).collect();
+            return Err(SignError::Backend(format!(
+                "{} keys on token {token_label:?} match {selector}: {}; choose one by label, CKA_ID or key id",
+                found.len(),
+                names.join("; ")
+            )));
+        }
+        let mut there: Vec<String> = others.iter().map(describe).collect();
+        there.extend(self.unusable.iter().map(|u| {
+            format!(
+                "{:?} (CKA_ID {}): {}",
+                u.label,
+                hex::encode(&u.id),
+                u.reason
+            )
+        }));
+        let present = if there.is_empty() {
+            "it has no signing keys (is the user logged in?)".to_owned()
+        } else {
+            format!("it has {}", there.join("; "))
+        };
+        Err(SignError::KeyNotFound(format!(
+            "no usable key with {selector} on token {token_label:?}: {present}"
+        )))
+    }
+}
+
+fn describe(k: &TokenKey) -> String {
+    format!("{} ({}, key id {})", k.name(), k.kind, k.key_id)
+}
+
+impl Token {
+    /// Lists the signing keys the session can see.
+    pub fn keys(&self) -> Result<KeyListing, SignError> {
+        let session = self.session();
+        let reading = |e| sign_error(e, "reading the token's keys");
+        let privates = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Sign(true),
+            ])
+            .map_err(reading)?;
+        let mut listing = KeyListing::default();
+        for private in privates {
+            match self.read_key(private)? {
+                Ok(key) => listing.usable.push(key),
+                Err(unusable) => listing.unusable.push(unusable),
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Finds the key `selector` names.
+    pub fn find_key(&self, selector: &KeySelector) -> Result<TokenKey, SignError> {
+        self.keys()?.select(selector, &self.summary().label)
+    }
+
+    /// The private-key object of `key`, found again by `CKA_ID` and label
+    /// (handles are not kept in [`TokenKey`], which is plain data).
+    pub(super) fn private_handle(&self, key: &TokenKey) -> Result<ObjectHandle, SignError> {
+        let found = self
+            .session()
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Sign(true),
+                Attribute::Id(key.id.clone()),
+                Attribute::Label(key.label.clone().into_bytes()),
+            ])
+            .map_err(|e| sign_error(e, "finding the private key"))?;
+        match found[..] {
+            [one] => Ok(one),
+            [] => Err(SignError::KeyNotFound(format!(
+                "the private key {} is no longer on token {:?} (or the user is not logged in)",
+                key.name(),
+                self.summary().label
+            ))),
+            _ => Err(SignError::Backend(format!(
+                "{} private keys on token {:?} share the label and CKA_ID of {}: give them distinct CKA_IDs",
+                found.len(),
+                self.summary().label,
+                key.name()
+            ))),
+        }
+    }
+
+    /// Reads one private key and its public half. The outer error is the
+    /// token failing; the inner one a key we cannot use.
+    pub(super) fn read_key(
+        &self,
+        private: ObjectHandle,
+    ) -> Result<Result<TokenKey, UnusableKey>, SignError> {
+        let session = self.session();
+        let reading = |e| sign_error(e, "reading a key's attributes");
+        let attrs = session
+            .get_attributes(
+                private,
+                &[
+                    AttributeType::Id,
+                    AttributeType::Label,
+                    AttributeType::AlwaysAuthenticate,
+                    AttributeType::Local,
+                    AttributeType::NeverExtractable,
+                ],
+            )
+            .map_err(reading)?;
+        let (mut id, mut label) = (Vec::new(), String::new());
+        let (mut always_authenticate, mut local, mut never_extractable) = (false, None, None);
+        for attr in attrs {
+            match attr {
+                Attribute::Id(v) => id = v,
+                Attribute::Label(v) => label = String::from_utf8_lossy(&v).into_owned(),
+                Attribute::AlwaysAuthenticate(b) => always_authenticate = b,
+                Attribute::Local(b) => local = Some(b),
+                Attribute::NeverExtractable(b) => never_extractable = Some(b),
+                _ => {}
+            }
+        }
+        let unusable = |reason: String| UnusableKey {
+            label: label.clone(),
+            id: id.clone(),
+            reason,
+        };
+        // Pair by CKA_ID; a token that leaves it empty is paired by label.
+        let pairing = if id.is_empty() {
+            Attribute::Label(label.clone().into_bytes())
+        } else {
+            Attribute::Id(id.clone())
+        };
+        let publics = session
+            .find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY), pairing])
+            .map_err(reading)?;
+        let Some(&public) = publics.first() else {
+            return Ok(Err(unusable(
+                "no public-key object with the same CKA_ID".into(),
+            )));
+        };
+        let mut params = Vec::new();
+        let mut point = Vec::new();
+        for attr in session
+            .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
+            .map_err(reading)?
+        {
+            match attr {
+                Attribute::EcParams(v) => params = v,
+                Attribute::EcPoint(v) => point = v,
+                _ => {}
+            }
+        }
+        let Some(kind) = KeyKind::from_ec_params(&params) else {
+            return Ok(Err(unusable(format!(
+                "not a P-256 or Ed25519 key (CKA_EC_PARAMS {})",
+                hex::encode(&params)
+            ))));
+        };
+        let Some(raw) = kind.public_point(&point) else {
+            return Ok(Err(unusable(format!(
+                "CKA_EC_POINT is not a {kind} public key"
+            ))));
+        };
+        let key = match kind.tuf_key(raw) {
+            Ok(key) => key,
+            Err(reason) => return Ok(Err(unusable(reason))),
+        };
+        Ok(Ok(TokenKey {
+            key_id: key.key_id(),
+            label,
+            id,
+            kind,
+            key,
+            always_authenticate,
+            born_on_token: local.zip(never_extractable).map(|(l, n)| l && n),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A P-256 public point (the generator, times 1: a valid point).
+    const G: &str = "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
+
+    #[test]
+    fn ec_params_in_every_form_tokens_use_are_recognised() {
+        assert_eq!(
+            KeyKind::from_ec_params(P256_PARAMS),
+            Some(KeyKind::EcdsaP256)
+        );
+        assert_eq!(
+            KeyKind::from_ec_params(ED25519_OID_PARAMS),
+            Some(KeyKind::Ed25519)
+        );
+        assert_eq!(
+            KeyKind::from_ec_params(ED25519_NAME_PARAMS),
+            Some(KeyKind::Ed25519)
+        );
+        // secp384r1
+        let p384 = hex::decode("06052b81040022").unwrap();
+        assert_eq!(KeyKind::from_ec_params(&p384), None);
+    }
+
+    #[test]
+    fn ec_point_octet_string_is_stripped_and_bare_points_accepted() {
+        let point = hex::decode(G).unwrap();
+        let mut wrapped = vec![0x04, 0x41];
+        wrapped.extend(&point);
+        let p256 = KeyKind::EcdsaP256;
+        assert_eq!(p256.public_point(&wrapped), Some(&point[..]));
+        assert_eq!(p256.public_point(&point), Some(&point[..]));
+        assert_eq!(p256.public_point(&wrapped[..66]), None);
+        let mut compressed = point.clone();
+        compressed[0] = 0x02;
+        assert_eq!(p256.public_point(&compressed), None);
+        let ed = [7u8; 32];
+        let mut wrapped_ed = vec![0x04, 0x20];
+        wrapped_ed.extend(ed);
+        assert_eq!(KeyKind::Ed25519.public_point(&wrapped_ed), Some(&ed[..]));
+        assert_eq!(KeyKind::Ed25519.public_point(&ed), Some(&ed[..]));
+    }
+
+    #[test]
+    fn p256_keys_are_published_as_python_tuf_writes_them() {
+        let point = hex::decode(G).unwrap();
+        let key = KeyKind::EcdsaP256.tuf_key(&point).unwrap();
+        assert_eq!(
+            (key.keytype.as_str(), key.scheme.as_str()),
+            ("ecdsa", "ecdsa-sha2-nistp256")
+        );
+        // The SPKI is a fixed 26-byte header then the point; PEM is base64 in
+        // 64-character lines with LF endings.
+        let der = [
+            hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
+            point.clone(),
+        ]
+        .concat();
+        let b64 = base64_encode(&der);
+        let expected = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n{}\n-----END PUBLIC KEY-----\n",
+            &b64[..64],
+            &b64[64..]
+        );
+        assert_eq!(key.public, expected);
+        assert_eq!(
+            key.public_key().unwrap(),
+            tuf_metadata::PublicKey::EcdsaP256(point)
+        );
+        let ed = KeyKind::Ed25519.tuf_key(&[0xab; 32]).unwrap();
+        assert_eq!((ed.keytype.as_str(), ed.public.len()), ("ed25519", 64));
+    }
+
+    /// Plain base64 with padding, written out so the test does not trust
+    /// the code it checks.
+    fn base64_encode(bytes: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn key_not_found_names_what_was_asked_for_and_what_is_there() {
+        let key = KeyKind::Ed25519.tuf_key(&[1; 32]).unwrap();
+        let listing = KeyListing {
+            usable: vec![TokenKey {
+                label: "present".into(),
+                id: vec![1],
+                kind: KeyKind::Ed25519,
+                key_id: key.key_id(),
+                key,
+                always_authenticate: false,
+                born_on_token: None,
+            }],
+            unusable: vec![UnusableKey {
+                label: "rsa".into(),
+                id: vec![2],
+                reason: "not a P-256 or Ed25519 key".into(),
+            }],
+        };
+        let err = listing
+            .clone()
+            .select(&KeySelector::Label("missing".into()), "tok")
+            .unwrap_err();
+        assert!(matches!(err, SignError::KeyNotFound(_)));
+        let text = err.to_string();
+        assert!(text.contains("label \"missing\""), "{text}");
+        assert!(text.contains("\"present\" (Ed25519"), "{text}");
+        assert!(text.contains("\"rsa\" (CKA_ID 02): not a P-256"), "{text}");
+        let found = listing.select(&KeySelector::Id(vec![1]), "tok").unwrap();
+        assert_eq!(found.label, "present");
+    }
+}
