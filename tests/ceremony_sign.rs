@@ -252,3 +252,53 @@ fn usage_errors_exit_2_and_the_pin_is_never_an_argument() {
     ]);
     assert_eq!(run.code, Some(2), "{run:?}");
 }
+
+#[test]
+fn an_online_key_can_be_onboarded_into_an_age_file_which_is_never_overwritten() {
+    let hsm = SoftHsm::new();
+    let passphrase = hsm.path().join("passphrase");
+    std::fs::write(&passphrase, "correct horse battery staple\n").unwrap();
+    let key_file = hsm.path().join("timestamp.age");
+    let onboard_age = |out: &str| {
+        hsm.ceremony([
+            "onboard".as_ref(),
+            "--age".as_ref(),
+            key_file.as_os_str(),
+            "--passphrase-file".as_ref(),
+            passphrase.as_os_str(),
+            "--key-type".as_ref(),
+            "ed25519".as_ref(),
+            "--out".as_ref(),
+            hsm.path().join(out).as_os_str(),
+        ])
+    };
+    let run = onboard_age("timestamp.pub.json");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("software key file (online roles and drills only)"),
+        "{run:?}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(hsm.path().join("timestamp.pub.json")).unwrap())
+            .unwrap();
+    let key = tuf_metadata::Key::from_value(
+        tuf_metadata::json::parse(record["key"].to_string().as_bytes(), 1 << 16).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["keyid"].as_str(), Some(key.key_id().as_str()));
+    let sealed = std::fs::read(&key_file).unwrap();
+    assert!(
+        sealed.starts_with(b"age-encryption.org/v1"),
+        "not an age file"
+    );
+
+    let again = onboard_age("again.pub.json");
+    assert_eq!(again.code, Some(1), "{again:?}");
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        sealed,
+        "the key file was touched"
+    );
+    assert!(!hsm.path().join("again.pub.json").exists());
+}

@@ -1,15 +1,17 @@
 //! `ceremony onboard`: a keyholder's new key, generated on their token
-//! (never exportable), and the public half written for the releaser to put
-//! into root, with the token it lives on.
+//! (never exportable) — or, for online roles and drills only, in an
+//! age-encrypted file — and the public half written for the releaser to put
+//! into root, with where the key lives.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use ceremony::atomic::write_atomically;
 use clap::{Args as ClapArgs, ValueEnum};
-use signers::pkcs11::{Access, KeyKind, Module, TokenSelector};
+use signers::pkcs11::{Access, Module, TokenSelector};
 use signers::profile::{Overrides, Profile};
-use signers::{Pin, SignerIdentity};
+use signers::software::SoftwareKey;
+use signers::{Backend, KeyKind, Pin, SignerIdentity};
 use tuf_metadata::json::{self, Object, Value};
 
 /// Key algorithms a keyholder can onboard.
@@ -23,10 +25,18 @@ enum KeyType {
 
 /// Arguments of `ceremony onboard`.
 #[derive(ClapArgs)]
+#[command(group = clap::ArgGroup::new("home").required(true).args(["profile", "age"]))]
 pub struct Args {
     /// The token family's profile (hsm-profiles/<name>.toml) or a path.
-    #[arg(long, value_name = "name")]
-    profile: String,
+    #[arg(long, value_name = "name", requires_all = ["key_label", "pin_file"])]
+    profile: Option<String>,
+    /// Make the key in this age-encrypted file instead (online roles and
+    /// drills only; refused if the file exists).
+    #[arg(long, value_name = "file.age", requires = "passphrase_file")]
+    age: Option<PathBuf>,
+    /// File holding the passphrase for --age (first line).
+    #[arg(long, value_name = "path")]
+    passphrase_file: Option<PathBuf>,
     /// Load this PKCS#11 module instead of the profile's paths.
     #[arg(long, value_name = "path")]
     module: Option<PathBuf>,
@@ -38,13 +48,13 @@ pub struct Args {
     serial: Option<String>,
     /// Label of the new key (refused if the token already has it).
     #[arg(long, value_name = "k")]
-    key_label: String,
+    key_label: Option<String>,
     /// Algorithm of the new key.
     #[arg(long, value_enum, default_value = "ecdsa-p256")]
     key_type: KeyType,
     /// File holding the user PIN (first line).
     #[arg(long, value_name = "path")]
-    pin_file: PathBuf,
+    pin_file: Option<PathBuf>,
     /// Where to write the public key object (refused if it exists).
     #[arg(long, value_name = "pub.json")]
     out: PathBuf,
@@ -56,7 +66,34 @@ pub fn run(args: &Args) -> Result<()> {
     if args.out.exists() {
         bail!("{out}: already exists; onboarding never overwrites a public key file");
     }
-    let profile = Profile::load(&args.profile).context("profile")?;
+    let kind = match args.key_type {
+        KeyType::EcdsaP256 => KeyKind::EcdsaP256,
+        KeyType::Ed25519 => KeyKind::Ed25519,
+    };
+    let (key, identity, born_on_token) = match (&args.profile, &args.age) {
+        (Some(profile), _) => on_token(args, profile, kind)?,
+        (None, Some(path)) => in_age_file(args, path, kind)?,
+        (None, None) => unreachable!("clap requires --profile or --age"),
+    };
+    let record = public_key_record(&key, &identity, born_on_token);
+    write_atomically(&args.out, &json::to_pretty(&record)).with_context(|| out.clone())?;
+    println!(
+        "generated {kind} key in {identity}: key id {}",
+        key.key_id()
+    );
+    println!("public key object written to {out}");
+    Ok(())
+}
+
+fn on_token(
+    args: &Args,
+    profile: &str,
+    kind: KeyKind,
+) -> Result<(tuf_metadata::Key, SignerIdentity, Option<bool>)> {
+    let (Some(key_label), Some(pin_file)) = (&args.key_label, &args.pin_file) else {
+        bail!("--profile needs --key-label and --pin-file");
+    };
+    let profile = Profile::load(profile).context("profile")?;
     let overrides = Overrides {
         module: args.module.clone(),
         token_label: args.token_label.clone(),
@@ -70,28 +107,42 @@ pub fn run(args: &Args) -> Result<()> {
     )?;
     let identity = token.identity();
     eprintln!("token: {identity}; {}", token.pin_state()?);
-    let pin = Pin::from_file(&args.pin_file)?;
+    let pin = Pin::from_file(pin_file)?;
     token.login(&pin).with_context(|| identity.to_string())?;
     drop(pin);
-    let kind = match args.key_type {
-        KeyType::EcdsaP256 => KeyKind::EcdsaP256,
-        KeyType::Ed25519 => KeyKind::Ed25519,
-    };
     let generated = token
-        .generate(&args.key_label, kind)
+        .generate(key_label, kind)
         .with_context(|| identity.to_string())?;
-    let record = public_key_record(
-        &generated.key.key,
-        &generated.identity,
+    Ok((
+        generated.key.key,
+        generated.identity,
         generated.key.born_on_token,
-    );
-    write_atomically(&args.out, &json::to_pretty(&record)).with_context(|| out.clone())?;
-    println!(
-        "generated {kind} key {:?} on {}: key id {}",
-        args.key_label, generated.identity, generated.key.key_id
-    );
-    println!("public key object written to {out}");
-    Ok(())
+    ))
+}
+
+fn in_age_file(
+    args: &Args,
+    path: &std::path::Path,
+    kind: KeyKind,
+) -> Result<(tuf_metadata::Key, SignerIdentity, Option<bool>)> {
+    let Some(passphrase_file) = &args.passphrase_file else {
+        bail!("--age needs --passphrase-file");
+    };
+    let passphrase = Pin::from_file(passphrase_file)?;
+    let key = SoftwareKey::generate(kind, path, &passphrase)?;
+    drop(passphrase);
+    let identity = SignerIdentity {
+        backend: Backend::Software,
+        model: "age-encrypted key file".into(),
+        serial: String::new(),
+        token_label: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        key_label: args.key_label.clone().unwrap_or_default(),
+        slot: None,
+    };
+    Ok((key, identity, None))
 }
 
 /// `{"keyid", "key", "token": {...}}`: what the releaser puts into root, and

@@ -6,6 +6,7 @@
 //! with `tuf-metadata`'s verifier before returning it, so a broken token or a
 //! wrong mechanism can never put a bad signature into a file.
 
+pub mod key_kind;
 pub mod pin;
 pub mod pkcs11;
 pub mod profile;
@@ -15,6 +16,7 @@ use std::fmt;
 
 use tuf_metadata::{Key, KeyId, Signature};
 
+pub use key_kind::KeyKind;
 pub use pin::{Pin, PinError, PinState};
 
 /// Which kind of backend holds the key, as shown to keyholders and witnesses.

@@ -9,8 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use signers::KeyKind;
 use signers::Signer;
-use signers::software::{KeyKind, SoftwareError, SoftwareKey, SoftwareSigner};
+use signers::software::{SoftwareError, SoftwareKey, SoftwareSigner};
 use signers::{Backend, Pin};
 use tuf_metadata::json::{self, Object, Value};
 use tuf_metadata::{Key, canonical};

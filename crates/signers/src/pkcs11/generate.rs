@@ -9,8 +9,9 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 
 use super::errors::sign_error;
-use super::keys::{ED25519_NAME_PARAMS, ED25519_OID_PARAMS, KeyKind, P256_PARAMS, TokenKey};
+use super::keys::{ED25519_NAME_PARAMS, ED25519_OID_PARAMS, P256_PARAMS, TokenKey};
 use super::token::Token;
+use crate::KeyKind;
 use crate::{SignError, SignerIdentity};
 
 /// The longest key label we write (labels are shown on screens and in

@@ -10,12 +10,11 @@
 use std::fmt;
 
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
-use p256::pkcs8::{EncodePublicKey, LineEnding};
 use tuf_metadata::{Key, KeyId};
 
 use super::errors::sign_error;
 use super::token::Token;
-use crate::SignError;
+use crate::{KeyKind, SignError};
 
 /// DER of the P-256 curve OID 1.2.840.10045.3.1.7 (`CKA_EC_PARAMS`).
 pub const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -25,71 +24,29 @@ pub const ED25519_OID_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 /// SoftHSM2 and older modules use).
 pub const ED25519_NAME_PARAMS: &[u8] = b"\x13\x0cedwards25519";
 
-/// The key types a TUF root key on a token can be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyKind {
-    /// ECDSA on NIST P-256 (`ecdsa-sha2-nistp256`).
-    EcdsaP256,
-    /// Pure Ed25519 (`ed25519`).
-    Ed25519,
-}
-
-impl KeyKind {
-    /// Recognises `CKA_EC_PARAMS`; `None` for any other curve.
-    pub fn from_ec_params(params: &[u8]) -> Option<KeyKind> {
-        match params {
-            P256_PARAMS => Some(KeyKind::EcdsaP256),
-            ED25519_OID_PARAMS | ED25519_NAME_PARAMS => Some(KeyKind::Ed25519),
-            _ => None,
-        }
-    }
-
-    /// The public point from `CKA_EC_POINT`: the DER OCTET STRING around it
-    /// stripped (the spec's form), or taken as is where a module returns it
-    /// bare.
-    pub fn public_point(self, ec_point: &[u8]) -> Option<&[u8]> {
-        let len = match self {
-            KeyKind::EcdsaP256 => 65,
-            KeyKind::Ed25519 => 32,
-        };
-        let point = match ec_point {
-            [0x04, n, rest @ ..] if usize::from(*n) == len && rest.len() == len => rest,
-            bare if bare.len() == len => bare,
-            _ => return None,
-        };
-        (self == KeyKind::Ed25519 || point[0] == 0x04).then_some(point)
-    }
-
-    /// The TUF key object for a public point, as python-tuf publishes it.
-    pub fn tuf_key(self, point: &[u8]) -> Result<Key, String> {
-        let (keytype, scheme, public) = match self {
-            KeyKind::EcdsaP256 => {
-                let key = p256::PublicKey::from_sec1_bytes(point)
-                    .map_err(|_| "the P-256 point is not on the curve".to_owned())?;
-                let pem = key
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(|e| format!("cannot write the P-256 key as PEM: {e}"))?;
-                ("ecdsa", "ecdsa-sha2-nistp256", pem)
-            }
-            KeyKind::Ed25519 => ("ed25519", "ed25519", hex::encode(point)),
-        };
-        Ok(Key {
-            keytype: keytype.into(),
-            scheme: scheme.into(),
-            public,
-            keyval_rest: Default::default(),
-            unrecognized: Default::default(),
-        })
+/// Recognises `CKA_EC_PARAMS`; `None` for any other curve.
+pub fn kind_from_ec_params(params: &[u8]) -> Option<KeyKind> {
+    match params {
+        P256_PARAMS => Some(KeyKind::EcdsaP256),
+        ED25519_OID_PARAMS | ED25519_NAME_PARAMS => Some(KeyKind::Ed25519),
+        _ => None,
     }
 }
 
-impl fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(match self {
-            KeyKind::EcdsaP256 => "ECDSA P-256",
-            KeyKind::Ed25519 => "Ed25519",
-        })
-    }
+/// The public point from `CKA_EC_POINT`: the DER OCTET STRING around it
+/// stripped (the spec's form), or taken as is where a module returns it
+/// bare.
+pub fn public_point(kind: KeyKind, ec_point: &[u8]) -> Option<&[u8]> {
+    let len = match kind {
+        KeyKind::EcdsaP256 => 65,
+        KeyKind::Ed25519 => 32,
+    };
+    let point = match ec_point {
+        [0x04, n, rest @ ..] if usize::from(*n) == len && rest.len() == len => rest,
+        bare if bare.len() == len => bare,
+        _ => return None,
+    };
+    (kind == KeyKind::Ed25519 || point[0] == 0x04).then_some(point)
 }
 
 /// A signing key on the token, with the TUF key it publishes.
@@ -339,13 +296,13 @@ impl Token {
                 _ => {}
             }
         }
-        let Some(kind) = KeyKind::from_ec_params(&params) else {
+        let Some(kind) = kind_from_ec_params(&params) else {
             return Ok(Err(unusable(format!(
                 "not a P-256 or Ed25519 key (CKA_EC_PARAMS {})",
                 hex::encode(&params)
             ))));
         };
-        let Some(raw) = kind.public_point(&point) else {
+        let Some(raw) = public_point(kind, &point) else {
             return Ok(Err(unusable(format!(
                 "CKA_EC_POINT is not a {kind} public key"
             ))));
@@ -375,21 +332,18 @@ mod tests {
 
     #[test]
     fn ec_params_in_every_form_tokens_use_are_recognised() {
+        assert_eq!(kind_from_ec_params(P256_PARAMS), Some(KeyKind::EcdsaP256));
         assert_eq!(
-            KeyKind::from_ec_params(P256_PARAMS),
-            Some(KeyKind::EcdsaP256)
-        );
-        assert_eq!(
-            KeyKind::from_ec_params(ED25519_OID_PARAMS),
+            kind_from_ec_params(ED25519_OID_PARAMS),
             Some(KeyKind::Ed25519)
         );
         assert_eq!(
-            KeyKind::from_ec_params(ED25519_NAME_PARAMS),
+            kind_from_ec_params(ED25519_NAME_PARAMS),
             Some(KeyKind::Ed25519)
         );
         // secp384r1
         let p384 = hex::decode("06052b81040022").unwrap();
-        assert_eq!(KeyKind::from_ec_params(&p384), None);
+        assert_eq!(kind_from_ec_params(&p384), None);
     }
 
     #[test]
@@ -398,17 +352,17 @@ mod tests {
         let mut wrapped = vec![0x04, 0x41];
         wrapped.extend(&point);
         let p256 = KeyKind::EcdsaP256;
-        assert_eq!(p256.public_point(&wrapped), Some(&point[..]));
-        assert_eq!(p256.public_point(&point), Some(&point[..]));
-        assert_eq!(p256.public_point(&wrapped[..66]), None);
+        assert_eq!(public_point(p256, &wrapped), Some(&point[..]));
+        assert_eq!(public_point(p256, &point), Some(&point[..]));
+        assert_eq!(public_point(p256, &wrapped[..66]), None);
         let mut compressed = point.clone();
         compressed[0] = 0x02;
-        assert_eq!(p256.public_point(&compressed), None);
+        assert_eq!(public_point(p256, &compressed), None);
         let ed = [7u8; 32];
         let mut wrapped_ed = vec![0x04, 0x20];
         wrapped_ed.extend(ed);
-        assert_eq!(KeyKind::Ed25519.public_point(&wrapped_ed), Some(&ed[..]));
-        assert_eq!(KeyKind::Ed25519.public_point(&ed), Some(&ed[..]));
+        assert_eq!(public_point(KeyKind::Ed25519, &wrapped_ed), Some(&ed[..]));
+        assert_eq!(public_point(KeyKind::Ed25519, &ed), Some(&ed[..]));
     }
 
     #[test]

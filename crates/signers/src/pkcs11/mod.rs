@@ -33,9 +33,10 @@ pub mod module;
 pub mod sign;
 pub mod token;
 
+pub use crate::KeyKind;
 pub use errors::OpenError;
 pub use generate::Generated;
-pub use keys::{KeyKind, KeyListing, KeySelector, TokenKey, UnusableKey};
+pub use keys::{KeyListing, KeySelector, TokenKey, UnusableKey};
 pub use module::{Access, Module, TokenSelector, TokenSummary, module_path};
 pub use sign::{Pkcs11Signer, ecdsa_der};
 pub use token::{PinFlags, Token};

@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 use tuf_metadata::{Key, Signature};
 
 use super::errors::sign_error;
-use super::keys::{KeyKind, TokenKey};
+use super::keys::TokenKey;
 use super::token::Token;
+use crate::KeyKind;
 use crate::{SignError, Signer, SignerIdentity, checked_signature};
 
 /// How the token is asked to sign.

@@ -8,14 +8,12 @@
 
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
-use spki::der::asn1::BitString;
-use spki::der::pem::LineEnding;
-use spki::der::{Any, Decode, EncodePem, Reader, SliceReader};
-use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+use spki::der::{Decode, Reader, SliceReader};
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use tuf_metadata::Key;
 use zeroize::Zeroizing;
 
-use super::KeyKind;
+use crate::KeyKind;
 
 const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -78,21 +76,13 @@ impl KeyPair {
     /// The key object as python-tuf (securesystemslib's `SSlibKey.from_crypto`)
     /// publishes it: Ed25519 as hex, P-256 as `ecdsa` with a PEM SPKI.
     pub(super) fn public_key_object(&self) -> Key {
-        let (keytype, scheme, public) = match self {
-            KeyPair::Ed25519(pair) => ("ed25519", "ed25519", hex::encode(pair.public_key())),
-            KeyPair::EcdsaP256(pair) => (
-                "ecdsa",
-                "ecdsa-sha2-nistp256",
-                p256_spki_pem(pair.public_key().as_ref()),
-            ),
+        let point = match self {
+            KeyPair::Ed25519(pair) => pair.public_key().as_ref(),
+            KeyPair::EcdsaP256(pair) => pair.public_key().as_ref(),
         };
-        Key {
-            keytype: keytype.to_owned(),
-            scheme: scheme.to_owned(),
-            public,
-            keyval_rest: Default::default(),
-            unrecognized: Default::default(),
-        }
+        self.kind()
+            .tuf_key(point)
+            .expect("ring checked this public key when it parsed the private key")
     }
 
     /// Signs `message`: 64 raw bytes for Ed25519, ASN.1 DER for P-256.
@@ -136,43 +126,9 @@ fn algorithm_of(pkcs8: &[u8]) -> Option<AlgorithmIdentifierOwned> {
     Some(algorithm)
 }
 
-/// A P-256 point as PEM SPKI, byte for byte as Python's `cryptography`
-/// writes it (64-character base64 lines, LF, final newline): the key id is
-/// the hash of this text, so any difference would be a different key id.
-fn p256_spki_pem(point: &[u8]) -> String {
-    let spki = SubjectPublicKeyInfoOwned {
-        algorithm: AlgorithmIdentifierOwned {
-            oid: ID_EC_PUBLIC_KEY,
-            parameters: Some(Any::encode_from(&PRIME256V1).expect("an OID encodes")),
-        },
-        subject_public_key: BitString::from_bytes(point).expect("a point fits a bit string"),
-    };
-    spki.to_pem(LineEnding::LF)
-        .expect("an SPKI of 91 bytes encodes as PEM")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_p256_public_key_is_published_as_pem_in_64_character_lines() {
-        // Python's cryptography: `ec.derive_private_key(0x1234567890abcdef,
-        // SECP256R1()).public_key().public_bytes(PEM, SubjectPublicKeyInfo)`.
-        let point = hex::decode(
-            "049fad84aeae08bbef7f010014d82cef6a09de2b0cf871b5ce0c4f1d13a59a5934\
-             07cb45769f1070e2c2470fe5b1bfe63133c0b0cdc64ea4bf3791a8ec2a07fd4f",
-        )
-        .unwrap();
-        let pem = p256_spki_pem(&point);
-        assert_eq!(
-            pem,
-            "-----BEGIN PUBLIC KEY-----\n\
-             MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEn62Erq4Iu+9/AQAU2CzvagneKwz4\n\
-             cbXODE8dE6WaWTQHy0V2nxBw4sJHD+Wxv+YxM8CwzcZOpL83kajsKgf9Tw==\n\
-             -----END PUBLIC KEY-----\n"
-        );
-    }
 
     #[test]
     fn generated_keys_read_back_as_their_kind() {

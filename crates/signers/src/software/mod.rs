@@ -26,27 +26,8 @@ use std::path::{Path, PathBuf};
 use tuf_metadata::{Key, Signature};
 use zeroize::Zeroizing;
 
-use crate::{Backend, Pin, SignError, Signer, SignerIdentity, checked_signature};
+use crate::{Backend, KeyKind, Pin, SignError, Signer, SignerIdentity, checked_signature};
 use key_pair::KeyPair;
-
-/// The kinds of key a software key file holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyKind {
-    /// Ed25519, published as keytype and scheme `ed25519` with a hex key.
-    Ed25519,
-    /// ECDSA on NIST P-256 with SHA-256, published as keytype `ecdsa`,
-    /// scheme `ecdsa-sha2-nistp256`, with a PEM SPKI key.
-    EcdsaP256,
-}
-
-impl fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(match self {
-            KeyKind::Ed25519 => "Ed25519",
-            KeyKind::EcdsaP256 => "ECDSA P-256",
-        })
-    }
-}
 
 /// Why a software key file could not be made or used.
 #[derive(Debug, thiserror::Error)]
