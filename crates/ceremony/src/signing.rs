@@ -211,3 +211,188 @@ fn root_key_sets(root: &Root, trusted: Option<&Metadata<Root>>) -> Result<Vec<Ke
         own(format!("root v{version} (new)")),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    use time::macros::datetime;
+    use tuf_metadata::{Common, Expires, Object, Value};
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2030-01-01 0:00 UTC);
+
+    struct TestKey(Ed25519KeyPair);
+
+    impl TestKey {
+        fn new() -> Self {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+            TestKey(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap())
+        }
+        fn key(&self) -> Key {
+            Key {
+                keytype: "ed25519".into(),
+                scheme: "ed25519".into(),
+                public: hex::encode(self.0.public_key()),
+                keyval_rest: Object::new(),
+                unrecognized: Object::new(),
+            }
+        }
+        fn sign(&self, md: &mut Metadata<Root>) {
+            let sig = hex::encode(self.0.sign(md.signed_bytes()));
+            md.set_signature(Signature {
+                keyid: self.key().key_id(),
+                sig,
+                unrecognized: Object::new(),
+            });
+        }
+    }
+
+    fn root(version: u64, keys: &[&Key], threshold: u64) -> Root {
+        let role = RoleKeys {
+            keyids: keys.iter().map(|k| k.key_id()).collect(),
+            threshold,
+            unrecognized: Object::new(),
+        };
+        Root {
+            common: Common {
+                spec_version: "1.0.31".into(),
+                version,
+                expires: Expires::parse("2040-01-01T00:00:00Z").unwrap(),
+            },
+            consistent_snapshot: Some(true),
+            keys: keys.iter().map(|k| (k.key_id(), (*k).clone())).collect(),
+            roles: ["root", "targets", "snapshot", "timestamp"]
+                .into_iter()
+                .map(|n| (n.to_owned(), role.clone()))
+                .collect::<BTreeMap<_, _>>(),
+            unrecognized: Object::new(),
+        }
+    }
+
+    fn bytes(root: Root) -> Vec<u8> {
+        json::to_pretty(&Metadata::new(root).to_value())
+    }
+
+    fn trusted(signers: &[&TestKey], threshold: u64) -> Metadata<Root> {
+        let keys: Vec<Key> = signers.iter().map(|s| s.key()).collect();
+        let mut md = Metadata::new(root(1, &keys.iter().collect::<Vec<_>>(), threshold));
+        for s in signers {
+            s.sign(&mut md);
+        }
+        md
+    }
+
+    #[test]
+    fn a_rotation_is_signed_for_the_old_and_the_new_root_role() {
+        let [a, b, c] = [(); 3].map(|()| TestKey::new());
+        let v1 = trusted(&[&a, &b], 2);
+        let staged = bytes(root(2, &[&b.key(), &c.key()], 2));
+        let plan = SigningPlan::new(&staged, Some(&v1), NOW).unwrap();
+        let labels: Vec<&str> = plan.key_sets().iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["root v1 (trusted)", "root v2 (new)"]);
+        assert_eq!(
+            plan.keyids_for(&a.key()),
+            vec![a.key().key_id()],
+            "old key only"
+        );
+        assert_eq!(
+            plan.keyids_for(&c.key()),
+            vec![c.key().key_id()],
+            "new key only"
+        );
+        assert_eq!(
+            plan.keyids_for(&b.key()),
+            vec![b.key().key_id()],
+            "in both, once"
+        );
+        assert!(plan.keyids_for(&TestKey::new().key()).is_empty());
+    }
+
+    #[test]
+    fn one_key_under_two_ids_in_old_and_new_root_is_signed_under_both() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let v1 = trusted(&[&a, &b], 1);
+        let mut renamed = a.key();
+        renamed
+            .unrecognized
+            .insert("x-owner".into(), Value::from("@a"));
+        let staged = bytes(root(2, &[&renamed, &b.key()], 1));
+        let mut plan = SigningPlan::new(&staged, Some(&v1), NOW).unwrap();
+        let ids = plan.keyids_for(&a.key());
+        assert_eq!(ids, vec![a.key().key_id(), renamed.key_id()]);
+        let sig = hex::encode(a.0.sign(plan.metadata().signed_bytes()));
+        plan.apply(
+            &ids,
+            &Signature {
+                keyid: a.key().key_id(),
+                sig,
+                unrecognized: Object::new(),
+            },
+        );
+        let board = plan.board();
+        assert!(board.iter().all(|(_, r)| r.is_met()), "{board:?}");
+    }
+
+    #[test]
+    fn what_may_not_be_signed_is_refused_before_any_token_is_touched() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let v1 = trusted(&[&a], 1);
+        let skip = bytes(root(3, &[&a.key()], 1));
+        assert!(matches!(
+            SigningPlan::new(&skip, Some(&v1), NOW),
+            Err(PlanError::NotSuccessor {
+                trusted: 1,
+                found: 3
+            })
+        ));
+        let mut liar = root(2, &[&a.key()], 1);
+        let lie = liar.keys.remove(&a.key().key_id()).unwrap();
+        liar.keys.insert("00".repeat(32), lie);
+        liar.roles
+            .values_mut()
+            .for_each(|r| r.keyids = vec!["00".repeat(32)]);
+        assert!(matches!(
+            SigningPlan::new(&bytes(liar), Some(&v1), NOW),
+            Err(PlanError::KeyIdMismatch { .. })
+        ));
+        let mut stale = root(2, &[&a.key()], 1);
+        stale.common.expires = Expires::parse("2029-12-31T23:59:59Z").unwrap();
+        assert!(matches!(
+            SigningPlan::new(&bytes(stale), Some(&v1), NOW),
+            Err(PlanError::Expired(_))
+        ));
+        // A trusted root that does not verify by itself is no anchor.
+        let mut forged = trusted(&[&a], 1);
+        b.sign(&mut forged);
+        let forged = Metadata::parse_root(&json::to_pretty(&{
+            let mut v = forged.to_value();
+            if let Value::Object(o) = &mut v {
+                o.insert("signatures".into(), Value::Array(vec![]));
+            }
+            v
+        }))
+        .unwrap();
+        assert!(matches!(
+            SigningPlan::new(&bytes(root(2, &[&a.key()], 1)), Some(&forged), NOW),
+            Err(PlanError::TrustedRoot(_))
+        ));
+    }
+
+    #[test]
+    fn top_level_roles_other_than_root_are_signed_for_the_trusted_roots_role() {
+        let a = TestKey::new();
+        let v1 = trusted(&[&a], 1);
+        let targets = br#"{"signatures":[],"signed":{"_type":"targets","spec_version":"1.0.31",
+            "version":4,"expires":"2040-01-01T00:00:00Z","targets":{}}}"#;
+        assert!(matches!(
+            SigningPlan::new(targets, None, NOW),
+            Err(PlanError::NeedsTrustedRoot(role)) if role == "targets"
+        ));
+        let plan = SigningPlan::new(targets, Some(&v1), NOW).unwrap();
+        assert_eq!(plan.key_sets()[0].label, "targets (root v1)");
+        assert_eq!(plan.keyids_for(&a.key()), vec![a.key().key_id()]);
+    }
+}
