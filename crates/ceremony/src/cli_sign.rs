@@ -8,9 +8,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use ceremony::sign_file::{read_capped, sign_file};
+use ceremony::sign_file::sign_file;
 use ceremony::signing::SigningPlan;
 use clap::Args as ClapArgs;
+use metadata_io::read_capped;
 use signers::pkcs11::{Access, Module, Pkcs11Signer, TokenKey, TokenSelector};
 use signers::profile::{Overrides, Profile};
 use signers::{Pin, PinState};

@@ -2,6 +2,7 @@
 //! in it; the headless command line and (later) the terminal UI are views
 //! over it.
 
-pub mod atomic;
+/// Re-exported for callers that write what they sign.
+pub use metadata_io::atomic;
 pub mod sign_file;
 pub mod signing;

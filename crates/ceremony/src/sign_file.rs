@@ -3,8 +3,6 @@
 //! atomically, read back and check again. Any refusal leaves the file
 //! byte-identical.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use signers::{SignError, Signer, SignerIdentity};
@@ -12,8 +10,8 @@ use time::OffsetDateTime;
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
 use tuf_metadata::{KeyId, Limits, Metadata, Root};
 
-use crate::atomic::write_atomically;
 use crate::signing::{PlanError, SigningPlan, board};
+use metadata_io::{ReadError, read_capped, write_atomically};
 
 /// What one signing run did.
 #[derive(Debug)]
@@ -29,12 +27,9 @@ pub struct SignOutcome {
 /// Why a file was not signed (it is unchanged) or the write went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum SignFileError {
-    /// The file could not be read.
-    #[error("cannot read: {0}")]
-    Read(std::io::Error),
-    /// The file is over the size cap.
-    #[error("file is over the {0}-byte limit")]
-    TooLarge(usize),
+    /// The file could not be read, or is over the size cap.
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// The file may not be signed.
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -175,17 +170,4 @@ fn no_key_in_role(plan: &SigningPlan, signers: &[&mut dyn Signer]) -> SignFileEr
         },
         wanted,
     }
-}
-
-/// Reads at most `limit` bytes; a longer file is refused unread.
-pub fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, SignFileError> {
-    let file = File::open(path).map_err(SignFileError::Read)?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(SignFileError::Read)?;
-    if bytes.len() > limit {
-        return Err(SignFileError::TooLarge(limit));
-    }
-    Ok(bytes)
 }

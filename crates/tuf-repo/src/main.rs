@@ -2,7 +2,6 @@
 //! (DESIGN.md): 0 success, 1 input checked and rejected (one `error:` line),
 //! 2 usage.
 
-mod files;
 mod verify_root;
 
 use std::process::ExitCode;

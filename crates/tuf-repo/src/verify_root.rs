@@ -11,7 +11,7 @@ use tuf_metadata::keys::keyid_mismatches;
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root, verify_root_update, verify_trusted_root};
 
-use crate::files::read_capped;
+use metadata_io::read_capped;
 
 /// Arguments of `verify-root`.
 #[derive(ClapArgs)]

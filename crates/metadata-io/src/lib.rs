@@ -1,0 +1,9 @@
+//! Metadata files on disk, for both the appliance and the online tool: a
+//! hostile multi-gigabyte file is refused without being read, and a pulled
+//! stick or a full disk leaves the old file or the new one, never a torn one.
+
+pub mod atomic;
+pub mod capped;
+
+pub use atomic::write_atomically;
+pub use capped::{ReadError, read_capped};
