@@ -1,5 +1,5 @@
 //! `ceremony sign --metadata <file> [--trusted <root.json>] --profile <name>
-//! [--module <path>] [--token-label <l> | --serial <n>] [--key-label <k>]
+//! [--staged-root <root.json>] [--module <path>] [--token-label <l> | --serial <n>] [--key-label <k>]
 //! --pin-file <path>`: headless signing for scripts and tests.
 //!
 //! Everything that can be refused without the token is refused before the
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use ceremony::sign_file::sign_file;
-use ceremony::signing::SigningPlan;
+use ceremony::signing::{Anchor, SigningPlan};
 use clap::Args as ClapArgs;
 use metadata_io::read_capped;
 use signers::pkcs11::{Access, Module, Pkcs11Signer, TokenKey, TokenSelector};
@@ -29,6 +29,10 @@ pub struct Args {
     /// Root N, when signing root N+1 (or the root listing the role's keys).
     #[arg(long, value_name = "root.json")]
     trusted: Option<PathBuf>,
+    /// A root staged in this same ceremony (not yet trusted), naming the
+    /// keys of the file's role: for a new repository's first targets.
+    #[arg(long, value_name = "root.json", conflicts_with = "trusted")]
+    staged_root: Option<PathBuf>,
     /// The token family's profile (hsm-profiles/<name>.toml) or a path.
     #[arg(long, value_name = "name")]
     profile: String,
@@ -64,9 +68,18 @@ pub fn run(args: &Args) -> Result<()> {
         Some(path) => Some(load_root(path)?),
         None => None,
     };
+    let staged_root = match &args.staged_root {
+        Some(path) => Some(load_root(path)?),
+        None => None,
+    };
+    let anchor = match (&trusted, &staged_root) {
+        (Some(root), _) => Anchor::Trusted(root),
+        (None, Some(root)) => Anchor::Staged(root),
+        (None, None) => Anchor::None,
+    };
     // Refuse what can be refused before touching the token or the PIN.
     let bytes = read_capped(&args.metadata, Limits::ANY.max_bytes).with_context(|| file.clone())?;
-    let plan = SigningPlan::new(&bytes, trusted.as_ref(), now).with_context(|| file.clone())?;
+    let plan = SigningPlan::with_anchor(&bytes, anchor, now).with_context(|| file.clone())?;
 
     let profile = Profile::load(&args.profile).context("profile")?;
     let overrides = Overrides {
@@ -91,8 +104,8 @@ pub fn run(args: &Args) -> Result<()> {
     let key = choose_key(&token, &plan, args.key_label.as_deref())
         .with_context(|| format!("{file}: {identity}"))?;
     let mut signer = Pkcs11Signer::new(token, key)?;
-    let outcome = sign_file(&args.metadata, trusted.as_ref(), now, &mut [&mut signer])
-        .with_context(|| file.clone())?;
+    let outcome =
+        sign_file(&args.metadata, anchor, now, &mut [&mut signer]).with_context(|| file.clone())?;
 
     for (who, keyids) in &outcome.signed_with {
         let ids: Vec<&str> = keyids.iter().map(|id| short_id(id)).collect();

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use signers::{SignError, Signer, SignerIdentity};
 use time::OffsetDateTime;
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
-use tuf_metadata::{KeyId, Limits, Metadata, Root};
+use tuf_metadata::{KeyId, Limits, Metadata};
 
-use crate::signing::{PlanError, SigningPlan, board};
+use crate::signing::{Anchor, PlanError, SigningPlan, board};
 use metadata_io::{ReadError, read_capped, write_atomically};
 
 /// What one signing run did.
@@ -62,15 +62,15 @@ pub enum SignFileError {
 }
 
 /// Signs `path` in place with every offered signer whose key the file's
-/// role lists.
+/// role lists, the role's keys coming from `anchor`.
 pub fn sign_file(
     path: &Path,
-    trusted: Option<&Metadata<Root>>,
+    anchor: Anchor<'_>,
     now: OffsetDateTime,
     signers: &mut [&mut dyn Signer],
 ) -> Result<SignOutcome, SignFileError> {
     let original = read_capped(path, Limits::ANY.max_bytes)?;
-    let mut plan = SigningPlan::new(&original, trusted, now)?;
+    let mut plan = SigningPlan::with_anchor(&original, anchor, now)?;
     let mut signed_with = Vec::new();
     for signer in signers.iter_mut() {
         let keyids = plan.keyids_for(signer.public_key());

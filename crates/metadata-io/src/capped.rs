@@ -7,9 +7,14 @@ use std::path::Path;
 /// Why a file was not read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    /// Opening or reading failed.
+    /// The file could not be opened (missing, not permitted, …). The I/O
+    /// error is shown in the message, not chained, so an error chain prints
+    /// it once.
+    #[error("cannot open: {0}")]
+    Open(io::Error),
+    /// Reading failed part-way.
     #[error("cannot read: {0}")]
-    Io(#[from] io::Error),
+    Read(io::Error),
     /// The file is longer than the cap for this kind of file.
     #[error("file is over the {limit}-byte limit for this metadata")]
     TooLarge {
@@ -20,9 +25,11 @@ pub enum ReadError {
 
 /// Reads at most `limit` bytes of `path`; a longer file is refused.
 pub fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
-    let file = File::open(path)?;
+    let file = File::open(path).map_err(ReadError::Open)?;
     let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Read)?;
     if bytes.len() > limit {
         return Err(ReadError::TooLarge { limit });
     }
@@ -44,6 +51,8 @@ mod tests {
             err.to_string(),
             "file is over the 4-byte limit for this metadata"
         );
-        assert!(read_capped(&dir.path().join("missing"), 4).is_err());
+        let err = read_capped(&dir.path().join("missing"), 4).unwrap_err();
+        assert!(err.to_string().starts_with("cannot open: "), "{err}");
+        assert!(std::error::Error::source(&err).is_none(), "said once");
     }
 }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metadata;
 pub mod root;
 pub mod rotation;
+pub mod signing;
 pub mod snapshot;
 pub mod targets;
 pub mod threshold;

@@ -2,6 +2,17 @@
 //! (DESIGN.md): 0 success, 1 input checked and rejected (one `error:` line),
 //! 2 usage.
 
+mod clock;
+mod commit;
+mod config;
+mod init;
+mod keys;
+mod layout;
+mod manifest;
+mod merge;
+mod online;
+mod stage;
+mod status;
 mod verify_root;
 
 use std::process::ExitCode;
@@ -18,6 +29,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make a new repository: configuration, root v1 and targets v1 staged unsigned.
+    Init(init::Args),
+    /// Stage root N+1 and write the ceremony bundle to a stick.
+    StageRotation(stage::Args),
+    /// Gather the signatures made on ceremony sticks into the staged files.
+    Merge(merge::Args),
+    /// Install what the ceremony signed, then a new snapshot and timestamp.
+    Commit(commit::Args),
+    /// Show each role's version, expiry and keys; exit 1 inside a margin.
+    Status(status::Args),
     /// Verify each next root in order against the one before it.
     VerifyRoot(verify_root::Args),
 }
@@ -25,6 +46,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => init::run(&args),
+        Command::StageRotation(args) => stage::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Commit(args) => commit::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::VerifyRoot(args) => verify_root::run(&args),
     };
     match result {

@@ -1,0 +1,484 @@
+//! What may be signed, by which keys, and the threshold board after each
+//! signature: the rules of a signing session, with no UI and no hardware in
+//! them (signers are passed in). Both the appliance (`ceremony`) and the
+//! online tool (`tuf-repo`, for its ceremony manifests and `merge`) apply
+//! them, so the two can never disagree on who may sign.
+//!
+//! A root N+1 is signed for two key sets at once — root N's root role (the
+//! rotation) and its own root role — so a key listed in either may sign, and
+//! where the two list one key under different key ids, the signature is
+//! recorded under each id.
+
+use time::OffsetDateTime;
+
+use crate::json;
+use crate::keys::{Key, KeyId, PublicKey, keyid_mismatches};
+use crate::metadata::{Limits, Metadata, ParseError, Signature, Signed};
+use crate::root::{RoleKeys, Root};
+use crate::rotation::{VerifyError, verify_trusted_root};
+use crate::threshold::{KeyRing, ThresholdReport};
+
+/// Why a file may not be signed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file is not strictly valid metadata.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The trusted root given does not verify by itself.
+    #[error("trusted root: {0}")]
+    TrustedRoot(VerifyError),
+    /// A root that is not trusted N+1.
+    #[error("staged root is version {found}, but the trusted root is version {trusted}: only version {} may be signed", trusted + 1)]
+    NotSuccessor {
+        /// Trusted root version.
+        trusted: u64,
+        /// Staged version.
+        found: u64,
+    },
+    /// A key published under an id that is not its hash: refused when signing.
+    #[error(
+        "key id {listed} does not match its key (computed {computed}); the root must be fixed before it is signed"
+    )]
+    KeyIdMismatch {
+        /// The id in the file.
+        listed: KeyId,
+        /// The id the key hashes to.
+        computed: KeyId,
+    },
+    /// Metadata already expired at the confirmed time.
+    #[error("{0}")]
+    Expired(VerifyError),
+    /// Non-root metadata names its signers only in the root (or delegator).
+    #[error("signing {0} metadata needs the trusted root (--trusted) to know the role's keys")]
+    NeedsTrustedRoot(String),
+    /// A delegated role: its keys live in the delegating targets metadata.
+    #[error("{0:?} is not a top-level role; signing delegated roles needs the delegating metadata")]
+    NotTopLevel(String),
+    /// A root is signed for its own keys (and root N's), never for a staged root's.
+    #[error("root metadata is not signed against a staged root; use --trusted with root N")]
+    RootAgainstStaged,
+}
+
+/// Where the keys allowed to sign a file come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Anchor<'a> {
+    /// Nothing: only a root can be signed (for its own root keys).
+    None,
+    /// Root N, which must verify by itself: for root N+1, or for another
+    /// top-level role whose keys root N lists.
+    Trusted(&'a Metadata<Root>),
+    /// A root being signed in the same ceremony (a new repository's v1, or
+    /// root N+1 that changes the targets keys): it is not trusted yet, so it
+    /// only says which keys may sign. A signature made this way counts for
+    /// clients only once that root is committed, which `tuf-repo commit`
+    /// checks.
+    Staged(&'a Metadata<Root>),
+}
+
+/// One set of keys whose threshold this file must meet.
+#[derive(Clone, Debug)]
+pub struct KeySet {
+    /// For people: e.g. "root v3 (trusted)" or "root v4 (new)".
+    pub label: String,
+    /// The role's key ids and threshold.
+    pub role: RoleKeys,
+    /// The keys the key ids refer to.
+    pub keys: std::collections::BTreeMap<KeyId, Key>,
+}
+
+/// A file being signed: its parsed metadata and the key sets that may sign.
+#[derive(Debug)]
+pub struct SigningPlan {
+    metadata: Metadata<Signed>,
+    key_sets: Vec<KeySet>,
+}
+
+impl SigningPlan {
+    /// Checks that `bytes` may be signed, against `trusted` (root N) if given,
+    /// at the confirmed time `now`.
+    pub fn new(
+        bytes: &[u8],
+        trusted: Option<&Metadata<Root>>,
+        now: OffsetDateTime,
+    ) -> Result<Self, PlanError> {
+        Self::with_anchor(bytes, trusted.map_or(Anchor::None, Anchor::Trusted), now)
+    }
+
+    /// Like [`SigningPlan::new`], with the keys' source spelled out: a staged
+    /// root may name the keys of the other top-level roles (never of root).
+    pub fn with_anchor(
+        bytes: &[u8],
+        anchor: Anchor<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Self, PlanError> {
+        let metadata = Metadata::parse(bytes, &Limits::ANY)?;
+        let trusted = match anchor {
+            Anchor::Trusted(trusted) => {
+                verify_trusted_root(trusted).map_err(PlanError::TrustedRoot)?;
+                Some(trusted)
+            }
+            Anchor::None | Anchor::Staged(_) => None,
+        };
+        let key_sets = match (metadata.signed(), anchor) {
+            (Signed::Root(_), Anchor::Staged(_)) => return Err(PlanError::RootAgainstStaged),
+            (Signed::Root(root), _) => {
+                // Root caps apply to roots, whichever way they arrive.
+                Metadata::parse(bytes, &Limits::ROOT)?;
+                root_key_sets(root, trusted)?
+            }
+            (other, Anchor::Staged(staged)) => {
+                let root = staged.signed();
+                if let Some((listed, computed)) = keyid_mismatches(&root.keys).into_iter().next() {
+                    return Err(PlanError::KeyIdMismatch { listed, computed });
+                }
+                let role = other.type_name();
+                vec![role_key_set(
+                    role,
+                    root,
+                    format!(
+                        "{role} (staged root v{}, not yet trusted)",
+                        root.common.version
+                    ),
+                )?]
+            }
+            (other, _) => {
+                let role = other.type_name();
+                let Some(trusted) = trusted else {
+                    return Err(PlanError::NeedsTrustedRoot(role.into()));
+                };
+                let root = trusted.signed();
+                vec![role_key_set(
+                    role,
+                    root,
+                    format!("{role} (root v{})", root.common.version),
+                )?]
+            }
+        };
+        if metadata.signed().common().expires.is_expired_at(now) {
+            let expires = metadata.signed().common().expires.as_str();
+            return Err(PlanError::Expired(VerifyError::Expired {
+                expires: expires.to_owned(),
+                at: now.to_string(),
+            }));
+        }
+        Ok(SigningPlan { metadata, key_sets })
+    }
+
+    /// The parsed metadata.
+    pub fn metadata(&self) -> &Metadata<Signed> {
+        &self.metadata
+    }
+
+    /// The key sets whose thresholds this file must meet.
+    pub fn key_sets(&self) -> &[KeySet] {
+        &self.key_sets
+    }
+
+    /// Every key id, in any key set, under which `key`'s public key is
+    /// listed. Empty: this key may not sign this file.
+    pub fn keyids_for(&self, key: &Key) -> Vec<KeyId> {
+        let Ok(wanted) = key.public_key() else {
+            return Vec::new();
+        };
+        let mut ids: Vec<KeyId> = Vec::new();
+        for set in &self.key_sets {
+            for id in &set.role.keyids {
+                let listed: Option<PublicKey> = set.keys.get(id).and_then(|k| k.public_key().ok());
+                if listed.as_ref() == Some(&wanted) && !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        ids
+    }
+
+    /// Records `signature` (made by the key behind `keyids`) under each id.
+    pub fn apply(&mut self, keyids: &[KeyId], signature: &Signature) {
+        for id in keyids {
+            self.metadata.set_signature(Signature {
+                keyid: id.clone(),
+                sig: signature.sig.clone(),
+                unrecognized: Default::default(),
+            });
+        }
+    }
+
+    /// The threshold board: each key set's count after the signatures so far.
+    pub fn board(&self) -> Vec<(String, ThresholdReport)> {
+        board(&self.key_sets, &self.metadata)
+    }
+
+    /// The file to write: pretty JSON, every other signature and unknown
+    /// field as it was.
+    pub fn to_file_bytes(&self) -> Vec<u8> {
+        json::to_pretty(&self.metadata.to_value())
+    }
+}
+
+/// Threshold reports of `metadata` against each key set.
+pub fn board(key_sets: &[KeySet], metadata: &Metadata<Signed>) -> Vec<(String, ThresholdReport)> {
+    key_sets
+        .iter()
+        .map(|set| {
+            let report = KeyRing::new(&set.keys).check(
+                &set.role,
+                metadata.signed_bytes(),
+                metadata.signatures(),
+            );
+            (set.label.clone(), report)
+        })
+        .collect()
+}
+
+fn role_key_set(role: &str, root: &Root, label: String) -> Result<KeySet, PlanError> {
+    let Some(keys) = root.role(role) else {
+        return Err(PlanError::NotTopLevel(role.into()));
+    };
+    Ok(KeySet {
+        label,
+        role: keys.clone(),
+        keys: root.keys.clone(),
+    })
+}
+
+fn root_key_sets(root: &Root, trusted: Option<&Metadata<Root>>) -> Result<Vec<KeySet>, PlanError> {
+    if let Some((listed, computed)) = keyid_mismatches(&root.keys).into_iter().next() {
+        return Err(PlanError::KeyIdMismatch { listed, computed });
+    }
+    let own = |label: String| KeySet {
+        label,
+        role: root.roles["root"].clone(),
+        keys: root.keys.clone(),
+    };
+    let version = root.common.version;
+    let Some(trusted) = trusted else {
+        return Ok(vec![own(format!("root v{version}"))]);
+    };
+    let trusted_root = trusted.signed();
+    let trusted_version = trusted_root.common.version;
+    if trusted_version.checked_add(1) != Some(version) {
+        return Err(PlanError::NotSuccessor {
+            trusted: trusted_version,
+            found: version,
+        });
+    }
+    Ok(vec![
+        KeySet {
+            label: format!("root v{trusted_version} (trusted)"),
+            role: trusted_root.roles["root"].clone(),
+            keys: trusted_root.keys.clone(),
+        },
+        own(format!("root v{version} (new)")),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::{Common, Expires, Object, Value};
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2030-01-01 0:00 UTC);
+
+    struct TestKey(Ed25519KeyPair);
+
+    impl TestKey {
+        fn new() -> Self {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+            TestKey(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap())
+        }
+        fn key(&self) -> Key {
+            Key {
+                keytype: "ed25519".into(),
+                scheme: "ed25519".into(),
+                public: hex::encode(self.0.public_key()),
+                keyval_rest: Object::new(),
+                unrecognized: Object::new(),
+            }
+        }
+        fn sign(&self, md: &mut Metadata<Root>) {
+            let sig = hex::encode(self.0.sign(md.signed_bytes()));
+            md.set_signature(Signature {
+                keyid: self.key().key_id(),
+                sig,
+                unrecognized: Object::new(),
+            });
+        }
+    }
+
+    fn root(version: u64, keys: &[&Key], threshold: u64) -> Root {
+        let role = RoleKeys {
+            keyids: keys.iter().map(|k| k.key_id()).collect(),
+            threshold,
+            unrecognized: Object::new(),
+        };
+        Root {
+            common: Common {
+                spec_version: "1.0.31".into(),
+                version,
+                expires: Expires::parse("2040-01-01T00:00:00Z").unwrap(),
+            },
+            consistent_snapshot: Some(true),
+            keys: keys.iter().map(|k| (k.key_id(), (*k).clone())).collect(),
+            roles: ["root", "targets", "snapshot", "timestamp"]
+                .into_iter()
+                .map(|n| (n.to_owned(), role.clone()))
+                .collect::<BTreeMap<_, _>>(),
+            unrecognized: Object::new(),
+        }
+    }
+
+    fn bytes(root: Root) -> Vec<u8> {
+        json::to_pretty(&Metadata::new(root).to_value())
+    }
+
+    fn trusted(signers: &[&TestKey], threshold: u64) -> Metadata<Root> {
+        let keys: Vec<Key> = signers.iter().map(|s| s.key()).collect();
+        let mut md = Metadata::new(root(1, &keys.iter().collect::<Vec<_>>(), threshold));
+        for s in signers {
+            s.sign(&mut md);
+        }
+        md
+    }
+
+    #[test]
+    fn a_rotation_is_signed_for_the_old_and_the_new_root_role() {
+        let [a, b, c] = [(); 3].map(|()| TestKey::new());
+        let v1 = trusted(&[&a, &b], 2);
+        let staged = bytes(root(2, &[&b.key(), &c.key()], 2));
+        let plan = SigningPlan::new(&staged, Some(&v1), NOW).unwrap();
+        let labels: Vec<&str> = plan.key_sets().iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["root v1 (trusted)", "root v2 (new)"]);
+        assert_eq!(
+            plan.keyids_for(&a.key()),
+            vec![a.key().key_id()],
+            "old key only"
+        );
+        assert_eq!(
+            plan.keyids_for(&c.key()),
+            vec![c.key().key_id()],
+            "new key only"
+        );
+        assert_eq!(
+            plan.keyids_for(&b.key()),
+            vec![b.key().key_id()],
+            "in both, once"
+        );
+        assert!(plan.keyids_for(&TestKey::new().key()).is_empty());
+    }
+
+    #[test]
+    fn one_key_under_two_ids_in_old_and_new_root_is_signed_under_both() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let v1 = trusted(&[&a, &b], 1);
+        let mut renamed = a.key();
+        renamed
+            .unrecognized
+            .insert("x-owner".into(), Value::from("@a"));
+        let staged = bytes(root(2, &[&renamed, &b.key()], 1));
+        let mut plan = SigningPlan::new(&staged, Some(&v1), NOW).unwrap();
+        let ids = plan.keyids_for(&a.key());
+        assert_eq!(ids, vec![a.key().key_id(), renamed.key_id()]);
+        let sig = hex::encode(a.0.sign(plan.metadata().signed_bytes()));
+        plan.apply(
+            &ids,
+            &Signature {
+                keyid: a.key().key_id(),
+                sig,
+                unrecognized: Object::new(),
+            },
+        );
+        let board = plan.board();
+        assert!(board.iter().all(|(_, r)| r.is_met()), "{board:?}");
+    }
+
+    #[test]
+    fn what_may_not_be_signed_is_refused_before_any_token_is_touched() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let v1 = trusted(&[&a], 1);
+        let skip = bytes(root(3, &[&a.key()], 1));
+        assert!(matches!(
+            SigningPlan::new(&skip, Some(&v1), NOW),
+            Err(PlanError::NotSuccessor {
+                trusted: 1,
+                found: 3
+            })
+        ));
+        let mut liar = root(2, &[&a.key()], 1);
+        let lie = liar.keys.remove(&a.key().key_id()).unwrap();
+        liar.keys.insert("00".repeat(32), lie);
+        liar.roles
+            .values_mut()
+            .for_each(|r| r.keyids = vec!["00".repeat(32)]);
+        assert!(matches!(
+            SigningPlan::new(&bytes(liar), Some(&v1), NOW),
+            Err(PlanError::KeyIdMismatch { .. })
+        ));
+        let mut stale = root(2, &[&a.key()], 1);
+        stale.common.expires = Expires::parse("2029-12-31T23:59:59Z").unwrap();
+        assert!(matches!(
+            SigningPlan::new(&bytes(stale), Some(&v1), NOW),
+            Err(PlanError::Expired(_))
+        ));
+        // A trusted root that does not verify by itself is no anchor.
+        let mut forged = trusted(&[&a], 1);
+        b.sign(&mut forged);
+        let forged = Metadata::parse_root(&json::to_pretty(&{
+            let mut v = forged.to_value();
+            if let Value::Object(o) = &mut v {
+                o.insert("signatures".into(), Value::Array(vec![]));
+            }
+            v
+        }))
+        .unwrap();
+        assert!(matches!(
+            SigningPlan::new(&bytes(root(2, &[&a.key()], 1)), Some(&forged), NOW),
+            Err(PlanError::TrustedRoot(_))
+        ));
+    }
+
+    #[test]
+    fn top_level_roles_other_than_root_are_signed_for_the_trusted_roots_role() {
+        let a = TestKey::new();
+        let v1 = trusted(&[&a], 1);
+        let targets = br#"{"signatures":[],"signed":{"_type":"targets","spec_version":"1.0.31",
+            "version":4,"expires":"2040-01-01T00:00:00Z","targets":{}}}"#;
+        assert!(matches!(
+            SigningPlan::new(targets, None, NOW),
+            Err(PlanError::NeedsTrustedRoot(role)) if role == "targets"
+        ));
+        let plan = SigningPlan::new(targets, Some(&v1), NOW).unwrap();
+        assert_eq!(plan.key_sets()[0].label, "targets (root v1)");
+        assert_eq!(plan.keyids_for(&a.key()), vec![a.key().key_id()]);
+    }
+
+    #[test]
+    fn a_new_repositorys_targets_are_signed_for_the_staged_roots_targets_keys() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        // Root v1, unsigned: it names the keys but is trusted by nobody yet.
+        let staged = Metadata::new(root(1, &[&a.key()], 1));
+        let targets = br#"{"signatures":[],"signed":{"_type":"targets","spec_version":"1.0.31",
+            "version":1,"expires":"2040-01-01T00:00:00Z","targets":{}}}"#;
+        assert!(matches!(
+            SigningPlan::new(targets, Some(&staged), NOW),
+            Err(PlanError::TrustedRoot(_))
+        ));
+        let plan = SigningPlan::with_anchor(targets, Anchor::Staged(&staged), NOW).unwrap();
+        assert_eq!(
+            plan.key_sets()[0].label,
+            "targets (staged root v1, not yet trusted)"
+        );
+        assert_eq!(plan.keyids_for(&a.key()), vec![a.key().key_id()]);
+        assert!(plan.keyids_for(&b.key()).is_empty());
+        // A root is never signed for a staged root's keys.
+        let next = bytes(root(2, &[&a.key()], 1));
+        assert!(matches!(
+            SigningPlan::with_anchor(&next, Anchor::Staged(&staged), NOW),
+            Err(PlanError::RootAgainstStaged)
+        ));
+    }
+}

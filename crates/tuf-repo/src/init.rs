@@ -1,0 +1,208 @@
+//! `tuf-repo init`: a new repository directory with its configuration, root
+//! v1 and targets v1 staged unsigned. Nothing offline is signed online: the
+//! first ceremony signs both.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args as ClapArgs;
+use metadata_io::write_atomically;
+use time::OffsetDateTime;
+use tuf_metadata::{Common, Metadata, Object, RoleKeys, Root, Targets, json};
+
+use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::config::{self, Config, Expiry, Margin, Online, OnlineKey};
+use crate::keys::{add_key, check_signable, read_public_key_file};
+use crate::layout::Repo;
+
+/// The spec version new metadata declares.
+pub const SPEC_VERSION: &str = "1.0.31";
+
+/// Arguments of `init`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The new repository directory (absent or empty).
+    repo: PathBuf,
+    /// A root key, as `ceremony onboard` wrote it.
+    #[arg(long, value_name = "pub.json", required = true)]
+    root_key: Vec<PathBuf>,
+    /// Distinct root keys that must sign.
+    #[arg(long, value_name = "n")]
+    root_threshold: u64,
+    /// A targets key (default: the root keys).
+    #[arg(long, value_name = "pub.json")]
+    targets_key: Vec<PathBuf>,
+    /// Distinct targets keys that must sign (default: the root threshold).
+    #[arg(long, value_name = "n")]
+    targets_threshold: Option<u64>,
+    /// The online snapshot key's public key file.
+    #[arg(long, value_name = "pub.json")]
+    snapshot_key: PathBuf,
+    /// The online timestamp key's public key file.
+    #[arg(long, value_name = "pub.json")]
+    timestamp_key: PathBuf,
+    /// The snapshot key's age file (default: keys/snapshot.age in the repo).
+    #[arg(long, value_name = "file.age")]
+    online_snapshot_age: Option<PathBuf>,
+    /// The timestamp key's age file (default: keys/timestamp.age in the repo).
+    #[arg(long, value_name = "file.age")]
+    online_timestamp_age: Option<PathBuf>,
+    /// Days a new root is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().root)]
+    expiry_root_days: u32,
+    /// Days new targets metadata is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().targets)]
+    expiry_targets_days: u32,
+    /// Days a new snapshot is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().snapshot)]
+    expiry_snapshot_days: u32,
+    /// Days a new timestamp is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().timestamp)]
+    expiry_timestamp_days: u32,
+    /// The repository's name in ceremony manifests (default: directory name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The time expiries count from (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> Result<()> {
+    let now = now_or(args.at);
+    let dir = args.repo.display().to_string();
+    refuse_non_empty(&args.repo)?;
+    let config = Config {
+        name: args.name.clone(),
+        expiry: Expiry {
+            root: args.expiry_root_days,
+            targets: args.expiry_targets_days,
+            snapshot: args.expiry_snapshot_days,
+            timestamp: args.expiry_timestamp_days,
+        },
+        margin: Margin::default(),
+        online: Online {
+            snapshot: online_key(args.online_snapshot_age.as_deref(), "snapshot")?,
+            timestamp: online_key(args.online_timestamp_age.as_deref(), "timestamp")?,
+        },
+    };
+    let config_text = config.to_toml();
+    // Check what we write as the next command will read it.
+    Config::parse(&config_text, &args.repo.join(config::FILE_NAME))?;
+
+    let staged_root = args.repo.join("staged/root.json");
+    let root = new_root(args, now, &config.expiry)
+        .with_context(|| format!("{}: root v1", staged_root.display()))?;
+    let targets = Targets {
+        common: Common {
+            spec_version: SPEC_VERSION.into(),
+            version: 1,
+            expires: expires_in_days(now, config.expiry.targets),
+        },
+        targets: BTreeMap::new(),
+        delegations: None,
+        unrecognized: Object::new(),
+    };
+
+    let repo = Repo::new(&args.repo);
+    for sub in [repo.staged(), repo.published()] {
+        std::fs::create_dir_all(&sub)
+            .with_context(|| format!("{}: cannot create", sub.display()))?;
+    }
+    let writes = [
+        (args.repo.join(config::FILE_NAME), config_text.into_bytes()),
+        (
+            repo.staged_file("root.json"),
+            json::to_pretty(&Metadata::new(root).to_value()),
+        ),
+        (
+            repo.staged_file("targets.json"),
+            json::to_pretty(&Metadata::new(targets).to_value()),
+        ),
+    ];
+    for (path, bytes) in writes {
+        write_atomically(&path, &bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    println!(
+        "initialised {dir}: staged/root.json (root v1, unsigned), staged/targets.json (targets v1, unsigned)"
+    );
+    println!("next: tuf-repo stage-rotation {dir} --out <stick> for the first ceremony");
+    Ok(())
+}
+
+fn refuse_non_empty(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                bail!(
+                    "{}: exists and is not empty; init makes a new repository only",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot read", dir.display())),
+    }
+}
+
+fn online_key(age: Option<&Path>, role: &str) -> Result<OnlineKey> {
+    let age = match age {
+        Some(path) if !path.is_file() => {
+            bail!("{}: the {role} key file does not exist", path.display())
+        }
+        Some(path) => std::path::absolute(path)
+            .with_context(|| format!("{}: {role} key file", path.display()))?,
+        None => PathBuf::from(format!("keys/{role}.age")),
+    };
+    let env = format!("TUF_{}_PASSPHRASE", role.to_uppercase());
+    Ok(OnlineKey::with_env(age, &env))
+}
+
+fn new_root(args: &Args, now: OffsetDateTime, expiry: &Expiry) -> Result<Root> {
+    let role = |threshold| RoleKeys {
+        keyids: Vec::new(),
+        threshold,
+        unrecognized: Object::new(),
+    };
+    let targets_threshold = args.targets_threshold.unwrap_or(args.root_threshold);
+    let mut root = Root {
+        common: Common {
+            spec_version: SPEC_VERSION.into(),
+            version: 1,
+            expires: expires_in_days(now, expiry.root),
+        },
+        consistent_snapshot: Some(true),
+        keys: BTreeMap::new(),
+        roles: [
+            ("root", role(args.root_threshold)),
+            ("targets", role(targets_threshold)),
+            ("snapshot", role(1)),
+            ("timestamp", role(1)),
+        ]
+        .into_iter()
+        .map(|(n, r)| (n.to_owned(), r))
+        .collect(),
+        unrecognized: Object::new(),
+    };
+    let targets_keys = if args.targets_key.is_empty() {
+        &args.root_key
+    } else {
+        &args.targets_key
+    };
+    for (role, files) in [
+        ("root", args.root_key.as_slice()),
+        ("targets", targets_keys.as_slice()),
+        ("snapshot", std::slice::from_ref(&args.snapshot_key)),
+        ("timestamp", std::slice::from_ref(&args.timestamp_key)),
+    ] {
+        for file in files {
+            let key = read_public_key_file(file)?;
+            add_key(&mut root, role, key).with_context(|| format!("{}", file.display()))?;
+        }
+    }
+    check_signable(&root)?;
+    Ok(root)
+}

@@ -1,0 +1,288 @@
+//! Public key files (what `ceremony onboard` writes) and editing a root's
+//! roles: adding and removing keys, setting thresholds, and refusing a root
+//! that could never be signed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use tuf_metadata::threshold::short_id;
+use tuf_metadata::{Key, KeyId, Limits, PublicKey, Root, Value, json};
+
+/// Why a key file or a role change is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {error}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// Not a `{"keyid", "key", …}` object holding a usable key.
+    #[error("{file}: {why}")]
+    Malformed {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The key id written in the file is not the hash of its key.
+    #[error("{file}: key id {listed} does not match its key (computed {computed})")]
+    KeyIdMismatch {
+        /// The file.
+        file: String,
+        /// The id in the file.
+        listed: String,
+        /// The id the key hashes to.
+        computed: String,
+    },
+}
+
+/// Why a role edit is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    /// `--remove-…-key` matched nothing or more than one key.
+    #[error("{role} role: {what} {id:?}")]
+    NoSuchKey {
+        /// The role.
+        role: String,
+        /// "no key matches" / "several keys match".
+        what: &'static str,
+        /// The id or prefix given.
+        id: String,
+    },
+    /// The key is already in the role.
+    #[error("{role} role: key {} is already listed", short_id(.id))]
+    AlreadyListed {
+        /// The role.
+        role: String,
+        /// The key id.
+        id: KeyId,
+    },
+    /// A threshold no set of keys can meet, or a role with no keys.
+    #[error("{role} role: threshold {threshold} with {keys} distinct key(s) could never be met")]
+    Unsignable {
+        /// The role.
+        role: String,
+        /// The threshold.
+        threshold: u64,
+        /// Distinct public keys listed.
+        keys: usize,
+    },
+}
+
+/// Reads a public key file: `{"keyid", "key", "token"}` as `ceremony onboard`
+/// writes it, refusing a key id that is not its key's hash.
+pub fn read_public_key_file(path: &Path) -> Result<Key, KeyFileError> {
+    let file = path.display().to_string();
+    let malformed = |why: String| KeyFileError::Malformed {
+        file: file.clone(),
+        why,
+    };
+    let bytes = std::fs::read(path).map_err(|error| KeyFileError::Read {
+        file: file.clone(),
+        error,
+    })?;
+    let Value::Object(mut record) =
+        json::parse(&bytes, Limits::ROOT.max_bytes).map_err(|e| malformed(e.to_string()))?
+    else {
+        return Err(malformed("not a JSON object".into()));
+    };
+    let listed = match record.remove("keyid") {
+        Some(Value::String(id)) => id,
+        _ => return Err(malformed("no \"keyid\" string".into())),
+    };
+    let key = record
+        .remove("key")
+        .ok_or_else(|| malformed("no \"key\" object".into()))?;
+    let key = Key::from_value(key).map_err(|e| malformed(format!("key: {e}")))?;
+    key.public_key()
+        .map_err(|e| malformed(format!("key: {e}")))?;
+    let computed = key.key_id();
+    if listed != computed {
+        return Err(KeyFileError::KeyIdMismatch {
+            file,
+            listed,
+            computed,
+        });
+    }
+    Ok(key)
+}
+
+/// Adds `key` to `role` (and to `keys`).
+pub fn add_key(root: &mut Root, role: &str, key: Key) -> Result<(), RoleError> {
+    let id = key.key_id();
+    let keys = root.roles.get_mut(role).expect("a top-level role");
+    if keys.keyids.contains(&id) {
+        return Err(RoleError::AlreadyListed {
+            role: role.into(),
+            id,
+        });
+    }
+    keys.keyids.push(id.clone());
+    root.keys.insert(id, key);
+    Ok(())
+}
+
+/// Removes the key whose id is `id_or_prefix` (or starts with it) from
+/// `role`, and from `keys` when no other role lists it.
+pub fn remove_key(root: &mut Root, role: &str, id_or_prefix: &str) -> Result<KeyId, RoleError> {
+    let keys = root.roles.get_mut(role).expect("a top-level role");
+    let matches: Vec<KeyId> = keys
+        .keyids
+        .iter()
+        .filter(|id| !id_or_prefix.is_empty() && id.starts_with(id_or_prefix))
+        .cloned()
+        .collect();
+    let id = match matches.as_slice() {
+        [one] => one.clone(),
+        [] | [_, _, ..] => {
+            return Err(RoleError::NoSuchKey {
+                role: role.into(),
+                what: if matches.is_empty() {
+                    "no key matches"
+                } else {
+                    "several keys match"
+                },
+                id: id_or_prefix.into(),
+            });
+        }
+    };
+    keys.keyids.retain(|k| *k != id);
+    if !root.roles.values().any(|r| r.keyids.contains(&id)) {
+        root.keys.remove(&id);
+    }
+    Ok(id)
+}
+
+/// Refuses any role of `root` whose threshold its distinct keys cannot meet.
+pub fn check_signable(root: &Root) -> Result<(), RoleError> {
+    for (name, role) in &root.roles {
+        let distinct: BTreeSet<PublicKey> = role
+            .keyids
+            .iter()
+            .filter_map(|id| root.keys.get(id).and_then(|k| k.public_key().ok()))
+            .collect();
+        if role.threshold == 0 || role.threshold > distinct.len() as u64 {
+            return Err(RoleError::Unsignable {
+                role: name.clone(),
+                threshold: role.threshold,
+                keys: distinct.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED: &str = "a5cd7c8b5a6f4b0e4d0e3a2c1f1d6a1c3e4b5a6f7d8c9b0a1e2f3d4c5b6a7980";
+
+    fn key(public: &str) -> Key {
+        Key {
+            keytype: "ed25519".into(),
+            scheme: "ed25519".into(),
+            public: public.into(),
+            keyval_rest: Default::default(),
+            unrecognized: Default::default(),
+        }
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_key_file_is_read_and_a_dishonest_key_id_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key(ED);
+        let body = String::from_utf8(json::to_pretty(&k.to_value())).unwrap();
+        let good = write(
+            dir.path(),
+            "good.pub.json",
+            &format!(
+                r#"{{"keyid": "{}", "key": {body}, "token": {{}}}}"#,
+                k.key_id()
+            ),
+        );
+        assert_eq!(read_public_key_file(&good).unwrap(), k);
+        let liar = write(
+            dir.path(),
+            "liar.pub.json",
+            &format!(r#"{{"keyid": "{}", "key": {body}}}"#, "00".repeat(32)),
+        );
+        let err = read_public_key_file(&liar).unwrap_err().to_string();
+        assert!(
+            err.contains("liar.pub.json") && err.contains("does not match"),
+            "{err}"
+        );
+        let junk = write(dir.path(), "junk.pub.json", "[]");
+        let err = read_public_key_file(&junk).unwrap_err().to_string();
+        assert!(err.starts_with(&junk.display().to_string()), "{err}");
+    }
+
+    fn root_with(keys: &[&Key], threshold: u64) -> Root {
+        let role = tuf_metadata::RoleKeys {
+            keyids: keys.iter().map(|k| k.key_id()).collect(),
+            threshold,
+            unrecognized: Default::default(),
+        };
+        Root {
+            common: tuf_metadata::Common {
+                spec_version: "1.0.31".into(),
+                version: 1,
+                expires: tuf_metadata::Expires::parse("2040-01-01T00:00:00Z").unwrap(),
+            },
+            consistent_snapshot: Some(true),
+            keys: keys.iter().map(|k| (k.key_id(), (*k).clone())).collect(),
+            roles: ["root", "targets", "snapshot", "timestamp"]
+                .into_iter()
+                .map(|n| (n.to_owned(), role.clone()))
+                .collect(),
+            unrecognized: Default::default(),
+        }
+    }
+
+    #[test]
+    fn removing_a_root_key_keeps_it_for_the_roles_that_still_list_it() {
+        let (a, b) = (key(ED), key(&ED.replace('a', "b")));
+        let mut root = root_with(&[&a, &b], 1);
+        let removed = remove_key(&mut root, "root", &a.key_id()[..10]).unwrap();
+        assert_eq!(removed, a.key_id());
+        assert!(!root.roles["root"].keyids.contains(&a.key_id()));
+        assert!(
+            root.keys.contains_key(&a.key_id()),
+            "targets still lists it"
+        );
+        for role in ["targets", "snapshot", "timestamp"] {
+            remove_key(&mut root, role, &a.key_id()).unwrap();
+        }
+        assert!(!root.keys.contains_key(&a.key_id()), "no role lists it now");
+        let err = remove_key(&mut root, "root", "").unwrap_err().to_string();
+        assert!(err.contains("no key matches"), "{err}");
+        let err = add_key(&mut root, "root", b.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("already listed"), "{err}");
+    }
+
+    #[test]
+    fn a_threshold_counts_distinct_keys_not_key_ids() {
+        let a = key(ED);
+        let mut renamed = a.clone();
+        renamed
+            .unrecognized
+            .insert("x-owner".into(), Value::from("@a"));
+        let root = root_with(&[&a, &renamed], 2);
+        let err = check_signable(&root).unwrap_err().to_string();
+        assert!(err.contains("threshold 2 with 1 distinct key(s)"), "{err}");
+        assert!(check_signable(&root_with(&[&a, &renamed], 1)).is_ok());
+        let err = check_signable(&root_with(&[], 1)).unwrap_err().to_string();
+        assert!(err.contains("with 0 distinct key(s)"), "{err}");
+    }
+}

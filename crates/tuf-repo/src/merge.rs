@@ -1,0 +1,217 @@
+//! `tuf-repo merge <repo> <stick>...`: gathers the signatures the keyholders
+//! made on their sticks into the repository's staged files. Sticks are
+//! untrusted input: each copy must be exactly what was staged (same
+//! canonical digest as the repository's own manifest), and every signature
+//! on it must be by a key some key set lists and must verify. One bad stick
+//! refuses the whole merge, naming the stick, and nothing is written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args as ClapArgs;
+use metadata_io::{read_capped, write_atomically};
+use time::OffsetDateTime;
+use tuf_metadata::signing::{Anchor, SigningPlan};
+use tuf_metadata::threshold::{ThresholdReport, short_id};
+use tuf_metadata::{Key, KeyId, Limits, Metadata, Root, Signature};
+
+use crate::clock::{now_or, parse_time};
+use crate::layout::{Repo, load_root};
+use crate::manifest::{Item, Manifest};
+use crate::stage::BUNDLE_DIR;
+
+/// Arguments of `merge`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The repository directory.
+    repo: PathBuf,
+    /// The sticks (directories holding `tuf-ceremony/`) to merge.
+    #[arg(value_name = "stick dir", required = true)]
+    sticks: Vec<PathBuf>,
+    /// The time expiry is checked against (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+/// One merged file: where it goes, its bytes, and its threshold board.
+struct Merged {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    boards: Vec<(String, ThresholdReport)>,
+}
+
+/// One signature gathered, and where it came from.
+struct Gathered {
+    sig: String,
+    from: String,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> Result<()> {
+    let now = now_or(args.at);
+    let repo = Repo::new(&args.repo);
+    let manifest = Manifest::read(&repo.staged_file("manifest.json"))?;
+    let trusted = repo.latest_root()?;
+    let staged_root = load_root(&repo.staged_file("root.json"))?;
+    let mut outputs = Vec::new();
+    for item in &manifest.items {
+        let merged = merge_item(
+            &repo,
+            item,
+            trusted.as_ref(),
+            &staged_root,
+            &args.sticks,
+            now,
+        )?;
+        outputs.push((item, merged));
+    }
+    for (_, merged) in &outputs {
+        let path = &merged.path;
+        write_atomically(path, &merged.bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    for (item, merged) in &outputs {
+        let (file, role, version) = (merged.path.display(), &item.role, item.version);
+        println!("merged {file} ({role} v{version})");
+        for (label, report) in &merged.boards {
+            let state = if report.is_met() { "met" } else { "not met" };
+            println!("  {label}: {report} {state}");
+        }
+    }
+    Ok(())
+}
+
+fn merge_item(
+    repo: &Repo,
+    item: &Item,
+    trusted: Option<&Metadata<Root>>,
+    staged_root: &Metadata<Root>,
+    sticks: &[PathBuf],
+    now: OffsetDateTime,
+) -> Result<Merged> {
+    let name = item.file.strip_prefix("staged/").unwrap_or(&item.file);
+    let path = repo.staged_file(name);
+    let file = path.display().to_string();
+    let bytes = read_capped(&path, Limits::ANY.max_bytes).with_context(|| file.clone())?;
+    let anchor = match (item.role.as_str(), trusted) {
+        ("root", Some(trusted)) => Anchor::Trusted(trusted),
+        ("root", None) => Anchor::None,
+        _ => Anchor::Staged(staged_root),
+    };
+    let mut plan = SigningPlan::with_anchor(&bytes, anchor, now).with_context(|| file.clone())?;
+    if plan.metadata().signed_digest() != item.canonical_sha256 {
+        bail!(
+            "{file}: {} role: its canonical sha256 is no longer the manifest's {}; stage again",
+            item.role,
+            item.canonical_sha256
+        );
+    }
+    let listed: BTreeMap<KeyId, Key> = plan
+        .key_sets()
+        .iter()
+        .flat_map(|set| {
+            set.role
+                .keyids
+                .iter()
+                .filter_map(|id| set.keys.get(id).map(|k| (id.clone(), k.clone())))
+        })
+        .collect();
+    let mut gathered: BTreeMap<KeyId, Gathered> = BTreeMap::new();
+    for signature in plan.metadata().signatures() {
+        if !signature.sig.is_empty() {
+            let from = "the repository's staged copy".to_owned();
+            gathered.insert(
+                signature.keyid.clone(),
+                Gathered {
+                    sig: signature.sig.clone(),
+                    from,
+                },
+            );
+        }
+    }
+    for stick in sticks {
+        let stick_name = stick.display().to_string();
+        let copy = stick.join(BUNDLE_DIR).join(&item.file);
+        gather_from_stick(&copy, item, &plan, &listed, &mut gathered)
+            .with_context(|| format!("stick {stick_name} refused"))?;
+    }
+    for (keyid, g) in &gathered {
+        plan.apply(
+            std::slice::from_ref(keyid),
+            &Signature {
+                keyid: keyid.clone(),
+                sig: g.sig.clone(),
+                unrecognized: Default::default(),
+            },
+        );
+    }
+    let boards = plan.board();
+    Ok(Merged {
+        path,
+        bytes: plan.to_file_bytes(),
+        boards,
+    })
+}
+
+fn gather_from_stick(
+    copy: &Path,
+    item: &Item,
+    plan: &SigningPlan,
+    listed: &BTreeMap<KeyId, Key>,
+    gathered: &mut BTreeMap<KeyId, Gathered>,
+) -> Result<()> {
+    let file = copy.display().to_string();
+    let limits = if item.role == "root" {
+        Limits::ROOT
+    } else {
+        Limits::ANY
+    };
+    let bytes = read_capped(copy, limits.max_bytes).with_context(|| file.clone())?;
+    let metadata = Metadata::parse(&bytes, &limits).with_context(|| file.clone())?;
+    let digest = metadata.signed_digest();
+    if digest != item.canonical_sha256 {
+        bail!(
+            "{file}: {} role: canonical sha256 {digest} differs from the manifest's {}: this copy is not what was staged",
+            item.role,
+            item.canonical_sha256
+        );
+    }
+    for signature in metadata.signatures() {
+        if signature.sig.is_empty() {
+            continue;
+        }
+        let id = short_id(&signature.keyid);
+        let Some(key) = listed.get(&signature.keyid) else {
+            bail!(
+                "{file}: {} role: signature by key {id}, which no key set lists",
+                item.role
+            );
+        };
+        let verifies = key.public_key().map_err(|e| e.to_string()).and_then(|k| {
+            k.verify_hex(plan.metadata().signed_bytes(), &signature.sig)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(why) = verifies {
+            bail!("{file}: {} role: signature by key {id}: {why}", item.role);
+        }
+        match gathered.get(&signature.keyid) {
+            Some(earlier) if earlier.sig != signature.sig => bail!(
+                "{file}: {} role: a different signature by key {id} than the one from {}",
+                item.role,
+                earlier.from
+            ),
+            Some(_) => {}
+            None => {
+                gathered.insert(
+                    signature.keyid.clone(),
+                    Gathered {
+                        sig: signature.sig.clone(),
+                        from: file.clone(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,575 @@
+//! The releaser's online tool end to end, as the runbook goes: `tuf-repo
+//! init` with keys onboarded on SoftHSM2 tokens, the first ceremony (root v1
+//! and targets v1) staged onto two sticks and signed there with `ceremony
+//! sign`, merged and committed with the online keys; then a rotation to
+//! root v2 replacing one root key, which python-tuf accepts. Refusals (a
+//! stick whose copy differs, a commit below threshold) change nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tuf_ceremony_e2e::{Run, SoftHsm, binary, python, workspace_root};
+
+const SNAPSHOT_PASS: &str = "snapshot passphrase";
+const TIMESTAMP_PASS: &str = "timestamp passphrase";
+
+/// Keyholders with tokens, online keys in age files, and a scratch area.
+struct Releaser {
+    hsm: SoftHsm,
+    pins: BTreeMap<&'static str, PathBuf>,
+}
+
+impl Releaser {
+    /// Tokens with one onboarded key each; with `online`, the two online
+    /// keys in age files too (scrypt: about 3 s each).
+    fn new(tokens: &[(&'static str, &str)], online: bool) -> Releaser {
+        let hsm = SoftHsm::new();
+        let mut pins = BTreeMap::new();
+        for (i, (token, kind)) in tokens.iter().enumerate() {
+            let pin = hsm.init_token(token, &format!("12{i}4"));
+            let run = hsm.ceremony(args(&[
+                "onboard",
+                "--profile",
+                "softhsm2",
+                "--token-label",
+                token,
+                "--key-label",
+                &format!("{token}-root"),
+                "--key-type",
+                kind,
+                "--pin-file",
+                path_str(&pin),
+                "--out",
+                path_str(&hsm.path().join(format!("{token}.pub.json"))),
+            ]));
+            assert_eq!(run.code, Some(0), "onboard {token}: {run:?}");
+            pins.insert(*token, pin);
+        }
+        let releaser = Releaser { hsm, pins };
+        let online_keys = [("snapshot", SNAPSHOT_PASS), ("timestamp", TIMESTAMP_PASS)];
+        for (role, pass) in online_keys.into_iter().filter(|_| online) {
+            let pass_file = releaser.path(&format!("{role}.pass"));
+            std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
+            let run = releaser.hsm.ceremony(args(&[
+                "onboard",
+                "--age",
+                path_str(&releaser.path(&format!("{role}.age"))),
+                "--passphrase-file",
+                path_str(&pass_file),
+                "--key-type",
+                "ed25519",
+                "--out",
+                path_str(&releaser.path(&format!("{role}.pub.json"))),
+            ]));
+            assert_eq!(run.code, Some(0), "onboard {role}: {run:?}");
+        }
+        releaser
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.hsm.path().join(name)
+    }
+
+    fn pub_key(&self, token: &str) -> PathBuf {
+        self.path(&format!("{token}.pub.json"))
+    }
+
+    fn key_id(&self, token: &str) -> String {
+        let record = tuf_ceremony_e2e::read_json(&self.pub_key(token));
+        record["keyid"].as_str().unwrap().to_owned()
+    }
+
+    /// `tuf-repo` with the online keys' passphrases in the environment.
+    fn tuf_repo(&self, argv: &[&str]) -> Run {
+        let output = Command::new(binary("tuf-repo"))
+            .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
+            .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
+            .args(argv)
+            .output()
+            .expect("run tuf-repo");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `ceremony sign` of one bundle file on a stick with one token.
+    fn sign(&self, stick: &Path, file: &str, anchor: &[&str], token: &str) -> Run {
+        let bundle = stick.join("tuf-ceremony");
+        let mut argv = vec![
+            "sign".to_owned(),
+            "--metadata".to_owned(),
+            bundle.join(file).display().to_string(),
+        ];
+        if let [flag, name] = anchor {
+            argv.push((*flag).to_owned());
+            argv.push(bundle.join(name).display().to_string());
+        }
+        for arg in [
+            "--profile",
+            "softhsm2",
+            "--token-label",
+            token,
+            "--pin-file",
+            path_str(&self.pins[token]),
+        ] {
+            argv.push(arg.to_owned());
+        }
+        self.hsm.ceremony(&argv)
+    }
+}
+
+fn args<'a>(a: &'a [&'a str]) -> &'a [&'a str] {
+    a
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp paths")
+}
+
+fn ok(run: &Run, what: &str) {
+    assert_eq!(run.code, Some(0), "{what}: {run:?}");
+}
+
+fn refused(run: &Run, what: &str, needles: &[&str]) {
+    assert_eq!(run.code, Some(1), "{what}: {run:?}");
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1,
+        "{what}: one error line: {run:?}"
+    );
+    for needle in needles {
+        assert!(run.stderr.contains(needle), "{what}: {needle:?} in {run:?}");
+    }
+}
+
+/// Every file under `dir` with its bytes: what "unchanged" is compared on.
+fn snapshot_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot_of(&path));
+        } else {
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+fn copy_stick(from: &Path, to: &Path) {
+    copy_dir(&from.join("tuf-ceremony"), &to.join("tuf-ceremony"));
+}
+
+/// python-tuf's verdict on `next` after `trusted`: Ok, or why not.
+fn python_accepts(trusted: &Path, next: &Path) -> Result<(), String> {
+    let output = Command::new(python())
+        .arg(workspace_root().join("tests/fixtures/make_token_rotation.py"))
+        .arg("--verify")
+        .args([trusted, next])
+        .output()
+        .unwrap();
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+#[test]
+fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts() {
+    let r = Releaser::new(
+        &[
+            ("alice", "ecdsa-p256"),
+            ("bob", "ed25519"),
+            ("carol", "ecdsa-p256"),
+        ],
+        true,
+    );
+    let repo = r.path("repo");
+    let repo_s = path_str(&repo);
+    let published = repo.join("repository");
+
+    let run = r.tuf_repo(&[
+        "init",
+        repo_s,
+        "--root-key",
+        path_str(&r.pub_key("alice")),
+        "--root-key",
+        path_str(&r.pub_key("bob")),
+        "--root-threshold",
+        "2",
+        "--snapshot-key",
+        path_str(&r.path("snapshot.pub.json")),
+        "--timestamp-key",
+        path_str(&r.path("timestamp.pub.json")),
+        "--online-snapshot-age",
+        path_str(&r.path("snapshot.age")),
+        "--online-timestamp-age",
+        path_str(&r.path("timestamp.age")),
+    ]);
+    ok(&run, "init");
+    let again = r.tuf_repo(&["init", repo_s, "--root-key", path_str(&r.pub_key("alice"))]);
+    assert_eq!(
+        again.code,
+        Some(2),
+        "missing arguments are usage: {again:?}"
+    );
+
+    // The first ceremony: root v1 and targets v1, one stick per keyholder.
+    let stick_a = r.path("stick-a");
+    let stick_b = r.path("stick-b");
+    ok(
+        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
+        "stage v1",
+    );
+    let manifest = tuf_ceremony_e2e::read_json(&stick_a.join("tuf-ceremony/manifest.json"));
+    let files: Vec<&str> = manifest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["staged/root.json", "staged/targets.json"]);
+    copy_stick(&stick_a, &stick_b);
+
+    let before = snapshot_of(&repo);
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "commit unsigned v1",
+        &["staged/root.json", "root v1"],
+    );
+    assert_eq!(
+        snapshot_of(&repo),
+        before,
+        "a refused commit changes nothing"
+    );
+
+    for (stick, token) in [(&stick_a, "alice"), (&stick_b, "bob")] {
+        ok(
+            &r.sign(stick, "staged/root.json", &[], token),
+            &format!("{token} signs root v1"),
+        );
+        ok(
+            &r.sign(
+                stick,
+                "staged/targets.json",
+                &["--staged-root", "staged/root.json"],
+                token,
+            ),
+            &format!("{token} signs targets v1"),
+        );
+    }
+
+    // A stick whose copy differs from what was staged is refused by name.
+    let stick_x = r.path("stick-x");
+    copy_stick(&stick_b, &stick_x);
+    let tampered = stick_x.join("tuf-ceremony/staged/root.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tampered).unwrap()).unwrap();
+    value["signed"]["expires"] = "2099-01-01T00:00:00Z".into();
+    std::fs::write(&tampered, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    let before = snapshot_of(&repo);
+    refused(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick_a), path_str(&stick_x)]),
+        "merge a tampered stick",
+        &[path_str(&stick_x), "differs from the manifest"],
+    );
+    assert_eq!(snapshot_of(&repo), before, "a refused merge writes nothing");
+
+    let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_a), path_str(&stick_b)]);
+    ok(&run, "merge v1");
+    assert!(run.stdout.contains("root v1: 2/2 met"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("targets (staged root v1, not yet trusted): 2/2 met"),
+        "{run:?}"
+    );
+    let run = r.tuf_repo(&["commit", repo_s]);
+    ok(&run, "commit v1");
+    for name in [
+        "1.root.json",
+        "root.json",
+        "1.targets.json",
+        "1.snapshot.json",
+        "timestamp.json",
+    ] {
+        assert!(published.join(name).exists(), "{name}: {run:?}");
+    }
+
+    // The rotation: alice's key is replaced by carol's.
+    let stick_c = r.path("stick-c");
+    let stick_d = r.path("stick-d");
+    let alice = r.key_id("alice");
+    ok(
+        &r.tuf_repo(&[
+            "stage-rotation",
+            repo_s,
+            "--out",
+            path_str(&stick_c),
+            "--add-root-key",
+            path_str(&r.pub_key("carol")),
+            "--remove-root-key",
+            &alice[..12],
+            // Past the fixture's reference time (2030), which python-tuf checks at.
+            "--expires-days",
+            "1500",
+        ]),
+        "stage v2",
+    );
+    assert!(stick_c.join("tuf-ceremony/repository/1.root.json").exists());
+    assert!(!stick_c.join("tuf-ceremony/staged/targets.json").exists());
+    copy_stick(&stick_c, &stick_d);
+    let trusted = ["--trusted", "repository/1.root.json"];
+    ok(
+        &r.sign(&stick_c, "staged/root.json", &trusted, "alice"),
+        "alice signs v2",
+    );
+    for token in ["bob", "carol"] {
+        ok(
+            &r.sign(&stick_d, "staged/root.json", &trusted, token),
+            &format!("{token} signs v2"),
+        );
+    }
+
+    // Alice's signature alone meets neither threshold.
+    ok(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick_c)]),
+        "merge one stick",
+    );
+    let before = snapshot_of(&published);
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "commit v2 below threshold",
+        &["staged/root.json", "root v2", "threshold"],
+    );
+    assert_eq!(snapshot_of(&published), before);
+
+    let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_c), path_str(&stick_d)]);
+    ok(&run, "merge v2");
+    assert!(run.stdout.contains("root v1 (trusted): 2/2 met"), "{run:?}");
+    assert!(run.stdout.contains("root v2 (new): 2/2 met"), "{run:?}");
+    ok(&r.tuf_repo(&["commit", repo_s]), "commit v2");
+    assert_eq!(
+        std::fs::read(published.join("root.json")).unwrap(),
+        std::fs::read(published.join("2.root.json")).unwrap()
+    );
+    assert!(published.join("2.snapshot.json").exists());
+
+    let run = r.tuf_repo(&["status", repo_s]);
+    ok(&run, "status");
+    for line in ["root", "targets", "snapshot", "timestamp"] {
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with(line)),
+            "{line}: {run:?}"
+        );
+    }
+    assert!(run.stdout.contains(&r.key_id("carol")[..8]), "{run:?}");
+    refused(
+        &r.tuf_repo(&["status", repo_s, "--at", "2029-01-01T00:00:00Z"]),
+        "status near expiry",
+        &["timestamp v2", "expired", "targets v1"],
+    );
+
+    let run = r.tuf_repo(&[
+        "verify-root",
+        "--trusted",
+        path_str(&published.join("1.root.json")),
+        path_str(&published.join("2.root.json")),
+    ]);
+    ok(&run, "verify-root");
+    // A root that skips a version is refused, naming the file and versions.
+    let staged = repo.join("staged/root.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(published.join("2.root.json")).unwrap()).unwrap();
+    value["signed"]["version"] = 4.into();
+    std::fs::write(&staged, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    let before = snapshot_of(&published);
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "root v4 after v2",
+        &["staged/root.json", "root v4", "expected 3"],
+    );
+    assert_eq!(snapshot_of(&published), before);
+
+    let verdict = python_accepts(
+        &published.join("1.root.json"),
+        &published.join("2.root.json"),
+    );
+    assert_eq!(verdict, Ok(()), "python-tuf accepts root v2 after v1");
+
+    // python-tuf's client updates from the published directory, from root v1.
+    let output = Command::new(python())
+        .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
+        .arg(published.join("1.root.json"))
+        .arg(&published)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("root v2, timestamp v2, snapshot v2, targets v1"),
+        "{said}"
+    );
+}
+
+#[test]
+fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role() {
+    let r = Releaser::new(&[("alice", "ecdsa-p256"), ("bob", "ed25519")], false);
+    let repo = r.path("repo");
+    let repo_s = path_str(&repo);
+    let (alice, bob) = (r.pub_key("alice"), r.pub_key("bob"));
+    ok(
+        &r.tuf_repo(&[
+            "init",
+            repo_s,
+            "--root-key",
+            path_str(&alice),
+            "--root-key",
+            path_str(&bob),
+            "--root-threshold",
+            "2",
+            // Online keys are only used at commit, which this test never reaches.
+            "--snapshot-key",
+            path_str(&alice),
+            "--timestamp-key",
+            path_str(&bob),
+        ]),
+        "init",
+    );
+    refused(
+        &r.tuf_repo(&[
+            "init",
+            repo_s,
+            "--root-key",
+            path_str(&alice),
+            "--root-threshold",
+            "1",
+            "--snapshot-key",
+            path_str(&alice),
+            "--timestamp-key",
+            path_str(&bob),
+        ]),
+        "init over a repository",
+        &[repo_s, "not empty"],
+    );
+
+    // A threshold no set of keys can meet is refused before anything is written.
+    let stick_a = r.path("stick-a");
+    refused(
+        &r.tuf_repo(&[
+            "stage-rotation",
+            repo_s,
+            "--out",
+            path_str(&stick_a),
+            "--root-threshold",
+            "3",
+        ]),
+        "unsignable threshold",
+        &["root role", "threshold 3", "could never be met"],
+    );
+    assert!(!stick_a.exists());
+    ok(
+        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
+        "stage",
+    );
+    refused(
+        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
+        "a second bundle on the same stick",
+        &["already exists"],
+    );
+
+    // Alice signs twice, on two sticks: ECDSA signatures differ each time.
+    let stick_b = r.path("stick-b");
+    copy_stick(&stick_a, &stick_b);
+    for stick in [&stick_a, &stick_b] {
+        ok(
+            &r.sign(stick, "staged/root.json", &[], "alice"),
+            "alice signs",
+        );
+    }
+    let before = snapshot_of(&repo);
+    refused(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick_a), path_str(&stick_b)]),
+        "conflicting signatures",
+        &[path_str(&stick_b), "a different signature by key"],
+    );
+
+    // A signature by a key no key set lists.
+    let stick_c = r.path("stick-c");
+    copy_stick(&stick_a, &stick_c);
+    let file = stick_c.join("tuf-ceremony/staged/root.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    value["signatures"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"keyid": "ab".repeat(32), "sig": "00"}));
+    std::fs::write(&file, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    refused(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick_c)]),
+        "unlisted key",
+        &[
+            path_str(&stick_c),
+            "signature by key abababab, which no key set lists",
+        ],
+    );
+    assert_eq!(snapshot_of(&repo), before, "refused merges write nothing");
+
+    // One good stick merges, and the board says what is still missing.
+    let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_a)]);
+    ok(&run, "merge one stick");
+    assert!(run.stdout.contains("root v1: 1/2 not met"), "{run:?}");
+
+    // Root v1 meets its threshold, but nobody signed targets v1.
+    let stick_d = r.path("stick-d");
+    copy_stick(&stick_a, &stick_d);
+    ok(
+        &r.sign(&stick_d, "staged/root.json", &[], "bob"),
+        "bob signs",
+    );
+    let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_d)]);
+    ok(&run, "merge the second signature");
+    assert!(run.stdout.contains("root v1: 2/2 met"), "{run:?}");
+    let before = snapshot_of(&repo);
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "a new repository without signed targets",
+        &[
+            "staged/targets.json",
+            "targets v1",
+            "targets role not met: 0/2",
+        ],
+    );
+    assert_eq!(
+        snapshot_of(&repo),
+        before,
+        "a refused commit changes nothing"
+    );
+}
