@@ -42,9 +42,14 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_test_args: Vec<String>,
     },
-    /// Compare our metadata code with python-tuf on the same inputs, in the
-    /// same run, and print the ratios.
-    Bench,
+    /// Compare our metadata code with python-tuf, and our PKCS#11 signing
+    /// with the token's raw rate and securesystemslib's HSMSigner, on the
+    /// same inputs in the same run, and print the ratios.
+    Bench {
+        /// Run one section only.
+        #[arg(long, value_enum)]
+        only: Option<bench::Section>,
+    },
     /// Fuzz parse + verify with cargo-fuzz (installs cargo-fuzz if missing).
     Fuzz {
         /// How long libFuzzer runs.
@@ -59,7 +64,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Task::Drill => drill(&root),
         Task::Test { cargo_test_args } => test::run(&root, &cargo_test_args),
-        Task::Bench => bench::run(&root),
+        Task::Bench { only } => bench::run(&root, only),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
     };
     match outcome {

@@ -14,7 +14,7 @@ pub mod software;
 
 use std::fmt;
 
-use tuf_metadata::{Key, KeyId, Signature};
+use tuf_metadata::{Key, KeyId, PublicKey, Signature};
 
 pub use key_kind::KeyKind;
 pub use pin::{Pin, PinError, PinState};
@@ -125,6 +125,21 @@ pub trait Signer {
     fn key_id(&self) -> KeyId {
         self.public_key().key_id()
     }
+
+    /// Signs each of `messages` (canonical bytes), as [`Signer::sign`]
+    /// would one after another: one result per message, in the order
+    /// given, every signature already checked against
+    /// [`Signer::public_key`]. A failure is reported for the message it
+    /// concerns and the rest are still attempted (after a session-wide
+    /// failure, such as a logout or a pulled token, they fail too, each
+    /// with its own error).
+    ///
+    /// This default signs one message at a time. Backends whose token works
+    /// while the host is idle override it to check signature *n* while the
+    /// token makes signature *n + 1*; the rule stays the same.
+    fn sign_many(&mut self, messages: &[&[u8]]) -> Vec<Result<Signature, SignError>> {
+        messages.iter().map(|message| self.sign(message)).collect()
+    }
 }
 
 /// Checks a signature a backend produced before anyone sees it, and wraps
@@ -139,6 +154,19 @@ pub fn checked_signature(
         key_id: key_id.clone(),
         reason: e.to_string(),
     })?;
+    checked_signature_with(&public, &key_id, canonical_bytes, signature)
+}
+
+/// [`checked_signature`] for a key decoded once and checked many times (a
+/// signer making thousands of signatures decodes its PEM and hashes its
+/// key object once, not per signature). `public` and `key_id` must be
+/// `key.public_key()` and `key.key_id()` of one and the same [`Key`].
+pub fn checked_signature_with(
+    public: &PublicKey,
+    key_id: &KeyId,
+    canonical_bytes: &[u8],
+    signature: &[u8],
+) -> Result<Signature, SignError> {
     public
         .verify(canonical_bytes, signature)
         .map_err(|e| SignError::SelfCheckFailed {
@@ -146,7 +174,7 @@ pub fn checked_signature(
             reason: e.to_string(),
         })?;
     Ok(Signature {
-        keyid: key_id,
+        keyid: key_id.clone(),
         sig: hex::encode(signature),
         unrecognized: Default::default(),
     })
@@ -189,5 +217,73 @@ mod tests {
                 "{what}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_pre_decoded_check_is_the_same_rule() {
+        let signing = SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let point = signing.verifying_key().to_sec1_bytes();
+        let key = KeyKind::EcdsaP256.tuf_key(&point).unwrap();
+        let (public, key_id) = (key.public_key().unwrap(), key.key_id());
+        let signature: p256::ecdsa::Signature = signing.sign(b"signed bytes");
+        let der = signature.to_der();
+        let der = der.as_bytes();
+        assert_eq!(
+            checked_signature_with(&public, &key_id, b"signed bytes", der).unwrap(),
+            checked_signature(&key, b"signed bytes", der).unwrap()
+        );
+        for message in [&b"other bytes"[..], b""] {
+            let one = checked_signature(&key, message, der).unwrap_err();
+            let other = checked_signature_with(&public, &key_id, message, der).unwrap_err();
+            assert_eq!(one.to_string(), other.to_string());
+        }
+    }
+
+    /// A P-256 key in memory: enough to drive the provided `sign_many`.
+    struct InMemory {
+        signing: SigningKey,
+        key: Key,
+        identity: SignerIdentity,
+    }
+
+    impl Signer for InMemory {
+        fn public_key(&self) -> &Key {
+            &self.key
+        }
+        fn identity(&self) -> &SignerIdentity {
+            &self.identity
+        }
+        fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
+            let signature: p256::ecdsa::Signature = self.signing.sign(canonical_bytes);
+            checked_signature(&self.key, canonical_bytes, signature.to_der().as_bytes())
+        }
+    }
+
+    #[test]
+    fn the_provided_sign_many_signs_in_order() {
+        let signing = SigningKey::from_slice(&[5u8; 32]).unwrap();
+        let point = signing.verifying_key().to_sec1_bytes();
+        let key = KeyKind::EcdsaP256.tuf_key(&point).unwrap();
+        let mut signer = InMemory {
+            signing,
+            key: key.clone(),
+            identity: SignerIdentity {
+                backend: Backend::Software,
+                model: "test".into(),
+                serial: String::new(),
+                token_label: String::new(),
+                key_label: String::new(),
+                slot: None,
+            },
+        };
+        let messages: Vec<Vec<u8>> = (0..5).map(|n| format!("message {n}").into()).collect();
+        let borrowed: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        let results = signer.sign_many(&borrowed);
+        assert_eq!(results.len(), 5);
+        let public = key.public_key().unwrap();
+        for (message, result) in messages.iter().zip(results) {
+            public.verify_hex(message, &result.unwrap().sig).unwrap();
+        }
+        assert!(signer.sign_many(&[]).is_empty());
     }
 }

@@ -6,19 +6,33 @@
 //! `C_Sign` over the whole message (SoftHSM2 refuses multi-part EdDSA).
 //! Every signature is checked against the published key before it is
 //! returned ([`crate::checked_signature`]).
+//!
+//! Batches ([`Signer::sign_many`]) keep that rule but overlap the check with
+//! the token's work: this thread issues `C_Sign` (the session is not shared
+//! between threads) while a worker checks the signatures already made, and
+//! this thread checks one itself whenever the worker falls behind, so
+//! neither core idles when checking is the slower half.
+
+use std::sync::mpsc::{self, TrySendError};
+use std::thread;
 
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
 use sha2::{Digest, Sha256};
-use tuf_metadata::{Key, Signature};
+use tuf_metadata::{Key, KeyId, PublicKey, Signature};
 
 use super::errors::sign_error;
 use super::keys::TokenKey;
 use super::token::Token;
 use crate::KeyKind;
-use crate::{SignError, Signer, SignerIdentity, checked_signature};
+use crate::{SignError, Signer, SignerIdentity, checked_signature_with};
+
+/// Signatures waiting for the checking worker in [`Signer::sign_many`]
+/// before this thread checks one itself: enough to ride out scheduling
+/// jitter, small enough that the two halves stay in step.
+const CHECK_QUEUE: usize = 32;
 
 /// How the token is asked to sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +71,10 @@ pub struct Pkcs11Signer {
     private: ObjectHandle,
     identity: SignerIdentity,
     how: How,
+    /// The published key decoded once, and its key id: what every
+    /// signature is checked against.
+    public: PublicKey,
+    key_id: KeyId,
 }
 
 impl Pkcs11Signer {
@@ -95,6 +113,17 @@ impl Pkcs11Signer {
                 key.name()
             )));
         }
+        // Decoded and hashed once here rather than for every signature
+        // (the PEM parse and the key-id hash add a few per cent to each
+        // ECDSA check).
+        let key_id = key.key.key_id();
+        let public = key
+            .key
+            .public_key()
+            .map_err(|e| SignError::SelfCheckFailed {
+                key_id: key_id.clone(),
+                reason: e.to_string(),
+            })?;
         let private = token.private_handle(&key)?;
         let identity = SignerIdentity {
             key_label: key.label.clone(),
@@ -106,6 +135,8 @@ impl Pkcs11Signer {
             private,
             identity,
             how,
+            public,
+            key_id,
         })
     }
 
@@ -182,7 +213,63 @@ impl Signer for Pkcs11Signer {
 
     fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
         let signature = self.token_signature(canonical_bytes)?;
-        checked_signature(&self.key.key, canonical_bytes, &signature)
+        checked_signature_with(&self.public, &self.key_id, canonical_bytes, &signature)
+    }
+
+    /// A pipeline: this thread asks the token for signature *n + 1* while a
+    /// worker checks signature *n*. When the worker falls
+    /// [`CHECK_QUEUE`] signatures behind, this thread checks the next one
+    /// itself, so on two cores the work is shared whichever half is slower.
+    /// Each message's result lands at its own index.
+    fn sign_many(&mut self, messages: &[&[u8]]) -> Vec<Result<Signature, SignError>> {
+        if messages.len() < 2 {
+            return messages.iter().map(|message| self.sign(message)).collect();
+        }
+        let mut results: Vec<Option<Result<Signature, SignError>>> =
+            messages.iter().map(|_| None).collect();
+        // The worker gets the decoded key only: the session stays here.
+        let (public, key_id) = (&self.public, &self.key_id);
+        let check = |message: &[u8], signature: &[u8]| {
+            checked_signature_with(public, key_id, message, signature)
+        };
+        let checked = thread::scope(|scope| {
+            let (queue, unchecked) = mpsc::sync_channel::<(usize, Vec<u8>)>(CHECK_QUEUE);
+            let worker = scope.spawn(move || {
+                unchecked
+                    .into_iter()
+                    .map(|(index, signature)| (index, check(messages[index], &signature)))
+                    .collect::<Vec<_>>()
+            });
+            for (index, message) in messages.iter().enumerate() {
+                let signature = match self.token_signature(message) {
+                    Ok(signature) => signature,
+                    Err(e) => {
+                        results[index] = Some(Err(e));
+                        continue;
+                    }
+                };
+                match queue.try_send((index, signature)) {
+                    Ok(()) => {}
+                    // The worker is behind (or gone, and joining it below
+                    // says why): check this one here.
+                    Err(TrySendError::Full((_, signature)))
+                    | Err(TrySendError::Disconnected((_, signature))) => {
+                        results[index] = Some(check(message, &signature));
+                    }
+                }
+            }
+            drop(queue);
+            worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        for (index, result) in checked {
+            results[index] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|result| result.expect("every message was signed or failed"))
+            .collect()
     }
 }
 
