@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use ceremony::atomic::write_atomically;
 use clap::{Args as ClapArgs, ValueEnum};
-use signers::pkcs11::{Access, Module, TokenSelector};
-use signers::profile::{Overrides, Profile};
-use signers::software::SoftwareKey;
-use signers::{Backend, KeyKind, Pin, SignerIdentity};
+use signers::pkcs11::Access;
+
+use crate::cli_token::TokenArgs;
+use signers::software::{self, SoftwareKey};
+use signers::{KeyKind, Pin, SignerIdentity};
 use tuf_metadata::json::{self, Object, Value};
 
 /// Key algorithms a keyholder can onboard.
@@ -37,15 +38,8 @@ pub struct Args {
     /// File holding the passphrase for --age (first line).
     #[arg(long, value_name = "path")]
     passphrase_file: Option<PathBuf>,
-    /// Load this PKCS#11 module instead of the profile's paths.
-    #[arg(long, value_name = "path")]
-    module: Option<PathBuf>,
-    /// Use the token with this label.
-    #[arg(long, value_name = "l", conflicts_with = "serial")]
-    token_label: Option<String>,
-    /// Use the token with this serial number.
-    #[arg(long, value_name = "n")]
-    serial: Option<String>,
+    #[command(flatten)]
+    token: TokenArgs,
     /// Label of the new key (refused if the token already has it).
     #[arg(long, value_name = "k")]
     key_label: Option<String>,
@@ -93,18 +87,7 @@ fn on_token(
     let (Some(key_label), Some(pin_file)) = (&args.key_label, &args.pin_file) else {
         bail!("--profile needs --key-label and --pin-file");
     };
-    let profile = Profile::load(profile).context("profile")?;
-    let overrides = Overrides {
-        module: args.module.clone(),
-        token_label: args.token_label.clone(),
-        serial: args.serial.clone(),
-        key_label: None,
-    };
-    let module = Module::open(&profile, &overrides)?;
-    let token = module.open_token(
-        &TokenSelector::resolve(&profile, &overrides)?,
-        Access::ReadWrite,
-    )?;
+    let token = args.token.open(profile, None, Access::ReadWrite)?;
     let identity = token.identity();
     eprintln!("token: {identity}; {}", token.pin_state()?);
     let pin = Pin::from_file(pin_file)?;
@@ -132,15 +115,8 @@ fn in_age_file(
     let key = SoftwareKey::generate(kind, path, &passphrase)?;
     drop(passphrase);
     let identity = SignerIdentity {
-        backend: Backend::Software,
-        model: "age-encrypted key file".into(),
-        serial: String::new(),
-        token_label: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
         key_label: args.key_label.clone().unwrap_or_default(),
-        slot: None,
+        ..software::identity_for(path)
     };
     Ok((key, identity, None))
 }

@@ -12,10 +12,11 @@ use ceremony::sign_file::sign_file;
 use ceremony::signing::{Anchor, SigningPlan};
 use clap::Args as ClapArgs;
 use metadata_io::read_capped;
-use signers::pkcs11::{Access, Module, Pkcs11Signer, TokenKey, TokenSelector};
-use signers::profile::{Overrides, Profile};
+use signers::pkcs11::{Access, Pkcs11Signer, TokenKey};
 use signers::{Pin, PinState};
 use time::OffsetDateTime;
+
+use crate::cli_token::TokenArgs;
 use time::format_description::well_known::Rfc3339;
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root};
@@ -36,15 +37,8 @@ pub struct Args {
     /// The token family's profile (hsm-profiles/<name>.toml) or a path.
     #[arg(long, value_name = "name")]
     profile: String,
-    /// Load this PKCS#11 module instead of the profile's paths.
-    #[arg(long, value_name = "path")]
-    module: Option<PathBuf>,
-    /// Use the token with this label.
-    #[arg(long, value_name = "l", conflicts_with = "serial")]
-    token_label: Option<String>,
-    /// Use the token with this serial number.
-    #[arg(long, value_name = "n")]
-    serial: Option<String>,
+    #[command(flatten)]
+    token: TokenArgs,
     /// Use the key with this label (default: the token key the role lists).
     #[arg(long, value_name = "k")]
     key_label: Option<String>,
@@ -81,16 +75,9 @@ pub fn run(args: &Args) -> Result<()> {
     let bytes = read_capped(&args.metadata, Limits::ANY.max_bytes).with_context(|| file.clone())?;
     let plan = SigningPlan::with_anchor(&bytes, anchor, now).with_context(|| file.clone())?;
 
-    let profile = Profile::load(&args.profile).context("profile")?;
-    let overrides = Overrides {
-        module: args.module.clone(),
-        token_label: args.token_label.clone(),
-        serial: args.serial.clone(),
-        key_label: args.key_label.clone(),
-    };
-    let module = Module::open(&profile, &overrides)?;
-    let selector = TokenSelector::resolve(&profile, &overrides)?;
-    let token = module.open_token(&selector, Access::ReadOnly)?;
+    let token = args
+        .token
+        .open(&args.profile, args.key_label.clone(), Access::ReadOnly)?;
     let identity = token.identity();
     let pin_state = token.pin_state()?;
     eprintln!("token: {identity}; {pin_state}");

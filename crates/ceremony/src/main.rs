@@ -5,6 +5,7 @@
 
 mod cli_onboard;
 mod cli_sign;
+mod cli_token;
 
 use std::process::ExitCode;
 

@@ -29,6 +29,22 @@ use zeroize::Zeroizing;
 use crate::{Backend, KeyKind, Pin, SignError, Signer, SignerIdentity, checked_signature};
 use key_pair::KeyPair;
 
+/// How a software key file appears in transcripts and onboarding records:
+/// labelled as a software key (online roles and drills only), named by file.
+pub fn identity_for(path: &Path) -> SignerIdentity {
+    SignerIdentity {
+        backend: Backend::Software,
+        model: "age-encrypted key file".into(),
+        serial: String::new(),
+        token_label: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        key_label: String::new(),
+        slot: None,
+    }
+}
+
 /// Why a software key file could not be made or used.
 #[derive(Debug, thiserror::Error)]
 pub enum SoftwareError {
@@ -163,17 +179,7 @@ impl SoftwareSigner {
                 })?;
             (pair.kind(), pair.public_key_object())
         };
-        let identity = SignerIdentity {
-            backend: Backend::Software,
-            model: "age-encrypted key file".into(),
-            serial: String::new(),
-            token_label: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            key_label: String::new(),
-            slot: None,
-        };
+        let identity = identity_for(path);
         Ok(SoftwareSigner {
             path: path.to_owned(),
             kind,

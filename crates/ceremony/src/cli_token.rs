@@ -1,0 +1,39 @@
+//! Choosing a PKCS#11 token on the command line, the same way for every
+//! subcommand: a profile, then optional overrides of its module and token.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use signers::pkcs11::{Access, Module, Token, TokenSelector};
+use signers::profile::{Overrides, Profile};
+
+/// `--module`, `--token-label`, `--serial`.
+#[derive(ClapArgs)]
+pub struct TokenArgs {
+    /// Load this PKCS#11 module instead of the profile's paths.
+    #[arg(long, value_name = "path")]
+    module: Option<PathBuf>,
+    /// Use the token with this label.
+    #[arg(long, value_name = "l", conflicts_with = "serial")]
+    token_label: Option<String>,
+    /// Use the token with this serial number.
+    #[arg(long, value_name = "n")]
+    serial: Option<String>,
+}
+
+impl TokenArgs {
+    /// Loads `profile` and opens the token these arguments choose.
+    pub fn open(&self, profile: &str, key_label: Option<String>, access: Access) -> Result<Token> {
+        let profile = Profile::load(profile).context("profile")?;
+        let overrides = Overrides {
+            module: self.module.clone(),
+            token_label: self.token_label.clone(),
+            serial: self.serial.clone(),
+            key_label,
+        };
+        let module = Module::open(&profile, &overrides)?;
+        let selector = TokenSelector::resolve(&profile, &overrides)?;
+        Ok(module.open_token(&selector, access)?)
+    }
+}
