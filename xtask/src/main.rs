@@ -76,14 +76,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// The drill is one of the README's two set-up commands, so it does the
-/// real set-up even while the practice ceremony itself does not exist yet.
+/// The practice ceremony (`ceremony-scripts/drill`) on built-in defaults:
+/// SoftHSM2 tokens for three keyholders, a new repository, its first
+/// ceremony and an annual rotation, headless. Set-up first, as `test` does.
+/// The terminal UI keyholders will use arrives with issue 5.
 fn drill(root: &Path) -> Result<()> {
     deps::ensure_apt_packages()?;
-    python::ensure_venv(root)?;
-    println!("drill: not yet: the ceremony appliance has not landed; see issue 5");
-    println!("drill: set-up is done; `cargo xtask test` runs the test suite");
-    Ok(())
+    let python = python::ensure_venv(root)?;
+    step(
+        "building ceremony and tuf-repo",
+        cargo()
+            .current_dir(root)
+            .args(["build", "--quiet", "-p", "ceremony", "-p", "tuf-repo", "--bins"]),
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let work = target.join("drill");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)
+            .with_context(|| format!("clearing the last drill in {}", work.display()))?;
+    }
+    let path = std::env::join_paths(
+        std::iter::once(target.join("debug"))
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )?;
+    step(
+        "the practice ceremony (ceremony-scripts/drill)",
+        Command::new(root.join("ceremony-scripts/drill"))
+            .arg(&work)
+            .env("PATH", path)
+            .env("TUF_CEREMONY_PYTHON", &python),
+    )
 }
 
 /// The workspace root: xtask lives one level below it. Every command runs
