@@ -372,6 +372,22 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     assert!(run.stdout.contains("root v1 (trusted): 2/2 met"), "{run:?}");
     assert!(run.stdout.contains("root v2 (new): 2/2 met"), "{run:?}");
     ok(&r.tuf_repo(&["commit", repo_s]), "commit v2");
+    let run = r.tuf_repo(&["verify", repo_s]);
+    ok(&run, "verify after the rotation");
+    assert!(
+        run.stdout
+            .contains("root v2: ok — root keys 2/2 of v1, 2/2 of v2"),
+        "{run:?}"
+    );
+    // Pinned to root v2, the chain starts there.
+    let run = r.tuf_repo(&[
+        "verify",
+        repo_s,
+        "--trusted",
+        path_str(&published.join("2.root.json")),
+    ]);
+    ok(&run, "verify from a pinned root");
+    assert!(!run.stdout.contains("root v1"), "{run:?}");
     assert_eq!(
         std::fs::read(published.join("root.json")).unwrap(),
         std::fs::read(published.join("2.root.json")).unwrap()
@@ -572,4 +588,284 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
         before,
         "a refused commit changes nothing"
     );
+}
+
+/// python-tuf's client from `trusted` over `published`, downloading
+/// `target` into `out`: its stdout, or why it failed.
+fn python_downloads(trusted: &Path, published: &Path, target: &str, out: &Path) -> String {
+    let output = Command::new(python())
+        .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
+        .arg(trusted)
+        .arg(published)
+        .arg("--download")
+        .arg(target)
+        .arg(out)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
+
+/// A copy of the repository to break in one way, and `verify` on it.
+fn verify_broken(repo: &Path, scratch: &Path, break_it: impl FnOnce(&Path)) -> Run {
+    if scratch.exists() {
+        std::fs::remove_dir_all(scratch).unwrap();
+    }
+    copy_dir(repo, scratch);
+    break_it(&scratch.join("repository"));
+    tuf_ceremony_e2e::tuf_repo(["verify", path_str(scratch)])
+}
+
+#[test]
+fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
+    let r = Releaser::new(&[("alice", "ecdsa-p256"), ("bob", "ed25519")], true);
+    let repo = r.path("repo");
+    let repo_s = path_str(&repo);
+    let published = repo.join("repository");
+    ok(
+        &r.tuf_repo(&[
+            "init",
+            repo_s,
+            "--root-key",
+            path_str(&r.pub_key("alice")),
+            "--root-threshold",
+            "1",
+            "--snapshot-key",
+            path_str(&r.path("snapshot.pub.json")),
+            "--timestamp-key",
+            path_str(&r.path("timestamp.pub.json")),
+            "--online-snapshot-age",
+            path_str(&r.path("snapshot.age")),
+            "--online-timestamp-age",
+            path_str(&r.path("timestamp.age")),
+        ]),
+        "init",
+    );
+    // Nothing is published yet: the first ceremony signs root v1 and targets v1.
+    let stick = r.path("stick-1");
+    ok(
+        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+        "stage v1",
+    );
+    ok(&r.sign(&stick, "staged/root.json", &[], "alice"), "root v1");
+    ok(
+        &r.sign(
+            &stick,
+            "staged/targets.json",
+            &["--staged-root", "staged/root.json"],
+            "alice",
+        ),
+        "targets v1",
+    );
+    ok(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+        "merge v1",
+    );
+    ok(&r.tuf_repo(&["commit", repo_s]), "commit v1");
+    refused(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&r.path("stick-0"))]),
+        "nothing to stage",
+        &["nothing is staged"],
+    );
+
+    // Targets: one kept, one added and removed again, one refused path.
+    let log_key = r.path("log.pub");
+    std::fs::write(&log_key, b"-----BEGIN PUBLIC KEY-----\nexample\n").unwrap();
+    let custom = r.path("custom.json");
+    std::fs::write(&custom, br#"{"usage": "transparency log"}"#).unwrap();
+    let run = r.tuf_repo(&[
+        "add-target",
+        repo_s,
+        path_str(&log_key),
+        "--name",
+        "keys/log.pub",
+        "--custom",
+        path_str(&custom),
+    ]);
+    ok(&run, "add-target");
+    assert!(run.stdout.contains("targets v2"), "{run:?}");
+    let extra = r.path("extra.json");
+    std::fs::write(&extra, b"{}").unwrap();
+    ok(
+        &r.tuf_repo(&["add-target", repo_s, path_str(&extra)]),
+        "add-target extra",
+    );
+    let run = r.tuf_repo(&["remove-target", repo_s, "extra.json"]);
+    ok(&run, "remove-target");
+    assert!(
+        run.stdout.contains("targets v2"),
+        "one bump per round: {run:?}"
+    );
+    refused(
+        &r.tuf_repo(&["remove-target", repo_s, "extra.json"]),
+        "remove a missing target",
+        &["staged/targets.json", "no target \"extra.json\""],
+    );
+    refused(
+        &r.tuf_repo(&[
+            "add-target",
+            repo_s,
+            path_str(&extra),
+            "--name",
+            "../escape",
+        ]),
+        "a path that escapes",
+        &["../escape", ".."],
+    );
+    let staged = tuf_ceremony_e2e::read_json(&repo.join("staged/targets.json"));
+    assert_eq!(
+        staged["signed"]["targets"]["keys/log.pub"]["custom"]["usage"],
+        "transparency log"
+    );
+    assert!(staged["signed"]["targets"].get("extra.json").is_none());
+    assert!(
+        !published.join("targets").exists(),
+        "blobs wait until commit"
+    );
+
+    // The targets ceremony: signed for root v1's targets keys.
+    let stick = r.path("stick-2");
+    ok(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        "stage targets",
+    );
+    let manifest = tuf_ceremony_e2e::read_json(&stick.join("tuf-ceremony/manifest.json"));
+    assert_eq!(manifest["items"].as_array().unwrap().len(), 1, "{manifest}");
+    assert_eq!(manifest["items"][0]["file"], "staged/targets.json");
+    assert_eq!(
+        manifest["items"][0]["key_sets"][0]["label"],
+        "targets (root v1)"
+    );
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "commit unsigned targets",
+        &["staged/targets.json", "targets v2", "threshold"],
+    );
+    ok(
+        &r.sign(
+            &stick,
+            "staged/targets.json",
+            &["--trusted", "repository/1.root.json"],
+            "alice",
+        ),
+        "alice signs targets v2",
+    );
+    let run = r.tuf_repo(&["merge", repo_s, path_str(&stick)]);
+    ok(&run, "merge targets");
+    assert!(run.stdout.contains("targets (root v1): 1/1 met"), "{run:?}");
+    ok(&r.tuf_repo(&["commit", repo_s]), "commit targets v2");
+    let digest = staged["signed"]["targets"]["keys/log.pub"]["hashes"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let blob = published.join(format!("targets/keys/{digest}.log.pub"));
+    assert_eq!(
+        std::fs::read(&blob).unwrap(),
+        std::fs::read(&log_key).unwrap()
+    );
+
+    let run = r.tuf_repo(&["verify", repo_s]);
+    ok(&run, "verify");
+    for line in [
+        "root v1: ok",
+        "timestamp v2: ok",
+        "snapshot v2: ok",
+        "targets v2: ok",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {run:?}");
+    }
+    assert!(run.stdout.contains("1 target files"), "{run:?}");
+    let out = r.path("downloaded.pub");
+    let said = python_downloads(
+        &published.join("1.root.json"),
+        &published,
+        "keys/log.pub",
+        &out,
+    );
+    assert!(said.contains("targets v2"), "{said}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&log_key).unwrap()
+    );
+
+    // A rotation collecting signatures: commit refuses, timestamp does not.
+    ok(
+        &r.tuf_repo(&[
+            "stage-rotation",
+            repo_s,
+            "--out",
+            path_str(&r.path("stick-3")),
+            "--add-root-key",
+            path_str(&r.pub_key("bob")),
+        ]),
+        "stage root v2",
+    );
+    let run = r.tuf_repo(&["timestamp", repo_s]);
+    ok(&run, "timestamp outside its margin");
+    assert!(run.stdout.contains("nothing to do"), "{run:?}");
+    let in_margin = time::OffsetDateTime::now_utc() + time::Duration::hours(20);
+    let at = in_margin
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let run = r.tuf_repo(&["timestamp", repo_s, "--at", &at]);
+    ok(&run, "timestamp inside its margin");
+    assert!(run.stdout.contains("timestamp.json"), "{run:?}");
+    ok(
+        &r.tuf_repo(&["timestamp", repo_s, "--force"]),
+        "timestamp --force",
+    );
+    ok(&r.tuf_repo(&["snapshot", repo_s]), "snapshot");
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "commit of a root still collecting signatures",
+        &["staged/root.json", "root v2", "threshold"],
+    );
+    let run = r.tuf_repo(&["verify", repo_s]);
+    ok(&run, "verify after refreshes");
+    assert!(run.stdout.contains("timestamp v5: ok"), "{run:?}");
+    assert!(run.stdout.contains("snapshot v3: ok"), "{run:?}");
+    python_downloads(
+        &published.join("1.root.json"),
+        &published,
+        "keys/log.pub",
+        &out,
+    );
+
+    // What verify refuses, each naming the file.
+    let scratch = r.path("broken");
+    let run = verify_broken(&repo, &scratch, |p| {
+        let blob = p.join(format!("targets/keys/{digest}.log.pub"));
+        let mut bytes = std::fs::read(&blob).unwrap();
+        bytes[0] ^= 1;
+        std::fs::write(&blob, bytes).unwrap();
+    });
+    refused(
+        &run,
+        "a tampered target file",
+        &[&format!("{digest}.log.pub"), "keys/log.pub", "sha256"],
+    );
+    let run = verify_broken(&repo, &scratch, |p| {
+        let file = p.join("3.snapshot.json");
+        // Same length, still the same JSON value: only the hash tells.
+        let mut bytes = std::fs::read(&file).unwrap();
+        assert_eq!(bytes.pop(), Some(b'\n'));
+        bytes.push(b' ');
+        std::fs::write(&file, bytes).unwrap();
+    });
+    refused(
+        &run,
+        "a snapshot whose hash does not match",
+        &["3.snapshot.json", "sha256", "timestamp"],
+    );
+    let late = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let at = late
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let run = tuf_ceremony_e2e::tuf_repo(["verify", repo_s, "--at", &at]);
+    refused(&run, "an expired timestamp", &["timestamp.json", "expired"]);
 }

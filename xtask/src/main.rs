@@ -85,9 +85,9 @@ fn drill(root: &Path) -> Result<()> {
     let python = python::ensure_venv(root)?;
     step(
         "building ceremony and tuf-repo",
-        cargo()
-            .current_dir(root)
-            .args(["build", "--quiet", "-p", "ceremony", "-p", "tuf-repo", "--bins"]),
+        cargo().current_dir(root).args([
+            "build", "--quiet", "-p", "ceremony", "-p", "tuf-repo", "--bins",
+        ]),
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -97,10 +97,9 @@ fn drill(root: &Path) -> Result<()> {
         std::fs::remove_dir_all(&work)
             .with_context(|| format!("clearing the last drill in {}", work.display()))?;
     }
-    let path = std::env::join_paths(
-        std::iter::once(target.join("debug"))
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )?;
+    let path = std::env::join_paths(std::iter::once(target.join("debug")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))?;
     step(
         "the practice ceremony (ceremony-scripts/drill)",
         Command::new(root.join("ceremony-scripts/drill"))

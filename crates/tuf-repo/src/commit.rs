@@ -4,7 +4,6 @@
 //! checked before anything is written; versioned files go first and
 //! `timestamp.json` last, so a crash leaves a set clients accept.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -12,17 +11,14 @@ use clap::Args as ClapArgs;
 use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::keys::keyid_mismatches;
-use tuf_metadata::rotation::{check_expiry, check_role};
-use tuf_metadata::{
-    Common, Limits, MetaFile, Metadata, Object, Root, Signed, Snapshot, Targets, Timestamp, json,
-    verify_root_update, verify_trusted_root,
-};
+use tuf_metadata::rotation::check_expiry;
+use tuf_metadata::{Limits, Metadata, Root, Targets, verify_root_update, verify_trusted_root};
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{now_or, parse_time};
 use crate::config::Config;
-use crate::init::SPEC_VERSION;
 use crate::layout::Repo;
-use crate::online::OnlineSigner;
+use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
+use crate::target_files::{published_blob_name, staged_blob};
 
 /// Arguments of `commit`.
 #[derive(ClapArgs)]
@@ -58,56 +54,37 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
 
-    // Snapshot: every targets role's version, the new targets' included.
-    let previous = match repo.latest_version("snapshot")? {
-        Some(v) => Some(load_snapshot(
-            &repo.published_file(&format!("{v}.snapshot.json")),
-        )?),
-        None => None,
+    // Target files new targets list that are not published yet: checked now.
+    let blobs = match &new_targets {
+        Some(_) => target_blobs(&repo, targets.signed())?,
+        None => Vec::new(),
     };
-    let mut meta = previous
-        .as_ref()
-        .map(|s| s.meta.clone())
-        .unwrap_or_default();
-    meta.insert(
-        "targets.json".into(),
-        meta_file(targets.signed().common.version),
-    );
-    let snapshot_v = previous.as_ref().map_or(0, |s| s.common.version) + 1;
-    let mut snapshot = Metadata::new(Snapshot {
-        common: common(snapshot_v, expires_in_days(now, config.expiry.snapshot)),
-        meta,
-        unrecognized: Object::new(),
-    });
-    let mut snapshot_key = OnlineSigner::open(&args.repo, "snapshot", &config.online.snapshot)?;
-    snapshot_key.sign(root.signed(), &mut snapshot)?;
-    require(root.signed(), "snapshot", &snapshot, "the new snapshot")?;
-    let snapshot_bytes = json::to_pretty(&snapshot.to_value());
 
-    let timestamp_path = repo.published_file("timestamp.json");
-    let timestamp_v = if timestamp_path.exists() {
-        let (_, md) = crate::layout::load_any(&timestamp_path)?;
-        md.signed().common().version + 1
-    } else {
-        1
-    };
-    let mut snapshot_entry = meta_file(snapshot_v);
-    snapshot_entry.length = Some(snapshot_bytes.len() as u64);
-    snapshot_entry.hashes = Some(BTreeMap::from([(
-        "sha256".to_owned(),
-        hex::encode(ring::digest::digest(&ring::digest::SHA256, &snapshot_bytes)),
-    )]));
-    let mut timestamp = Metadata::new(Timestamp {
-        common: common(timestamp_v, expires_in_days(now, config.expiry.timestamp)),
-        snapshot: snapshot_entry,
-        unrecognized: Object::new(),
-    });
-    let mut timestamp_key = OnlineSigner::open(&args.repo, "timestamp", &config.online.timestamp)?;
-    timestamp_key.sign(root.signed(), &mut timestamp)?;
-    require(root.signed(), "timestamp", &timestamp, "the new timestamp")?;
+    // Snapshot: every targets role's version, the new targets' included.
+    let targets_v = targets.signed().common.version;
+    let snapshot = next_snapshot(
+        &repo,
+        &args.repo,
+        &config,
+        root.signed(),
+        &[("targets.json".to_owned(), targets_v)],
+        now,
+    )?;
+    let timestamp = next_timestamp(
+        &repo,
+        &args.repo,
+        &config,
+        root.signed(),
+        snapshot.version,
+        &snapshot.bytes,
+        now,
+    )?;
+    let snapshot_v = snapshot.version;
+    let snapshot_bytes = snapshot.bytes;
 
     // Versioned files first (never overwritten), then root.json, then timestamp.json.
-    let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+    // Target files before the metadata that names them.
+    let mut writes: Vec<(String, Vec<u8>)> = blobs;
     if let Some((_, bytes)) = &new_root {
         writes.push((format!("{root_v}.root.json"), bytes.clone()));
     }
@@ -130,14 +107,15 @@ pub fn run(args: &Args) -> Result<()> {
     if let Some((_, bytes)) = &new_root {
         writes.push(("root.json".into(), bytes.clone()));
     }
-    writes.push((
-        "timestamp.json".into(),
-        json::to_pretty(&timestamp.to_value()),
-    ));
+    writes.push(("timestamp.json".into(), timestamp.bytes));
     std::fs::create_dir_all(repo.published())
         .with_context(|| format!("{}: cannot create", repo.published().display()))?;
     for (name, bytes) in &writes {
         let path = repo.published_file(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create", dir.display()))?;
+        }
         write_atomically(&path, bytes)
             .with_context(|| format!("{}: cannot write", path.display()))?;
         println!("wrote {}", path.display());
@@ -229,46 +207,89 @@ fn current_targets(
     Ok((targets, None))
 }
 
-fn require<T>(root: &Root, role: &str, metadata: &Metadata<T>, what: &str) -> Result<()> {
-    let report = check_role(root, role, metadata)?;
-    if !report.is_met() {
-        let mut details = report.rejections().join("; ");
-        if !details.is_empty() {
-            details.insert_str(0, "; ");
+/// The target files `targets` lists that `repository/targets/` does not
+/// hold yet, read from `staged/targets/<sha256>` and checked against their
+/// length and sha256: `(name under repository/, bytes)`.
+fn target_blobs(repo: &Repo, targets: &Targets) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut blobs = Vec::new();
+    for (path, file) in &targets.targets {
+        let Some(sha256) = file.hashes.get("sha256") else {
+            bail!(
+                "targets v{}: target {path} has no sha256 hash",
+                targets.common.version
+            );
+        };
+        let name = published_blob_name(path, sha256);
+        if repo.published_file(&name).exists() {
+            continue;
         }
-        bail!(
-            "{what}: threshold of root v{}'s {role} role not met: {report} distinct keys{details}",
-            root.common.version
+        let staged = staged_blob(repo, sha256);
+        let shown = staged.display().to_string();
+        let bytes = std::fs::read(&staged).with_context(|| {
+            format!("{shown}: target {path}: cannot read (add it with `tuf-repo add-target`)")
+        })?;
+        if bytes.len() as u64 != file.length || sha256_hex(&bytes) != *sha256 {
+            bail!(
+                "{shown}: target {path}: length or sha256 differs from what targets v{} lists",
+                targets.common.version
+            );
+        }
+        blobs.push((name, bytes));
+    }
+    Ok(blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tuf_metadata::{Common, Expires, Object, TargetFile};
+
+    use super::*;
+
+    fn listing(content: &[u8]) -> Targets {
+        let file = TargetFile {
+            length: content.len() as u64,
+            hashes: BTreeMap::from([("sha256".to_owned(), sha256_hex(content))]),
+            unrecognized: Object::new(),
+        };
+        Targets {
+            common: Common {
+                spec_version: "1.0.31".into(),
+                version: 2,
+                expires: Expires::parse("2040-01-01T00:00:00Z").unwrap(),
+            },
+            targets: BTreeMap::from([("keys/log.pub".to_owned(), file)]),
+            delegations: None,
+            unrecognized: Object::new(),
+        }
+    }
+
+    #[test]
+    fn a_target_file_is_copied_only_when_staged_with_the_signed_length_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        let targets = listing(b"key");
+        let sha256 = sha256_hex(b"key");
+        let err = format!("{:#}", target_blobs(&repo, &targets).unwrap_err());
+        assert!(
+            err.contains(&sha256) && err.contains("keys/log.pub"),
+            "{err}"
         );
-    }
-    Ok(())
-}
 
-fn load_snapshot(path: &std::path::Path) -> Result<Snapshot> {
-    let (_, md) = crate::layout::load_any(path)?;
-    match md.signed() {
-        Signed::Snapshot(s) => Ok(s.clone()),
-        other => bail!(
-            "{}: expected snapshot metadata, found {}",
-            path.display(),
-            other.type_name()
-        ),
-    }
-}
+        std::fs::create_dir_all(dir.path().join("staged/targets")).unwrap();
+        std::fs::write(staged_blob(&repo, &sha256), b"kez").unwrap();
+        let err = format!("{:#}", target_blobs(&repo, &targets).unwrap_err());
+        assert!(err.contains("length or sha256 differs"), "{err}");
 
-fn meta_file(version: u64) -> MetaFile {
-    MetaFile {
-        version,
-        length: None,
-        hashes: None,
-        unrecognized: Object::new(),
-    }
-}
+        std::fs::write(staged_blob(&repo, &sha256), b"key").unwrap();
+        let blobs = target_blobs(&repo, &targets).unwrap();
+        let name = format!("targets/keys/{sha256}.log.pub");
+        assert_eq!(blobs, vec![(name.clone(), b"key".to_vec())]);
 
-fn common(version: u64, expires: tuf_metadata::Expires) -> Common {
-    Common {
-        spec_version: SPEC_VERSION.into(),
-        version,
-        expires,
+        // Already published: nothing to copy.
+        std::fs::create_dir_all(dir.path().join("repository/targets/keys")).unwrap();
+        std::fs::write(repo.published_file(&name), b"key").unwrap();
+        assert!(target_blobs(&repo, &targets).unwrap().is_empty());
     }
 }

@@ -11,8 +11,12 @@ mod layout;
 mod manifest;
 mod merge;
 mod online;
+mod online_roles;
+mod refresh;
 mod stage;
 mod status;
+mod target_files;
+mod verify;
 mod verify_root;
 
 use std::process::ExitCode;
@@ -33,12 +37,24 @@ enum Command {
     Init(init::Args),
     /// Stage root N+1 and write the ceremony bundle to a stick.
     StageRotation(stage::Args),
+    /// Write a ceremony bundle of whatever is staged and not yet published (targets, a pending root).
+    Stage(stage::PendingArgs),
     /// Gather the signatures made on ceremony sticks into the staged files.
     Merge(merge::Args),
     /// Install what the ceremony signed, then a new snapshot and timestamp.
     Commit(commit::Args),
+    /// Stage a target file into the staged targets metadata (published at commit).
+    AddTarget(target_files::AddArgs),
+    /// Remove a target from the staged targets metadata.
+    RemoveTarget(target_files::RemoveArgs),
+    /// Sign a new snapshot (and timestamp) over what is published, with the online keys.
+    Snapshot(refresh::SnapshotArgs),
+    /// Sign a new timestamp when the current one is inside its margin (for cron).
+    Timestamp(refresh::TimestampArgs),
     /// Show each role's version, expiry and keys; exit 1 inside a margin.
     Status(status::Args),
+    /// Check the published repository as a client would: roots, timestamp, snapshot, targets, delegations, target files.
+    Verify(verify::Args),
     /// Verify each next root in order against the one before it.
     VerifyRoot(verify_root::Args),
 }
@@ -48,9 +64,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::StageRotation(args) => stage::run(&args),
+        Command::Stage(args) => stage::run_pending(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Commit(args) => commit::run(&args),
+        Command::AddTarget(args) => target_files::run_add(&args),
+        Command::RemoveTarget(args) => target_files::run_remove(&args),
+        Command::Snapshot(args) => refresh::run_snapshot(&args),
+        Command::Timestamp(args) => refresh::run_timestamp(&args),
         Command::Status(args) => status::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::VerifyRoot(args) => verify_root::run(&args),
     };
     match result {

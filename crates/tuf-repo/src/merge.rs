@@ -17,9 +17,9 @@ use tuf_metadata::threshold::{ThresholdReport, short_id};
 use tuf_metadata::{Key, KeyId, Limits, Metadata, Root, Signature};
 
 use crate::clock::{now_or, parse_time};
-use crate::layout::{Repo, load_root};
+use crate::layout::Repo;
 use crate::manifest::{Item, Manifest};
-use crate::stage::BUNDLE_DIR;
+use crate::stage::{BUNDLE_DIR, pending_root};
 
 /// Arguments of `merge`.
 #[derive(ClapArgs)]
@@ -53,14 +53,17 @@ pub fn run(args: &Args) -> Result<()> {
     let repo = Repo::new(&args.repo);
     let manifest = Manifest::read(&repo.staged_file("manifest.json"))?;
     let trusted = repo.latest_root()?;
-    let staged_root = load_root(&repo.staged_file("root.json"))?;
+    // Non-root items are keyed as `stage` keyed them: by a pending root
+    // N+1 (or v1) if there is one, otherwise by the published root N.
+    let pending = pending_root(&repo, trusted.as_ref())?;
+    let staged_root = pending.as_ref().map(|(_, root)| root);
     let mut outputs = Vec::new();
     for item in &manifest.items {
         let merged = merge_item(
             &repo,
             item,
             trusted.as_ref(),
-            &staged_root,
+            staged_root,
             &args.sticks,
             now,
         )?;
@@ -86,7 +89,7 @@ fn merge_item(
     repo: &Repo,
     item: &Item,
     trusted: Option<&Metadata<Root>>,
-    staged_root: &Metadata<Root>,
+    staged_root: Option<&Metadata<Root>>,
     sticks: &[PathBuf],
     now: OffsetDateTime,
 ) -> Result<Merged> {
@@ -94,10 +97,14 @@ fn merge_item(
     let path = repo.staged_file(name);
     let file = path.display().to_string();
     let bytes = read_capped(&path, Limits::ANY.max_bytes).with_context(|| file.clone())?;
-    let anchor = match (item.role.as_str(), trusted) {
-        ("root", Some(trusted)) => Anchor::Trusted(trusted),
-        ("root", None) => Anchor::None,
-        _ => Anchor::Staged(staged_root),
+    let anchor = match (item.role.as_str(), trusted, staged_root) {
+        ("root", Some(trusted), _) => Anchor::Trusted(trusted),
+        ("root", None, _) => Anchor::None,
+        (_, _, Some(staged_root)) => Anchor::Staged(staged_root),
+        (_, Some(trusted), None) => Anchor::Trusted(trusted),
+        (role, None, None) => {
+            bail!("{file}: {role} role: no root is published or staged to say who signs it")
+        }
     };
     let mut plan = SigningPlan::with_anchor(&bytes, anchor, now).with_context(|| file.clone())?;
     if plan.metadata().signed_digest() != item.canonical_sha256 {

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
-use metadata_io::write_atomically;
+use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{Metadata, Root, json};
+use tuf_metadata::{Limits, Metadata, Root, json};
 
 use crate::clock::{expires_in_days, now_or, parse_time, rfc3339};
 use crate::config::Config;
@@ -62,12 +62,7 @@ pub fn run(args: &Args) -> Result<()> {
     let repo = Repo::new(&args.repo);
     let config = Config::load(&args.repo)?;
     let bundle = args.out.join(BUNDLE_DIR);
-    if std::fs::symlink_metadata(&bundle).is_ok() {
-        bail!(
-            "{}: already exists; a bundle is never overwritten (it may hold signatures)",
-            bundle.display()
-        );
-    }
+    refuse_existing_bundle(&bundle)?;
     let trusted = repo.latest_root()?;
     let mut root = match &trusted {
         Some(trusted) => {
@@ -104,12 +99,138 @@ pub fn run(args: &Args) -> Result<()> {
     })?;
     let mut items = vec![Item::from_plan("staged/root.json", &plan)];
     let mut copies = vec![("staged/root.json".to_owned(), root_bytes.clone())];
-
-    if let Some((bytes, item)) = unsigned_targets(&repo, &root_md, now)? {
+    if let Some((bytes, item)) = unsigned_targets(&repo, Anchor::Staged(&root_md), now)? {
         copies.push((item.file.clone(), bytes));
         items.push(item);
     }
-    let history = trusted.as_ref().map_or(0, |t| t.signed().common.version);
+    let root_file = (repo.staged_file("root.json"), root_bytes);
+    write_ceremony(
+        &repo,
+        &config,
+        &args.repo,
+        &bundle,
+        trusted.as_ref(),
+        Some(root_file),
+        items,
+        copies,
+        now,
+    )?;
+    println!(
+        "staged root v{version} in {}",
+        repo.staged_file("root.json").display()
+    );
+    Ok(())
+}
+
+/// Arguments of `stage`.
+#[derive(ClapArgs)]
+pub struct PendingArgs {
+    /// The repository directory.
+    repo: PathBuf,
+    /// The stick (or any directory) to write `tuf-ceremony/` into.
+    #[arg(long, value_name = "stick dir")]
+    out: PathBuf,
+    /// The time expiry is checked against (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+/// `stage`: a bundle of whatever is staged and not yet published — root
+/// N+1 if one is pending, and the targets — without changing either.
+/// Targets are keyed by the pending root if there is one, otherwise by the
+/// published root N (signed with `ceremony sign --trusted repository/N.root.json`).
+pub fn run_pending(args: &PendingArgs) -> Result<()> {
+    let now = now_or(args.at);
+    let repo = Repo::new(&args.repo);
+    let config = Config::load(&args.repo)?;
+    let bundle = args.out.join(BUNDLE_DIR);
+    refuse_existing_bundle(&bundle)?;
+    let trusted = repo.latest_root()?;
+    let pending = pending_root(&repo, trusted.as_ref())?;
+    let mut items = Vec::new();
+    let mut copies = Vec::new();
+    if let Some((bytes, _)) = &pending {
+        let path = repo.staged_file("root.json");
+        let plan = SigningPlan::new(bytes, trusted.as_ref(), now)
+            .with_context(|| format!("{}: the appliance would refuse it", path.display()))?;
+        items.push(Item::from_plan("staged/root.json", &plan));
+        copies.push(("staged/root.json".to_owned(), bytes.clone()));
+    }
+    let anchor = match (&pending, &trusted) {
+        (Some((_, root)), _) => Anchor::Staged(root),
+        (None, Some(trusted)) => Anchor::Trusted(trusted),
+        (None, None) => bail!(
+            "{}: nothing is published and no root v1 is staged; run `tuf-repo init` first",
+            repo.staged_file("root.json").display()
+        ),
+    };
+    if let Some((bytes, item)) = unsigned_targets(&repo, anchor, now)? {
+        copies.push((item.file.clone(), bytes));
+        items.push(item);
+    }
+    if items.is_empty() {
+        bail!(
+            "{}: nothing is staged that is not published already; use add-target, remove-target or stage-rotation first",
+            repo.staged().display()
+        );
+    }
+    write_ceremony(
+        &repo,
+        &config,
+        &args.repo,
+        &bundle,
+        trusted.as_ref(),
+        None,
+        items,
+        copies,
+        now,
+    )
+}
+
+/// `staged/root.json` with its bytes, when its version is not published yet
+/// (root N+1 collecting signatures, or a new repository's v1).
+pub fn pending_root(
+    repo: &Repo,
+    trusted: Option<&Metadata<Root>>,
+) -> Result<Option<(Vec<u8>, Metadata<Root>)>> {
+    let path = repo.staged_file("root.json");
+    if trusted.is_some() && !path.exists() {
+        return Ok(None);
+    }
+    let file = path.display().to_string();
+    let bytes = read_capped(&path, Limits::ROOT.max_bytes).with_context(|| file.clone())?;
+    let root = Metadata::parse_root(&bytes).with_context(|| file.clone())?;
+    let version = root.signed().common.version;
+    let published = trusted.map_or(0, |t| t.signed().common.version);
+    Ok((version > published).then_some((bytes, root)))
+}
+
+fn refuse_existing_bundle(bundle: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(bundle).is_ok() {
+        bail!(
+            "{}: already exists; a bundle is never overwritten (it may hold signatures)",
+            bundle.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the bundle (items, the trusted history 1..N, the manifest last),
+/// then `staged_root` if given, then the repository's copy of the manifest,
+/// and prints what the keyholders will be asked to sign.
+#[allow(clippy::too_many_arguments)]
+fn write_ceremony(
+    repo: &Repo,
+    config: &Config,
+    dir: &Path,
+    bundle: &Path,
+    trusted: Option<&Metadata<Root>>,
+    staged_root: Option<(PathBuf, Vec<u8>)>,
+    items: Vec<Item>,
+    mut copies: Vec<(String, Vec<u8>)>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let history = trusted.map_or(0, |t| t.signed().common.version);
     for n in 1..=history {
         let name = format!("{n}.root.json");
         let path = repo.published_file(&name);
@@ -117,25 +238,18 @@ pub fn run(args: &Args) -> Result<()> {
             std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?;
         copies.push((format!("repository/{name}"), bytes));
     }
-    let name = config.name.clone().unwrap_or_else(|| dir_name(&args.repo));
+    let name = config.name.clone().unwrap_or_else(|| dir_name(dir));
     let manifest = Manifest::new(&name, &rfc3339(now), items);
 
-    write_bundle(&bundle, &copies, &manifest)?;
-    write_atomically(&repo.staged_file("root.json"), &root_bytes)
-        .with_context(|| format!("{}: cannot write", repo.staged_file("root.json").display()))?;
-    write_atomically(&repo.staged_file("manifest.json"), &manifest.to_bytes()).with_context(
-        || {
-            format!(
-                "{}: cannot write",
-                repo.staged_file("manifest.json").display()
-            )
-        },
-    )?;
+    write_bundle(bundle, &copies, &manifest)?;
+    if let Some((path, bytes)) = staged_root {
+        write_atomically(&path, &bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    let path = repo.staged_file("manifest.json");
+    write_atomically(&path, &manifest.to_bytes())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
 
-    println!(
-        "staged root v{version} in {}",
-        repo.staged_file("root.json").display()
-    );
     println!("bundle written to {}", bundle.display());
     for item in &manifest.items {
         println!(
@@ -185,11 +299,12 @@ fn apply_changes(root: &mut Root, args: &Args) -> Result<()> {
 }
 
 /// `staged/targets.json` when it exists and its version is not published
-/// yet: it goes into the bundle, to be signed for the staged root's targets
-/// keys (a new repository's first ceremony signs both).
-fn unsigned_targets(
+/// yet: it goes into the bundle, to be signed for the targets keys of the
+/// staged root (a new repository's first ceremony signs both, and a
+/// rotation may change them) or, with no root pending, of the trusted root.
+pub fn unsigned_targets(
     repo: &Repo,
-    root: &Metadata<Root>,
+    anchor: Anchor<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<(Vec<u8>, Item)>> {
     let path = repo.staged_file("targets.json");
@@ -204,7 +319,7 @@ fn unsigned_targets(
     {
         return Ok(None);
     }
-    let plan = SigningPlan::with_anchor(&bytes, Anchor::Staged(root), now)
+    let plan = SigningPlan::with_anchor(&bytes, anchor, now)
         .with_context(|| format!("{}: the appliance would refuse it", path.display()))?;
     Ok(Some((bytes, Item::from_plan("staged/targets.json", &plan))))
 }

@@ -1,0 +1,224 @@
+//! `tuf-repo add-target` and `remove-target`: edit the staged top-level
+//! targets metadata. The first edit after a publication starts from the
+//! published targets V and stages V+1; further edits change that same V+1
+//! (one version bump per staging round). Every edit resets the expiry from
+//! the configuration and drops the signatures merged so far, since the
+//! signed content changed. A target file waits in `staged/targets/<sha256>`
+//! (named by content) until `commit` copies it to the consistent-snapshot
+//! name `repository/targets/<dir>/<sha256>.<basename>`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args as ClapArgs;
+use metadata_io::{read_capped, write_atomically};
+use time::OffsetDateTime;
+use tuf_metadata::common::target_path_problem;
+use tuf_metadata::{Limits, Metadata, Object, TargetFile, Targets, Value, json};
+
+use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::config::Config;
+use crate::layout::{Repo, load_any};
+use crate::online_roles::sha256_hex;
+
+/// The largest target file `add-target` copies (1 GiB).
+const MAX_TARGET_BYTES: usize = 1 << 30;
+/// The largest `--custom` JSON file.
+const MAX_CUSTOM_BYTES: usize = 1 << 20;
+
+/// Arguments of `add-target`.
+#[derive(ClapArgs)]
+pub struct AddArgs {
+    /// The repository directory.
+    repo: PathBuf,
+    /// The file to publish as a target.
+    file: PathBuf,
+    /// The target path clients ask for (default: the file's name).
+    #[arg(long, value_name = "target path")]
+    name: Option<String>,
+    /// A JSON file whose value becomes the target's `custom` field.
+    #[arg(long, value_name = "json file")]
+    custom: Option<PathBuf>,
+    /// The time the new expiry counts from (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+/// Arguments of `remove-target`.
+#[derive(ClapArgs)]
+pub struct RemoveArgs {
+    /// The repository directory.
+    repo: PathBuf,
+    /// The target path to remove.
+    #[arg(value_name = "target path")]
+    target: String,
+    /// The time the new expiry counts from (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+/// Where a target file's bytes wait until `commit`: `staged/targets/<sha256>`.
+pub fn staged_blob(repo: &Repo, sha256: &str) -> PathBuf {
+    repo.staged().join("targets").join(sha256)
+}
+
+/// The consistent-snapshot name of a target under `repository/targets/`:
+/// `<dir>/<sha256>.<basename>` (TUF spec 5.7.4; python-tuf's client asks for it).
+pub fn published_blob_name(target_path: &str, sha256: &str) -> String {
+    match target_path.rsplit_once('/') {
+        Some((dir, base)) => format!("targets/{dir}/{sha256}.{base}"),
+        None => format!("targets/{sha256}.{target_path}"),
+    }
+}
+
+/// Runs `add-target`.
+pub fn run_add(args: &AddArgs) -> Result<()> {
+    let now = now_or(args.at);
+    let repo = Repo::new(&args.repo);
+    let config = Config::load(&args.repo)?;
+    let file = args.file.display().to_string();
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .with_context(|| format!("{file}: has no file name; give --name"))?,
+    };
+    if let Some(why) = target_path_problem(&name) {
+        bail!("target path {name:?} is refused: {why}");
+    }
+    let bytes = std::fs::read(&args.file).with_context(|| format!("{file}: cannot read"))?;
+    if bytes.len() > MAX_TARGET_BYTES {
+        bail!("{file}: larger than {MAX_TARGET_BYTES} bytes");
+    }
+    let sha256 = sha256_hex(&bytes);
+    let mut unrecognized = Object::new();
+    if let Some(custom) = &args.custom {
+        unrecognized.insert("custom".into(), read_custom(custom)?);
+    }
+    let (mut targets, path) = targets_to_edit(&repo, &config, now)?;
+    let replaced = targets
+        .targets
+        .insert(
+            name.clone(),
+            TargetFile {
+                length: bytes.len() as u64,
+                hashes: BTreeMap::from([("sha256".to_owned(), sha256.clone())]),
+                unrecognized,
+            },
+        )
+        .is_some();
+    let blob = staged_blob(&repo, &sha256);
+    if let Some(dir) = blob.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    write_atomically(&blob, &bytes).with_context(|| format!("{}: cannot write", blob.display()))?;
+    let version = targets.common.version;
+    write_targets(&path, targets)?;
+    let verb = if replaced { "replaced" } else { "added" };
+    println!(
+        "{verb} target {name} ({} bytes, sha256 {sha256}) in {} (targets v{version}, unsigned)",
+        bytes.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Runs `remove-target`.
+pub fn run_remove(args: &RemoveArgs) -> Result<()> {
+    let now = now_or(args.at);
+    let repo = Repo::new(&args.repo);
+    let config = Config::load(&args.repo)?;
+    let (mut targets, path) = targets_to_edit(&repo, &config, now)?;
+    let version = targets.common.version;
+    if targets.targets.remove(&args.target).is_none() {
+        bail!(
+            "{}: targets v{version} has no target {:?}",
+            path.display(),
+            args.target
+        );
+    }
+    write_targets(&path, targets)?;
+    println!(
+        "removed target {} in {} (targets v{version}, unsigned)",
+        args.target,
+        path.display()
+    );
+    Ok(())
+}
+
+/// The targets to edit: the staged ones when their version is not yet
+/// published, otherwise the latest published ones as version V+1. The
+/// expiry is reset either way.
+fn targets_to_edit(
+    repo: &Repo,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<(Targets, PathBuf)> {
+    let staged = repo.staged_file("targets.json");
+    let published = repo.latest_version("targets")?;
+    let mut targets = if staged.exists() {
+        let (_, md) = load_any(&staged)?;
+        let targets = md
+            .into_targets()
+            .with_context(|| staged.display().to_string())?;
+        let version = targets.signed().common.version;
+        if published.is_none_or(|p| version > p) {
+            Some(targets.signed().clone())
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    if targets.is_none() {
+        let Some(p) = published else {
+            bail!(
+                "{}: no targets metadata is staged or published; run `tuf-repo init` first",
+                staged.display()
+            );
+        };
+        let path = repo.published_file(&format!("{p}.targets.json"));
+        let (_, md) = load_any(&path)?;
+        let mut next = md
+            .into_targets()
+            .with_context(|| path.display().to_string())?
+            .signed()
+            .clone();
+        next.common.version = p + 1;
+        targets = Some(next);
+    }
+    let mut targets = targets.expect("set above");
+    targets.common.expires = expires_in_days(now, config.expiry.targets);
+    Ok((targets, staged))
+}
+
+fn write_targets(path: &Path, targets: Targets) -> Result<()> {
+    let bytes = json::to_pretty(&Metadata::new(targets).to_value());
+    // What we write must read back strictly, as commit and the appliance will.
+    Metadata::parse(&bytes, &Limits::ANY).with_context(|| path.display().to_string())?;
+    write_atomically(path, &bytes).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn read_custom(path: &Path) -> Result<Value> {
+    let file = path.display().to_string();
+    let bytes = read_capped(path, MAX_CUSTOM_BYTES).with_context(|| file.clone())?;
+    json::parse(&bytes, MAX_CUSTOM_BYTES).with_context(|| format!("{file}: --custom"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_names_put_the_hash_before_the_basename() {
+        assert_eq!(published_blob_name("a.txt", "ab"), "targets/ab.a.txt");
+        assert_eq!(
+            published_blob_name("keys/log/pub.pem", "cd"),
+            "targets/keys/log/cd.pub.pem"
+        );
+    }
+}
