@@ -23,6 +23,14 @@ pub const APT_PACKAGES: &[&str] = &[
     // (softhsm2-util initialises them); OpenSC's module and pkcs11-tool.
     "softhsm2",
     "opensc",
+    // PC/SC: the harness's own pcscd with vsmartcard's vpcd driver, where
+    // piv-emulator plugs in as a YubiKey; the pcsc crate links libpcsclite.
+    "pcscd",
+    "vsmartcard-vpcd",
+    "libpcsclite-dev",
+    // Cross-checks of the emulated YubiKey: libykpiv's tool and ykcs11.
+    "yubico-piv-tool",
+    "ykcs11",
 ];
 
 /// The rustup components `cargo xtask test` calls, with the cargo
