@@ -16,6 +16,7 @@ use crate::keys::{Key, KeyId, PublicKey, keyid_mismatches};
 use crate::metadata::{Limits, Metadata, ParseError, Signature, Signed};
 use crate::root::{RoleKeys, Root};
 use crate::rotation::{VerifyError, verify_trusted_root};
+use crate::targets::Targets;
 use crate::threshold::{KeyRing, ThresholdReport};
 
 /// Why a file may not be signed at all.
@@ -54,6 +55,17 @@ pub enum PlanError {
     /// A delegated role: its keys live in the delegating targets metadata.
     #[error("{0:?} is not a top-level role; signing delegated roles needs the delegating metadata")]
     NotTopLevel(String),
+    /// The delegating targets metadata does not delegate this role.
+    #[error("{role:?} is not delegated by {delegator}")]
+    NotDelegated {
+        /// The role asked for.
+        role: String,
+        /// Who was asked, e.g. "targets v3".
+        delegator: String,
+    },
+    /// Only targets metadata can be a delegated role.
+    #[error("a delegated role's metadata must be of type targets, found {0}")]
+    DelegatedNotTargets(String),
     /// A root is signed for its own keys (and root N's), never for a staged root's.
     #[error("root metadata is not signed against a staged root; use --trusted with root N")]
     RootAgainstStaged,
@@ -73,6 +85,19 @@ pub enum Anchor<'a> {
     /// clients only once that root is committed, which `tuf-repo commit`
     /// checks.
     Staged(&'a Metadata<Root>),
+    /// The targets metadata that delegates `role` (staged or published):
+    /// its `delegations` hold the role's keys and threshold, as a client
+    /// would read them. Like [`Anchor::Staged`], a staged delegator only
+    /// says which keys may sign; `tuf-repo commit` installs the delegated
+    /// role only with (or after) its delegator.
+    Delegator {
+        /// The delegating targets (top-level or a delegated role itself).
+        targets: &'a Targets,
+        /// For people: e.g. "targets v3".
+        label: &'a str,
+        /// The delegated role's name (its file is `<role>.json`).
+        role: &'a str,
+    },
 }
 
 /// One set of keys whose threshold this file must meet.
@@ -90,6 +115,7 @@ pub struct KeySet {
 #[derive(Debug)]
 pub struct SigningPlan {
     metadata: Metadata<Signed>,
+    role: String,
     key_sets: Vec<KeySet>,
 }
 
@@ -117,9 +143,24 @@ impl SigningPlan {
                 verify_trusted_root(trusted).map_err(PlanError::TrustedRoot)?;
                 Some(trusted)
             }
-            Anchor::None | Anchor::Staged(_) => None,
+            Anchor::None | Anchor::Staged(_) | Anchor::Delegator { .. } => None,
         };
+        let mut role_name = metadata.signed().type_name().to_owned();
         let key_sets = match (metadata.signed(), anchor) {
+            (
+                other,
+                Anchor::Delegator {
+                    targets,
+                    label,
+                    role,
+                },
+            ) => {
+                if !matches!(other, Signed::Targets(_)) {
+                    return Err(PlanError::DelegatedNotTargets(other.type_name().into()));
+                }
+                role_name = role.to_owned();
+                vec![delegated_key_set(targets, label, role)?]
+            }
             (Signed::Root(_), Anchor::Staged(_)) => return Err(PlanError::RootAgainstStaged),
             (Signed::Root(root), _) => {
                 // Root caps apply to roots, whichever way they arrive.
@@ -161,7 +202,17 @@ impl SigningPlan {
                 at: now.to_string(),
             }));
         }
-        Ok(SigningPlan { metadata, key_sets })
+        Ok(SigningPlan {
+            metadata,
+            role: role_name,
+            key_sets,
+        })
+    }
+
+    /// The role being signed: the `_type` of a top-level role, or the
+    /// delegated role's name.
+    pub fn role(&self) -> &str {
+        &self.role
     }
 
     /// The parsed metadata.
@@ -228,6 +279,25 @@ pub fn board(key_sets: &[KeySet], metadata: &Metadata<Signed>) -> Vec<(String, T
             (set.label.clone(), report)
         })
         .collect()
+}
+
+/// The key set of delegated `role` from its delegator's `delegations`:
+/// the one place delegated keys are looked up for signing.
+fn delegated_key_set(targets: &Targets, label: &str, role: &str) -> Result<KeySet, PlanError> {
+    let not_delegated = || PlanError::NotDelegated {
+        role: role.into(),
+        delegator: label.into(),
+    };
+    let delegations = targets.delegations.as_ref().ok_or_else(not_delegated)?;
+    let keys = delegations.role_keys(role).ok_or_else(not_delegated)?;
+    if let Some((listed, computed)) = keyid_mismatches(&delegations.keys).into_iter().next() {
+        return Err(PlanError::KeyIdMismatch { listed, computed });
+    }
+    Ok(KeySet {
+        label: format!("{role} ({label})"),
+        role: keys.clone(),
+        keys: delegations.keys.clone(),
+    })
 }
 
 fn role_key_set(role: &str, root: &Root, label: String) -> Result<KeySet, PlanError> {
@@ -454,6 +524,55 @@ mod tests {
         let plan = SigningPlan::new(targets, Some(&v1), NOW).unwrap();
         assert_eq!(plan.key_sets()[0].label, "targets (root v1)");
         assert_eq!(plan.keyids_for(&a.key()), vec![a.key().key_id()]);
+    }
+
+    #[test]
+    fn a_delegated_role_is_signed_for_the_keys_its_delegator_lists() {
+        use crate::targets::{DelegatedRoles, Delegations, SuccinctRoles};
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let delegator = crate::Targets {
+            common: Common {
+                spec_version: "1.0.31".into(),
+                version: 3,
+                expires: Expires::parse("2040-01-01T00:00:00Z").unwrap(),
+            },
+            targets: BTreeMap::new(),
+            delegations: Some(Delegations {
+                keys: BTreeMap::from([(a.key().key_id(), a.key())]),
+                roles: DelegatedRoles::Succinct(SuccinctRoles {
+                    keys: RoleKeys {
+                        keyids: vec![a.key().key_id()],
+                        threshold: 1,
+                        unrecognized: Object::new(),
+                    },
+                    bit_length: 4,
+                    name_prefix: "bins".into(),
+                }),
+                unrecognized: Object::new(),
+            }),
+            unrecognized: Object::new(),
+        };
+        let bin = br#"{"signatures":[],"signed":{"_type":"targets","spec_version":"1.0.31",
+            "version":1,"expires":"2040-01-01T00:00:00Z","targets":{}}}"#;
+        let anchor = |role| Anchor::Delegator {
+            targets: &delegator,
+            label: "targets v3",
+            role,
+        };
+        let plan = SigningPlan::with_anchor(bin, anchor("bins-a"), NOW).unwrap();
+        assert_eq!(plan.role(), "bins-a");
+        assert_eq!(plan.key_sets()[0].label, "bins-a (targets v3)");
+        assert_eq!(plan.keyids_for(&a.key()), vec![a.key().key_id()]);
+        assert!(plan.keyids_for(&b.key()).is_empty());
+        assert!(matches!(
+            SigningPlan::with_anchor(bin, anchor("bins-10"), NOW),
+            Err(PlanError::NotDelegated { .. })
+        ));
+        let v1 = bytes(root(1, &[&a.key()], 1));
+        assert!(matches!(
+            SigningPlan::with_anchor(&v1, anchor("bins-a"), NOW),
+            Err(PlanError::DelegatedNotTargets(_))
+        ));
     }
 
     #[test]

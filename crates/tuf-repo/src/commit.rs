@@ -54,22 +54,29 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
 
+    // Delegated roles staged and signed for the delegations in force.
+    let new_roles = crate::delegate::roles_to_commit(&repo, targets.signed(), now)?;
+
     // Target files new targets list that are not published yet: checked now.
-    let blobs = match &new_targets {
+    let mut blobs = match &new_targets {
         Some(_) => target_blobs(&repo, targets.signed())?,
         None => Vec::new(),
     };
+    for role in &new_roles {
+        blobs.extend(
+            target_blobs(&repo, &role.targets).with_context(|| format!("{} role", role.name))?,
+        );
+    }
 
-    // Snapshot: every targets role's version, the new targets' included.
+    // Snapshot: every targets role's version, the new ones included.
     let targets_v = targets.signed().common.version;
-    let snapshot = next_snapshot(
-        &repo,
-        &args.repo,
-        &config,
-        root.signed(),
-        &[("targets.json".to_owned(), targets_v)],
-        now,
-    )?;
+    let mut updates = vec![("targets.json".to_owned(), targets_v)];
+    updates.extend(
+        new_roles
+            .iter()
+            .map(|r| (format!("{}.json", r.name), r.version)),
+    );
+    let snapshot = next_snapshot(&repo, &args.repo, &config, root.signed(), &updates, now)?;
     let timestamp = next_timestamp(
         &repo,
         &args.repo,
@@ -93,6 +100,9 @@ pub fn run(args: &Args) -> Result<()> {
             format!("{}.targets.json", targets.signed().common.version),
             bytes.clone(),
         ));
+    }
+    for role in new_roles {
+        writes.push((format!("{}.{}.json", role.version, role.name), role.bytes));
     }
     writes.push((format!("{snapshot_v}.snapshot.json"), snapshot_bytes));
     for (name, _) in &writes {

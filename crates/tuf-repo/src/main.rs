@@ -5,6 +5,7 @@
 mod clock;
 mod commit;
 mod config;
+mod delegate;
 mod init;
 mod keys;
 mod layout;
@@ -45,6 +46,8 @@ enum Command {
     Commit(commit::Args),
     /// Stage a target file into the staged targets metadata (published at commit).
     AddTarget(target_files::AddArgs),
+    /// Delegate from the top-level targets: a named role, or succinct hash bins.
+    Delegate(delegate::Args),
     /// Remove a target from the staged targets metadata.
     RemoveTarget(target_files::RemoveArgs),
     /// Sign a new snapshot (and timestamp) over what is published, with the online keys.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge::run(&args),
         Command::Commit(args) => commit::run(&args),
         Command::AddTarget(args) => target_files::run_add(&args),
+        Command::Delegate(args) => delegate::run(&args),
         Command::RemoveTarget(args) => target_files::run_remove(&args),
         Command::Snapshot(args) => refresh::run_snapshot(&args),
         Command::Timestamp(args) => refresh::run_timestamp(&args),

@@ -51,8 +51,12 @@ pub struct Manifest {
 pub struct Item {
     /// Path inside the bundle, e.g. `staged/root.json`.
     pub file: String,
-    /// The role (`_type` for top-level roles).
+    /// The role (`_type` for top-level roles, the name for delegated ones).
     pub role: String,
+    /// For a delegated role: the bundle path of the targets metadata that
+    /// delegates it (its keys and threshold are there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegator: Option<String>,
     /// The metadata's version.
     pub version: u64,
     /// Hex SHA-256 of the canonical signed bytes.
@@ -79,7 +83,8 @@ impl Item {
         let signed = plan.metadata().signed();
         Item {
             file: file.to_owned(),
-            role: signed.type_name().to_owned(),
+            role: plan.role().to_owned(),
+            delegator: None,
             version: signed.common().version,
             canonical_sha256: plan.metadata().signed_digest(),
             key_sets: plan
@@ -157,6 +162,7 @@ mod tests {
             vec![Item {
                 file: "staged/root.json".into(),
                 role: "root".into(),
+                delegator: None,
                 version: 5,
                 canonical_sha256: "ab".repeat(32),
                 key_sets: vec![KeySetEntry {

@@ -57,13 +57,17 @@ pub fn run(args: &Args) -> Result<()> {
     // N+1 (or v1) if there is one, otherwise by the published root N.
     let pending = pending_root(&repo, trusted.as_ref())?;
     let staged_root = pending.as_ref().map(|(_, root)| root);
+    let delegator = crate::delegate::Delegator::load(&repo)?;
     let mut outputs = Vec::new();
     for item in &manifest.items {
         let merged = merge_item(
             &repo,
             item,
-            trusted.as_ref(),
-            staged_root,
+            Keys {
+                trusted: trusted.as_ref(),
+                staged_root,
+                delegator: delegator.as_ref(),
+            },
             &args.sticks,
             now,
         )?;
@@ -85,19 +89,41 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Where the keys of the items come from.
+#[derive(Clone, Copy)]
+struct Keys<'a> {
+    trusted: Option<&'a Metadata<Root>>,
+    staged_root: Option<&'a Metadata<Root>>,
+    delegator: Option<&'a crate::delegate::Delegator>,
+}
+
 fn merge_item(
     repo: &Repo,
     item: &Item,
-    trusted: Option<&Metadata<Root>>,
-    staged_root: Option<&Metadata<Root>>,
+    keys: Keys<'_>,
     sticks: &[PathBuf],
     now: OffsetDateTime,
 ) -> Result<Merged> {
+    let Keys {
+        trusted,
+        staged_root,
+        delegator,
+    } = keys;
     let name = item.file.strip_prefix("staged/").unwrap_or(&item.file);
     let path = repo.staged_file(name);
     let file = path.display().to_string();
     let bytes = read_capped(&path, Limits::ANY.max_bytes).with_context(|| file.clone())?;
     let anchor = match (item.role.as_str(), trusted, staged_root) {
+        _ if item.delegator.is_some() => {
+            let wanted = item.delegator.as_deref().unwrap_or_default();
+            match delegator {
+                Some(d) if d.bundle_path == wanted => d.anchor(&item.role),
+                _ => bail!(
+                    "{file}: {} role: the manifest's delegator {wanted} is no longer the repository's; stage again",
+                    item.role
+                ),
+            }
+        }
         ("root", Some(trusted), _) => Anchor::Trusted(trusted),
         ("root", None, _) => Anchor::None,
         (_, _, Some(staged_root)) => Anchor::Staged(staged_root),

@@ -103,6 +103,7 @@ pub fn run(args: &Args) -> Result<()> {
         copies.push((item.file.clone(), bytes));
         items.push(item);
     }
+    push_delegated(&repo, &mut items, &mut copies, now)?;
     let root_file = (repo.staged_file("root.json"), root_bytes);
     write_ceremony(
         &repo,
@@ -168,6 +169,7 @@ pub fn run_pending(args: &PendingArgs) -> Result<()> {
         copies.push((item.file.clone(), bytes));
         items.push(item);
     }
+    push_delegated(&repo, &mut items, &mut copies, now)?;
     if items.is_empty() {
         bail!(
             "{}: nothing is staged that is not published already; use add-target, remove-target or stage-rotation first",
@@ -203,6 +205,30 @@ pub fn pending_root(
     let version = root.signed().common.version;
     let published = trusted.map_or(0, |t| t.signed().common.version);
     Ok((version > published).then_some((bytes, root)))
+}
+
+/// Adds the delegated roles staged and not yet published, keyed by the
+/// targets that delegate them; a published delegator travels in the
+/// bundle so the appliance can read the keys offline.
+fn push_delegated(
+    repo: &Repo,
+    items: &mut Vec<Item>,
+    copies: &mut Vec<(String, Vec<u8>)>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let Some(delegator) = crate::delegate::Delegator::load(repo)? else {
+        return Ok(());
+    };
+    let delegated = crate::delegate::unsigned_delegated(repo, &delegator, now)?;
+    let carried = copies.iter().any(|(f, _)| *f == delegator.bundle_path);
+    if !delegated.is_empty() && !carried {
+        copies.push((delegator.bundle_path.clone(), delegator.bytes.clone()));
+    }
+    for (bytes, item) in delegated {
+        copies.push((item.file.clone(), bytes));
+        items.push(item);
+    }
+    Ok(())
 }
 
 fn refuse_existing_bundle(bundle: &Path) -> Result<()> {
@@ -251,7 +277,10 @@ fn write_ceremony(
         .with_context(|| format!("{}: cannot write", path.display()))?;
 
     println!("bundle written to {}", bundle.display());
-    for item in &manifest.items {
+    if manifest.items.len() > 20 {
+        println!("  {} files to sign; the first 20:", manifest.items.len());
+    }
+    for item in manifest.items.iter().take(20) {
         println!(
             "  {} ({} v{}) canonical sha256 {}",
             item.file, item.role, item.version, item.canonical_sha256

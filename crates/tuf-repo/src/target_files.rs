@@ -40,6 +40,10 @@ pub struct AddArgs {
     /// A JSON file whose value becomes the target's `custom` field.
     #[arg(long, value_name = "json file")]
     custom: Option<PathBuf>,
+    /// Put the target in this delegated role instead of the top-level
+    /// targets; a succinct delegation's name prefix picks the target's bin.
+    #[arg(long, value_name = "role")]
+    role: Option<String>,
     /// The time the new expiry counts from (RFC 3339); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     at: Option<OffsetDateTime>,
@@ -98,7 +102,11 @@ pub fn run_add(args: &AddArgs) -> Result<()> {
     if let Some(custom) = &args.custom {
         unrecognized.insert("custom".into(), read_custom(custom)?);
     }
-    let (mut targets, path) = targets_to_edit(&repo, &config, now)?;
+    let role = match &args.role {
+        Some(role) => delegated_role_for(&repo, role, &name)?,
+        None => "targets".to_owned(),
+    };
+    let (mut targets, path) = role_to_edit(&repo, &config, now, &role)?;
     let replaced = targets
         .targets
         .insert(
@@ -120,7 +128,7 @@ pub fn run_add(args: &AddArgs) -> Result<()> {
     write_targets(&path, targets)?;
     let verb = if replaced { "replaced" } else { "added" };
     println!(
-        "{verb} target {name} ({} bytes, sha256 {sha256}) in {} (targets v{version}, unsigned)",
+        "{verb} target {name} ({} bytes, sha256 {sha256}) in {} ({role} v{version}, unsigned)",
         bytes.len(),
         path.display()
     );
@@ -153,13 +161,23 @@ pub fn run_remove(args: &RemoveArgs) -> Result<()> {
 /// The targets to edit: the staged ones when their version is not yet
 /// published, otherwise the latest published ones as version V+1. The
 /// expiry is reset either way.
-fn targets_to_edit(
+pub fn targets_to_edit(
     repo: &Repo,
     config: &Config,
     now: OffsetDateTime,
 ) -> Result<(Targets, PathBuf)> {
-    let staged = repo.staged_file("targets.json");
-    let published = repo.latest_version("targets")?;
+    role_to_edit(repo, config, now, "targets")
+}
+
+/// [`targets_to_edit`] for any targets role, top-level or delegated.
+fn role_to_edit(
+    repo: &Repo,
+    config: &Config,
+    now: OffsetDateTime,
+    role: &str,
+) -> Result<(Targets, PathBuf)> {
+    let staged = repo.staged_file(&format!("{role}.json"));
+    let published = repo.latest_version(role)?;
     let mut targets = if staged.exists() {
         let (_, md) = load_any(&staged)?;
         let targets = md
@@ -181,7 +199,7 @@ fn targets_to_edit(
                 staged.display()
             );
         };
-        let path = repo.published_file(&format!("{p}.targets.json"));
+        let path = repo.published_file(&format!("{p}.{role}.json"));
         let (_, md) = load_any(&path)?;
         let mut next = md
             .into_targets()
@@ -196,7 +214,35 @@ fn targets_to_edit(
     Ok((targets, staged))
 }
 
-fn write_targets(path: &Path, targets: Targets) -> Result<()> {
+/// The delegated role `add-target --role` edits: `role` itself if the
+/// delegations in force delegate it (a hash bin only if the target hashes
+/// to it), or, when `role` is a succinct delegation's name prefix, the bin
+/// `target` hashes to.
+fn delegated_role_for(repo: &Repo, role: &str, target: &str) -> Result<String> {
+    use tuf_metadata::DelegatedRoles;
+    let Some(delegator) = crate::delegate::Delegator::load(repo)? else {
+        bail!("no targets metadata is staged or published; run `tuf-repo init` first");
+    };
+    let label = &delegator.label;
+    let Some(delegations) = &delegator.targets.delegations else {
+        bail!("{label} delegates to no role; use `tuf-repo delegate` first");
+    };
+    if let DelegatedRoles::Succinct(bins) = &delegations.roles {
+        let bin = bins.bin_for_target(target);
+        if role == bins.name_prefix || role == bin {
+            return Ok(bin);
+        }
+        if bins.is_bin(role) {
+            bail!("target {target:?} belongs in bin {bin}, not {role}");
+        }
+    }
+    if delegations.role_keys(role).is_none() {
+        bail!("{label} does not delegate to {role:?}");
+    }
+    Ok(role.to_owned())
+}
+
+pub fn write_targets(path: &Path, targets: Targets) -> Result<()> {
     let bytes = json::to_pretty(&Metadata::new(targets).to_value());
     // What we write must read back strictly, as commit and the appliance will.
     Metadata::parse(&bytes, &Limits::ANY).with_context(|| path.display().to_string())?;

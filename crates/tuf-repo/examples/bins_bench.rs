@@ -1,0 +1,129 @@
+//! Batch-signs the delegated roles of a ceremony bundle with one software
+//! key, the way a batch `ceremony sign` would on the appliance: every item
+//! the manifest marks as delegated is checked with the same
+//! `SigningPlan` (anchored on the delegating targets the bundle carries),
+//! all canonical bytes go to one `Signer::sign_many` call, and each file is
+//! written back atomically. A drill and benchmark harness, not a ceremony
+//! tool: offline roles are signed on the appliance.
+//!
+//! ```text
+//! cargo run --release -p tuf-repo --example bins_bench -- <stick dir> <key.age> <passphrase file>
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use metadata_io::write_atomically;
+use signers::Signer;
+use signers::software::SoftwareSigner;
+use time::OffsetDateTime;
+use tuf_metadata::signing::{Anchor, SigningPlan};
+use tuf_metadata::{Limits, Metadata, Targets};
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let [stick, age, pass] = argv.as_slice() else {
+        eprintln!("usage: bins_bench <stick dir> <key.age> <passphrase file>");
+        return ExitCode::from(2);
+    };
+    match run(Path::new(stick), Path::new(age), Path::new(pass)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("error: {why}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
+    let now = OffsetDateTime::now_utc();
+    let bundle = stick.join("tuf-ceremony");
+    let manifest_path = bundle.join("manifest.json");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&manifest_path).map_err(|e| format!("{}: {e}", manifest_path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let items = manifest["items"].as_array().ok_or("manifest: no items")?;
+
+    let started = Instant::now();
+    let passphrase = signers::Pin::from_file(pass).map_err(|e| e.to_string())?;
+    let mut signer = SoftwareSigner::open(age, &passphrase).map_err(|e| e.to_string())?;
+    let opened = started.elapsed();
+
+    // Plans: each delegated item against its delegator, as the appliance would.
+    let started = Instant::now();
+    let mut delegators: Vec<(String, Targets, String)> = Vec::new();
+    let mut plans: Vec<(PathBuf, SigningPlan)> = Vec::new();
+    for item in items {
+        let Some(delegator) = item["delegator"].as_str() else {
+            continue;
+        };
+        let role = item["role"]
+            .as_str()
+            .ok_or("manifest: item without a role")?;
+        let file = item["file"]
+            .as_str()
+            .ok_or("manifest: item without a file")?;
+        if !delegators.iter().any(|(p, _, _)| p == delegator) {
+            let path = bundle.join(delegator);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let targets = Metadata::parse(&bytes, &Limits::ANY)
+                .and_then(|m| Ok(m.into_targets()?))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let label = format!("targets v{}", targets.signed().common.version);
+            delegators.push((delegator.to_owned(), targets.signed().clone(), label));
+        }
+        let (_, targets, label) = delegators
+            .iter()
+            .find(|(p, _, _)| p == delegator)
+            .expect("loaded above");
+        let path = bundle.join(file);
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let anchor = Anchor::Delegator {
+            targets,
+            label,
+            role,
+        };
+        let plan = SigningPlan::with_anchor(&bytes, anchor, now)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if plan.metadata().signed_digest() != item["canonical_sha256"].as_str().unwrap_or("") {
+            return Err(format!("{}: not what the manifest lists", path.display()));
+        }
+        plans.push((path, plan));
+    }
+    let planned = started.elapsed();
+
+    let started = Instant::now();
+    let messages: Vec<&[u8]> = plans
+        .iter()
+        .map(|(_, plan)| plan.metadata().signed_bytes())
+        .collect();
+    let signatures = signer.sign_many(&messages);
+    let signed = started.elapsed();
+
+    let started = Instant::now();
+    let key = signer.public_key().clone();
+    let mut count = 0;
+    for ((path, mut plan), signature) in plans.into_iter().zip(signatures) {
+        let signature = signature.map_err(|e| format!("{}: {e}", path.display()))?;
+        let ids = plan.keyids_for(&key);
+        if ids.is_empty() {
+            return Err(format!(
+                "{}: key {} may not sign it",
+                path.display(),
+                key.key_id()
+            ));
+        }
+        plan.apply(&ids, &signature);
+        write_atomically(&path, &plan.to_file_bytes())
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        count += 1;
+    }
+    let written = started.elapsed();
+    println!(
+        "signed {count} delegated roles with key {}: open {opened:.2?}, plan {planned:.2?}, sign_many {signed:.2?}, write {written:.2?}",
+        key.key_id()
+    );
+    Ok(())
+}

@@ -1,0 +1,549 @@
+//! `tuf-repo delegate`: a named delegation and a succinct hash-bin tree go
+//! from `delegate` through a bundle, batch signing, `merge` and `commit` to
+//! a repository `verify` and python-tuf's client accept. Root and targets
+//! keys live on SoftHSM2 tokens (signed with `ceremony sign`); the delegated
+//! roles' key is an age-encrypted software key, signed in one batch by the
+//! `bins_bench` example (the same `SigningPlan`, one `Signer::sign_many`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use tuf_ceremony_e2e::{Run, SoftHsm, binary, python, workspace_root};
+
+const SNAPSHOT_PASS: &str = "snapshot passphrase";
+const TIMESTAMP_PASS: &str = "timestamp passphrase";
+const BINS_PASS: &str = "bins passphrase";
+
+/// One keyholder token, the online keys and the delegated roles' key.
+struct Releaser {
+    hsm: SoftHsm,
+    pin: PathBuf,
+}
+
+impl Releaser {
+    fn new() -> Releaser {
+        let hsm = SoftHsm::new();
+        let pin = hsm.init_token("alice", "1234");
+        let run = hsm.ceremony([
+            "onboard",
+            "--profile",
+            "softhsm2",
+            "--token-label",
+            "alice",
+            "--key-label",
+            "alice-root",
+            "--key-type",
+            "ed25519",
+            "--pin-file",
+            path_str(&pin),
+            "--out",
+            path_str(&hsm.path().join("alice.pub.json")),
+        ]);
+        ok(&run, "onboard alice");
+        let r = Releaser { hsm, pin };
+        for (role, pass) in [
+            ("snapshot", SNAPSHOT_PASS),
+            ("timestamp", TIMESTAMP_PASS),
+            ("bins", BINS_PASS),
+        ] {
+            let pass_file = r.path(&format!("{role}.pass"));
+            std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
+            let run = r.hsm.ceremony([
+                "onboard",
+                "--age",
+                path_str(&r.path(&format!("{role}.age"))),
+                "--passphrase-file",
+                path_str(&pass_file),
+                "--key-type",
+                "ed25519",
+                "--out",
+                path_str(&r.path(&format!("{role}.pub.json"))),
+            ]);
+            ok(&run, &format!("onboard {role}"));
+        }
+        r
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.hsm.path().join(name)
+    }
+
+    fn tuf_repo(&self, argv: &[&str]) -> Run {
+        let output = Command::new(tuf_repo_binary())
+            .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
+            .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
+            .args(argv)
+            .output()
+            .expect("run tuf-repo");
+        run_of(&output)
+    }
+
+    /// `ceremony sign` of one bundle file with alice's token.
+    fn sign(&self, stick: &Path, file: &str, anchor: &[&str]) -> Run {
+        let bundle = stick.join("tuf-ceremony");
+        let mut argv = vec![
+            "sign".to_owned(),
+            "--metadata".to_owned(),
+            bundle.join(file).display().to_string(),
+        ];
+        if let [flag, name] = anchor {
+            argv.push((*flag).to_owned());
+            argv.push(bundle.join(name).display().to_string());
+        }
+        for arg in [
+            "--profile",
+            "softhsm2",
+            "--token-label",
+            "alice",
+            "--pin-file",
+            path_str(&self.pin),
+        ] {
+            argv.push(arg.to_owned());
+        }
+        self.hsm.ceremony(&argv)
+    }
+
+    /// Every delegated role on the stick, signed in one batch with the bins key.
+    fn batch_sign(&self, stick: &Path) -> Run {
+        let output = Command::new(bins_bench())
+            .arg(stick)
+            .arg(self.path("bins.age"))
+            .arg(self.path("bins.pass"))
+            .output()
+            .expect("run bins_bench");
+        run_of(&output)
+    }
+
+    /// A new repository: root v1 and targets v1 signed by alice, committed.
+    fn new_repository(&self, name: &str) -> PathBuf {
+        let repo = self.path(name);
+        let repo_s = path_str(&repo);
+        ok(
+            &self.tuf_repo(&[
+                "init",
+                repo_s,
+                "--root-key",
+                path_str(&self.path("alice.pub.json")),
+                "--root-threshold",
+                "1",
+                "--snapshot-key",
+                path_str(&self.path("snapshot.pub.json")),
+                "--timestamp-key",
+                path_str(&self.path("timestamp.pub.json")),
+                "--online-snapshot-age",
+                path_str(&self.path("snapshot.age")),
+                "--online-timestamp-age",
+                path_str(&self.path("timestamp.age")),
+            ]),
+            "init",
+        );
+        let stick = self.path(&format!("{name}-stick-1"));
+        ok(
+            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+            "stage v1",
+        );
+        ok(&self.sign(&stick, "staged/root.json", &[]), "root v1");
+        ok(
+            &self.sign(
+                &stick,
+                "staged/targets.json",
+                &["--staged-root", "staged/root.json"],
+            ),
+            "targets v1",
+        );
+        ok(
+            &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+            "merge v1",
+        );
+        ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
+        repo
+    }
+
+    /// Stages, signs (targets with alice's token for root v1, delegated
+    /// roles in one batch), merges and commits what is staged.
+    fn ceremony(
+        &self,
+        repo: &Path,
+        stick_name: &str,
+        targets_too: bool,
+    ) -> Vec<(&'static str, f64)> {
+        let repo_s = path_str(repo);
+        let stick = self.path(stick_name);
+        let mut times = Vec::new();
+        let mut step = |what: &'static str, run: Run, started: Instant| {
+            ok(&run, what);
+            times.push((what, started.elapsed().as_secs_f64()));
+        };
+        let t = Instant::now();
+        step(
+            "stage",
+            self.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+            t,
+        );
+        if targets_too {
+            let t = Instant::now();
+            step(
+                "sign targets",
+                self.sign(
+                    &stick,
+                    "staged/targets.json",
+                    &["--trusted", "repository/1.root.json"],
+                ),
+                t,
+            );
+        }
+        let t = Instant::now();
+        let run = self.batch_sign(&stick);
+        eprint!("{}", run.stdout);
+        step("batch sign", run, t);
+        let t = Instant::now();
+        step(
+            "merge",
+            self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+            t,
+        );
+        let t = Instant::now();
+        step("commit", self.tuf_repo(&["commit", repo_s]), t);
+        let t = Instant::now();
+        step("verify", self.tuf_repo(&["verify", repo_s]), t);
+        times
+    }
+}
+
+fn run_of(output: &std::process::Output) -> Run {
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// With `TUF_BENCH_RELEASE` set, `tuf-repo` and `bins_bench` are built
+/// and run optimised (for timings); otherwise the debug builds.
+fn release() -> bool {
+    std::env::var_os("TUF_BENCH_RELEASE").is_some()
+}
+
+/// The `tuf-repo` binary (and the `bins_bench` example), built once.
+fn tuf_repo_binary() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut argv = vec!["build", "--quiet", "-p", "tuf-repo", "--bin", "tuf-repo"];
+        argv.extend(["--example", "bins_bench"]);
+        if release() {
+            argv.push("--release");
+        }
+        let status = Command::new(cargo)
+            .current_dir(workspace_root())
+            .args(argv)
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building tuf-repo and bins_bench failed");
+    });
+    let debug = binary("tuf-repo");
+    if release() {
+        debug
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("release/tuf-repo")
+    } else {
+        debug
+    }
+}
+
+/// The `bins_bench` example, next to `tuf-repo`.
+fn bins_bench() -> PathBuf {
+    tuf_repo_binary()
+        .parent()
+        .unwrap()
+        .join("examples/bins_bench")
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp paths")
+}
+
+fn ok(run: &Run, what: &str) {
+    assert_eq!(run.code, Some(0), "{what}: {run:?}");
+}
+
+fn refused(run: &Run, what: &str, needles: &[&str]) {
+    assert_eq!(run.code, Some(1), "{what}: {run:?}");
+    for needle in needles {
+        assert!(run.stderr.contains(needle), "{what}: {needle:?} in {run:?}");
+    }
+}
+
+/// python-tuf's client from root v1, downloading `target` into `out`.
+fn python_downloads(published: &Path, target: &str, out: &Path) -> String {
+    let output = Command::new(python())
+        .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
+        .arg(published.join("1.root.json"))
+        .arg(published)
+        .arg("--download")
+        .arg(target)
+        .arg(out)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
+
+#[test]
+fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
+    let r = Releaser::new();
+    let bins_key = r.path("bins.pub.json");
+    let bins_key = path_str(&bins_key);
+
+    // A named delegation: targets v2 delegates team/* to "team".
+    let repo = r.new_repository("named");
+    let repo_s = path_str(&repo);
+    refused(
+        &r.tuf_repo(&[
+            "delegate",
+            repo_s,
+            "--name",
+            "team",
+            "--key",
+            bins_key,
+            "--threshold",
+            "2",
+            "--paths",
+            "team/*",
+        ]),
+        "threshold above the keys",
+        &["--threshold 2"],
+    );
+    refused(
+        &r.tuf_repo(&[
+            "delegate",
+            repo_s,
+            "--name",
+            "snapshot",
+            "--key",
+            bins_key,
+            "--threshold",
+            "1",
+            "--paths",
+            "x/*",
+        ]),
+        "a top-level name",
+        &["reserved"],
+    );
+    let run = r.tuf_repo(&[
+        "delegate",
+        repo_s,
+        "--name",
+        "team",
+        "--key",
+        bins_key,
+        "--threshold",
+        "1",
+        "--paths",
+        "team/*",
+        "--terminating",
+    ]);
+    ok(&run, "delegate team");
+    assert!(run.stdout.contains("targets v2"), "{run:?}");
+    let tool = r.path("tool.txt");
+    std::fs::write(&tool, b"a team's tool\n").unwrap();
+    ok(
+        &r.tuf_repo(&[
+            "add-target",
+            repo_s,
+            path_str(&tool),
+            "--name",
+            "team/tool.txt",
+            "--role",
+            "team",
+        ]),
+        "add-target to team",
+    );
+    let stick = r.path("named-stick-2");
+    // A delegated role is not committed before it is signed.
+    ok(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        "stage",
+    );
+    let manifest = tuf_ceremony_e2e::read_json(&stick.join("tuf-ceremony/manifest.json"));
+    let items = manifest["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{manifest}");
+    assert_eq!(items[1]["role"], "team");
+    assert_eq!(items[1]["delegator"], "staged/targets.json");
+    assert_eq!(
+        items[1]["key_sets"][0]["label"],
+        "team (targets v2 (staged))"
+    );
+    ok(
+        &r.sign(
+            &stick,
+            "staged/targets.json",
+            &["--trusted", "repository/1.root.json"],
+        ),
+        "sign targets v2",
+    );
+    ok(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+        "merge targets only",
+    );
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "commit of an unsigned delegated role",
+        &["team.json", "team v1", "threshold"],
+    );
+    ok(&r.batch_sign(&stick), "batch sign team");
+    let run = r.tuf_repo(&["merge", repo_s, path_str(&stick)]);
+    ok(&run, "merge team");
+    ok(&r.tuf_repo(&["commit", repo_s]), "commit");
+    let published = repo.join("repository");
+    assert!(published.join("1.team.json").exists());
+    let run = r.tuf_repo(&["verify", repo_s]);
+    ok(&run, "verify named");
+    assert!(run.stdout.contains("team v1: ok"), "{run:?}");
+    let out = r.path("tool.out");
+    python_downloads(&published, "team/tool.txt", &out);
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&tool).unwrap());
+
+    // Sixteen hash bins, a target in its bin, python-tuf finds it there.
+    let repo = r.new_repository("bins");
+    let repo_s = path_str(&repo);
+    refused(
+        &r.tuf_repo(&[
+            "delegate",
+            repo_s,
+            "--succinct",
+            "--bins",
+            "12",
+            "--name-prefix",
+            "bins",
+            "--key",
+            bins_key,
+            "--threshold",
+            "1",
+        ]),
+        "not a power of two",
+        &["--bins 12"],
+    );
+    ok(
+        &r.tuf_repo(&[
+            "delegate",
+            repo_s,
+            "--succinct",
+            "--bins",
+            "16",
+            "--name-prefix",
+            "bins",
+            "--key",
+            bins_key,
+            "--threshold",
+            "1",
+        ]),
+        "delegate 16 bins",
+    );
+    let package = r.path("package.tar.gz");
+    std::fs::write(&package, b"a package\n").unwrap();
+    let run = r.tuf_repo(&[
+        "add-target",
+        repo_s,
+        path_str(&package),
+        "--name",
+        "pkgs/package.tar.gz",
+        "--role",
+        "bins",
+    ]);
+    ok(&run, "add-target into its bin");
+    let bin = run
+        .stdout
+        .split('(')
+        .nth(2)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_owned();
+    assert!(bin.starts_with("bins-"), "{run:?}");
+    let other = if bin == "bins-0" { "bins-1" } else { "bins-0" };
+    refused(
+        &r.tuf_repo(&[
+            "add-target",
+            repo_s,
+            path_str(&package),
+            "--name",
+            "pkgs/package.tar.gz",
+            "--role",
+            other,
+        ]),
+        "a target in a bin it does not hash to",
+        &["belongs in bin", &bin],
+    );
+    refused(
+        &r.tuf_repo(&[
+            "delegate",
+            repo_s,
+            "--name",
+            "team",
+            "--key",
+            bins_key,
+            "--threshold",
+            "1",
+            "--paths",
+            "team/*",
+        ]),
+        "a named role next to hash bins",
+        &["hash bins"],
+    );
+    let times = r.ceremony(&repo, "bins-stick-2", true);
+    eprintln!("16 bins: {times:?}");
+    let published = repo.join("repository");
+    for n in 0..16 {
+        assert!(published.join(format!("1.bins-{n:x}.json")).exists());
+    }
+    let run = r.tuf_repo(&["verify", repo_s]);
+    assert!(run.stdout.contains("16 delegated roles"), "{run:?}");
+    let out = r.path("package.out");
+    python_downloads(&published, "pkgs/package.tar.gz", &out);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&package).unwrap()
+    );
+}
+
+/// The PEP 458 size: 16,384 bins staged, batch-signed, merged, committed
+/// and verified; prints each step's time. Slow: run with `--ignored`.
+#[test]
+#[ignore]
+fn sixteen_thousand_bins_are_staged_signed_and_committed() {
+    let r = Releaser::new();
+    let repo = r.new_repository("big");
+    let repo_s = path_str(&repo);
+    let bins_key = r.path("bins.pub.json");
+    let t = Instant::now();
+    ok(
+        &r.tuf_repo(&[
+            "delegate",
+            repo_s,
+            "--succinct",
+            "--bins",
+            "16384",
+            "--name-prefix",
+            "bins",
+            "--key",
+            path_str(&bins_key),
+            "--threshold",
+            "1",
+        ]),
+        "delegate 16384 bins",
+    );
+    let delegate = t.elapsed().as_secs_f64();
+    let times = r.ceremony(&repo, "big-stick", true);
+    eprintln!("16384 bins: delegate {delegate:.1}s, {times:?}");
+    let published = repo.join("repository");
+    assert!(published.join("1.bins-3fff.json").exists());
+}
