@@ -49,6 +49,8 @@ pub struct Args {
     /// File holding the user PIN (first line).
     #[arg(long, value_name = "path")]
     pin_file: Option<PathBuf>,
+    #[command(flatten)]
+    piv: crate::cli_yubikey::OnboardArgs,
     /// Where to write the public key object (refused if it exists).
     #[arg(long, value_name = "pub.json")]
     out: PathBuf,
@@ -65,6 +67,22 @@ pub fn run(args: &Args) -> Result<()> {
         KeyType::Ed25519 => KeyKind::Ed25519,
     };
     let (key, identity, born_on_token) = match (&args.profile, &args.age) {
+        (Some(profile), _) if crate::cli_yubikey::is_piv(profile) => {
+            if !matches!(kind, KeyKind::EcdsaP256) {
+                bail!("a YubiKey PIV key for TUF is ECDSA P-256");
+            }
+            let Some(pin_file) = &args.pin_file else {
+                bail!("--profile yubikey-piv needs --pin-file");
+            };
+            let (key, identity) = crate::cli_yubikey::onboard_key(
+                &args.token,
+                args.key_label.as_deref(),
+                pin_file,
+                &args.piv,
+                &args.out,
+            )?;
+            (key, identity, Some(true))
+        }
         (Some(profile), _) => on_token(args, profile, kind)?,
         (None, Some(path)) => in_age_file(args, path, kind)?,
         (None, None) => unreachable!("clap requires --profile or --age"),

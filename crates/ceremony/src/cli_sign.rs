@@ -75,6 +75,32 @@ pub fn run(args: &Args) -> Result<()> {
     let bytes = read_capped(&args.metadata, Limits::ANY.max_bytes).with_context(|| file.clone())?;
     let plan = SigningPlan::with_anchor(&bytes, anchor, now).with_context(|| file.clone())?;
 
+    if crate::cli_yubikey::is_piv(&args.profile) {
+        // The key is checked against the role before the PIN is used.
+        let accept = |signer: &signers::yubikey::YubiKeySigner| {
+            let identity = signers::Signer::identity(signer);
+            if plan
+                .keyids_for(signers::Signer::public_key(signer))
+                .is_empty()
+            {
+                bail!(
+                    "{file}: {identity}: the key in slot {} is not one this file's role lists",
+                    identity.key_label
+                );
+            }
+            Ok(())
+        };
+        let mut signer = crate::cli_yubikey::signer(
+            &args.token,
+            args.key_label.as_deref(),
+            &args.pin_file,
+            accept,
+        )?;
+        let outcome = sign_file(&args.metadata, anchor, now, &mut [&mut signer])
+            .with_context(|| file.clone())?;
+        print_outcome(&file, &outcome);
+        return Ok(());
+    }
     let token = args
         .token
         .open(&args.profile, args.key_label.clone(), Access::ReadOnly)?;
@@ -93,7 +119,12 @@ pub fn run(args: &Args) -> Result<()> {
     let mut signer = Pkcs11Signer::new(token, key)?;
     let outcome =
         sign_file(&args.metadata, anchor, now, &mut [&mut signer]).with_context(|| file.clone())?;
+    print_outcome(&file, &outcome);
+    Ok(())
+}
 
+/// What was signed, the digest, and the threshold board.
+fn print_outcome(file: &str, outcome: &ceremony::sign_file::SignOutcome) {
     for (who, keyids) in &outcome.signed_with {
         let ids: Vec<&str> = keyids.iter().map(|id| short_id(id)).collect();
         println!("signed {file} with {who} as key {}", ids.join(", "));
@@ -107,7 +138,6 @@ pub fn run(args: &Args) -> Result<()> {
         };
         println!("{label}: {report} {state}");
     }
-    Ok(())
 }
 
 /// The token key this file's role lists: the one named by `--key-label`, or

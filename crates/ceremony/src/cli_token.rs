@@ -36,4 +36,22 @@ impl TokenArgs {
         let selector = TokenSelector::resolve(&profile, &overrides)?;
         Ok(module.open_token(&selector, access)?)
     }
+
+    /// `--serial` for the direct YubiKey backend (`--profile yubikey-piv`),
+    /// which loads no module and has no token labels.
+    pub fn piv_serial(&self) -> Result<Option<u32>> {
+        if self.module.is_some() || self.token_label.is_some() {
+            anyhow::bail!(
+                "--profile yubikey-piv takes --serial only (no --module, no --token-label)"
+            );
+        }
+        self.serial
+            .as_deref()
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .with_context(|| format!("--serial {s:?}: a YubiKey serial is a number"))
+            })
+            .transpose()
+    }
 }

@@ -6,6 +6,7 @@
 mod cli_onboard;
 mod cli_sign;
 mod cli_token;
+mod cli_yubikey;
 
 use std::process::ExitCode;
 
@@ -21,9 +22,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Sign one metadata file in place with a key on a PKCS#11 token.
+    /// Sign one metadata file in place with a key on a PKCS#11 token, or
+    /// on a YubiKey over PIV with `--profile yubikey-piv`.
     Sign(cli_sign::Args),
-    /// Generate a keyholder's key on a PKCS#11 token and write its public key object.
+    /// Generate a keyholder's key on a PKCS#11 token (or a YubiKey over PIV
+    /// with `--profile yubikey-piv`) and write its public key object.
     Onboard(cli_onboard::Args),
 }
 

@@ -11,6 +11,8 @@ pub mod pin;
 pub mod pkcs11;
 pub mod profile;
 pub mod software;
+#[cfg(feature = "yubikey")]
+pub mod yubikey;
 
 use std::fmt;
 

@@ -1,0 +1,36 @@
+//! The YubiKey backend: TUF keys in a YubiKey's PIV applet, spoken to
+//! directly over PC/SC with the [`yubikey`](::yubikey) crate (0.9 line: it
+//! does the AES-192 management key of firmware 5.7 and later).
+//!
+//! A ceremony walks these steps, each a separate call so the user interface
+//! can show the keyholder what happens before it happens:
+//!
+//! ```no_run
+//! use signers::yubikey::{SlotId, YubiKeySigner, YubiKeyToken};
+//! use signers::{Pin, Signer};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut token = YubiKeyToken::open(Some(12345678))?;  // by serial; None = the only one
+//! println!("{}: {}", token.describe(), token.pin_state()?); // shown before the PIN is asked
+//! token.login(&Pin::from_file("pin".as_ref())?)?;            // once; never retried here
+//! let mut signer = YubiKeySigner::new(token, SlotId::Signature)?
+//!     .with_touch_notifier(Box::new(|| eprintln!("touch your YubiKey now")));
+//! let signature = signer.sign(b"canonical bytes")?;          // already verified
+//! # let _ = signature; Ok(()) }
+//! ```
+//!
+//! [`token`] opens a card by serial, reads the PIN counter and logs in,
+//! [`sign`] signs (SHA-256 on the host, ECDSA P-256 on the card, DER back),
+//! [`onboard`] generates a key with its PIN and touch policies and returns
+//! the card's attestation with the intermediate (f9) certificate, checked.
+
+pub mod onboard;
+pub mod sign;
+pub mod token;
+
+pub use ::yubikey::piv::SlotId;
+pub use ::yubikey::{PinPolicy, TouchPolicy};
+pub use onboard::{
+    ManagementKey, OnboardError, OnboardOptions, Onboarded, onboard, verify_attestation,
+};
+pub use sign::{TouchNotifier, YubiKeySigner};
+pub use token::{CardSummary, OpenError, YubiKeyToken, list_cards, parse_slot, slot_name};
