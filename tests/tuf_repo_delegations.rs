@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use tuf_ceremony_e2e::{Run, SoftHsm, binary, python, workspace_root};
+use tuf_ceremony_e2e::{
+    Run, SoftHsm, assert_ok, binary, path_str, python_downloads, workspace_root,
+};
 
 const SNAPSHOT_PASS: &str = "snapshot passphrase";
 const TIMESTAMP_PASS: &str = "timestamp passphrase";
@@ -40,7 +42,7 @@ impl Releaser {
             "--out",
             path_str(&hsm.path().join("alice.pub.json")),
         ]);
-        ok(&run, "onboard alice");
+        assert_ok(&run, "onboard alice");
         let r = Releaser { hsm, pin };
         for (role, pass) in [
             ("snapshot", SNAPSHOT_PASS),
@@ -60,7 +62,7 @@ impl Releaser {
                 "--out",
                 path_str(&r.path(&format!("{role}.pub.json"))),
             ]);
-            ok(&run, &format!("onboard {role}"));
+            assert_ok(&run, &format!("onboard {role}"));
         }
         r
     }
@@ -119,7 +121,7 @@ impl Releaser {
     fn new_repository(&self, name: &str) -> PathBuf {
         let repo = self.path(name);
         let repo_s = path_str(&repo);
-        ok(
+        assert_ok(
             &self.tuf_repo(&[
                 "init",
                 repo_s,
@@ -139,12 +141,12 @@ impl Releaser {
             "init",
         );
         let stick = self.path(&format!("{name}-stick-1"));
-        ok(
+        assert_ok(
             &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
             "stage v1",
         );
-        ok(&self.sign(&stick, "staged/root.json", &[]), "root v1");
-        ok(
+        assert_ok(&self.sign(&stick, "staged/root.json", &[]), "root v1");
+        assert_ok(
             &self.sign(
                 &stick,
                 "staged/targets.json",
@@ -152,11 +154,11 @@ impl Releaser {
             ),
             "targets v1",
         );
-        ok(
+        assert_ok(
             &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
             "merge v1",
         );
-        ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
+        assert_ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
         repo
     }
 
@@ -172,7 +174,7 @@ impl Releaser {
         let stick = self.path(stick_name);
         let mut times = Vec::new();
         let mut step = |what: &'static str, run: Run, started: Instant| {
-            ok(&run, what);
+            assert_ok(&run, what);
             times.push((what, started.elapsed().as_secs_f64()));
         };
         let t = Instant::now();
@@ -263,39 +265,11 @@ fn bins_bench() -> PathBuf {
         .join("examples/bins_bench")
 }
 
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp paths")
-}
-
-fn ok(run: &Run, what: &str) {
-    assert_eq!(run.code, Some(0), "{what}: {run:?}");
-}
-
 fn refused(run: &Run, what: &str, needles: &[&str]) {
     assert_eq!(run.code, Some(1), "{what}: {run:?}");
     for needle in needles {
         assert!(run.stderr.contains(needle), "{what}: {needle:?} in {run:?}");
     }
-}
-
-/// python-tuf's client from root v1, downloading `target` into `out`.
-fn python_downloads(published: &Path, target: &str, out: &Path) -> String {
-    let output = Command::new(python())
-        .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
-        .arg(published.join("1.root.json"))
-        .arg(published)
-        .arg("--download")
-        .arg(target)
-        .arg(out)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    said
 }
 
 #[test]
@@ -352,11 +326,11 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         "team/*",
         "--terminating",
     ]);
-    ok(&run, "delegate team");
+    assert_ok(&run, "delegate team");
     assert!(run.stdout.contains("targets v2"), "{run:?}");
     let tool = r.path("tool.txt");
     std::fs::write(&tool, b"a team's tool\n").unwrap();
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "add-target",
             repo_s,
@@ -370,7 +344,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
     );
     let stick = r.path("named-stick-2");
     // A delegated role is not committed before it is signed.
-    ok(
+    assert_ok(
         &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
         "stage",
     );
@@ -383,7 +357,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         items[1]["key_sets"][0]["label"],
         "team (targets v2 (staged))"
     );
-    ok(
+    assert_ok(
         &r.sign(
             &stick,
             "staged/targets.json",
@@ -391,7 +365,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         ),
         "sign targets v2",
     );
-    ok(
+    assert_ok(
         &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
         "merge targets only",
     );
@@ -400,17 +374,22 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         "commit of an unsigned delegated role",
         &["team.json", "team v1", "threshold"],
     );
-    ok(&r.batch_sign(&stick), "batch sign team");
+    assert_ok(&r.batch_sign(&stick), "batch sign team");
     let run = r.tuf_repo(&["merge", repo_s, path_str(&stick)]);
-    ok(&run, "merge team");
-    ok(&r.tuf_repo(&["commit", repo_s]), "commit");
+    assert_ok(&run, "merge team");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit");
     let published = repo.join("repository");
     assert!(published.join("1.team.json").exists());
     let run = r.tuf_repo(&["verify", repo_s]);
-    ok(&run, "verify named");
+    assert_ok(&run, "verify named");
     assert!(run.stdout.contains("team v1: ok"), "{run:?}");
     let out = r.path("tool.out");
-    python_downloads(&published, "team/tool.txt", &out);
+    python_downloads(
+        &published.join("1.root.json"),
+        &published,
+        "team/tool.txt",
+        &out,
+    );
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&tool).unwrap());
 
     // Sixteen hash bins, a target in its bin, python-tuf finds it there.
@@ -433,7 +412,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         "not a power of two",
         &["--bins 12"],
     );
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "delegate",
             repo_s,
@@ -460,7 +439,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         "--role",
         "bins",
     ]);
-    ok(&run, "add-target into its bin");
+    assert_ok(&run, "add-target into its bin");
     let bin = run
         .stdout
         .split('(')
@@ -508,7 +487,12 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
     let run = r.tuf_repo(&["verify", repo_s]);
     assert!(run.stdout.contains("16 delegated roles"), "{run:?}");
     let out = r.path("package.out");
-    python_downloads(&published, "pkgs/package.tar.gz", &out);
+    python_downloads(
+        &published.join("1.root.json"),
+        &published,
+        "pkgs/package.tar.gz",
+        &out,
+    );
     assert_eq!(
         std::fs::read(&out).unwrap(),
         std::fs::read(&package).unwrap()
@@ -525,7 +509,7 @@ fn sixteen_thousand_bins_are_staged_signed_and_committed() {
     let repo_s = path_str(&repo);
     let bins_key = r.path("bins.pub.json");
     let t = Instant::now();
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "delegate",
             repo_s,

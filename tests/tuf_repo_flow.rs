@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tuf_ceremony_e2e::{Run, SoftHsm, binary, python, workspace_root};
+use tuf_ceremony_e2e::{
+    Run, SoftHsm, assert_ok, binary, path_str, python, python_downloads, workspace_root,
+};
 
 const SNAPSHOT_PASS: &str = "snapshot passphrase";
 const TIMESTAMP_PASS: &str = "timestamp passphrase";
@@ -125,14 +127,6 @@ fn args<'a>(a: &'a [&'a str]) -> &'a [&'a str] {
     a
 }
 
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp paths")
-}
-
-fn ok(run: &Run, what: &str) {
-    assert_eq!(run.code, Some(0), "{what}: {run:?}");
-}
-
 fn refused(run: &Run, what: &str, needles: &[&str]) {
     assert_eq!(run.code, Some(1), "{what}: {run:?}");
     assert_eq!(
@@ -230,7 +224,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
         "--online-timestamp-age",
         path_str(&r.path("timestamp.age")),
     ]);
-    ok(&run, "init");
+    assert_ok(&run, "init");
     let again = r.tuf_repo(&["init", repo_s, "--root-key", path_str(&r.pub_key("alice"))]);
     assert_eq!(
         again.code,
@@ -241,7 +235,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     // The first ceremony: root v1 and targets v1, one stick per keyholder.
     let stick_a = r.path("stick-a");
     let stick_b = r.path("stick-b");
-    ok(
+    assert_ok(
         &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
         "stage v1",
     );
@@ -268,11 +262,11 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     );
 
     for (stick, token) in [(&stick_a, "alice"), (&stick_b, "bob")] {
-        ok(
+        assert_ok(
             &r.sign(stick, "staged/root.json", &[], token),
             &format!("{token} signs root v1"),
         );
-        ok(
+        assert_ok(
             &r.sign(
                 stick,
                 "staged/targets.json",
@@ -300,7 +294,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     assert_eq!(snapshot_of(&repo), before, "a refused merge writes nothing");
 
     let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_a), path_str(&stick_b)]);
-    ok(&run, "merge v1");
+    assert_ok(&run, "merge v1");
     assert!(run.stdout.contains("root v1: 2/2 met"), "{run:?}");
     assert!(
         run.stdout
@@ -308,7 +302,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
         "{run:?}"
     );
     let run = r.tuf_repo(&["commit", repo_s]);
-    ok(&run, "commit v1");
+    assert_ok(&run, "commit v1");
     for name in [
         "1.root.json",
         "root.json",
@@ -323,7 +317,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     let stick_c = r.path("stick-c");
     let stick_d = r.path("stick-d");
     let alice = r.key_id("alice");
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "stage-rotation",
             repo_s,
@@ -343,19 +337,19 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     assert!(!stick_c.join("tuf-ceremony/staged/targets.json").exists());
     copy_stick(&stick_c, &stick_d);
     let trusted = ["--trusted", "repository/1.root.json"];
-    ok(
+    assert_ok(
         &r.sign(&stick_c, "staged/root.json", &trusted, "alice"),
         "alice signs v2",
     );
     for token in ["bob", "carol"] {
-        ok(
+        assert_ok(
             &r.sign(&stick_d, "staged/root.json", &trusted, token),
             &format!("{token} signs v2"),
         );
     }
 
     // Alice's signature alone meets neither threshold.
-    ok(
+    assert_ok(
         &r.tuf_repo(&["merge", repo_s, path_str(&stick_c)]),
         "merge one stick",
     );
@@ -368,12 +362,12 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     assert_eq!(snapshot_of(&published), before);
 
     let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_c), path_str(&stick_d)]);
-    ok(&run, "merge v2");
+    assert_ok(&run, "merge v2");
     assert!(run.stdout.contains("root v1 (trusted): 2/2 met"), "{run:?}");
     assert!(run.stdout.contains("root v2 (new): 2/2 met"), "{run:?}");
-    ok(&r.tuf_repo(&["commit", repo_s]), "commit v2");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit v2");
     let run = r.tuf_repo(&["verify", repo_s]);
-    ok(&run, "verify after the rotation");
+    assert_ok(&run, "verify after the rotation");
     assert!(
         run.stdout
             .contains("root v2: ok — root keys 2/2 of v1, 2/2 of v2"),
@@ -386,7 +380,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
         "--trusted",
         path_str(&published.join("2.root.json")),
     ]);
-    ok(&run, "verify from a pinned root");
+    assert_ok(&run, "verify from a pinned root");
     assert!(!run.stdout.contains("root v1"), "{run:?}");
     assert_eq!(
         std::fs::read(published.join("root.json")).unwrap(),
@@ -395,7 +389,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     assert!(published.join("2.snapshot.json").exists());
 
     let run = r.tuf_repo(&["status", repo_s]);
-    ok(&run, "status");
+    assert_ok(&run, "status");
     for line in ["root", "targets", "snapshot", "timestamp"] {
         assert!(
             run.stdout.lines().any(|l| l.starts_with(line)),
@@ -415,7 +409,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
         path_str(&published.join("1.root.json")),
         path_str(&published.join("2.root.json")),
     ]);
-    ok(&run, "verify-root");
+    assert_ok(&run, "verify-root");
     // A root that skips a version is refused, naming the file and versions.
     let staged = repo.join("staged/root.json");
     let mut value: serde_json::Value =
@@ -461,7 +455,7 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
     let repo = r.path("repo");
     let repo_s = path_str(&repo);
     let (alice, bob) = (r.pub_key("alice"), r.pub_key("bob"));
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "init",
             repo_s,
@@ -511,7 +505,7 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
         &["root role", "threshold 3", "could never be met"],
     );
     assert!(!stick_a.exists());
-    ok(
+    assert_ok(
         &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
         "stage",
     );
@@ -525,7 +519,7 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
     let stick_b = r.path("stick-b");
     copy_stick(&stick_a, &stick_b);
     for stick in [&stick_a, &stick_b] {
-        ok(
+        assert_ok(
             &r.sign(stick, "staged/root.json", &[], "alice"),
             "alice signs",
         );
@@ -560,18 +554,18 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
 
     // One good stick merges, and the board says what is still missing.
     let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_a)]);
-    ok(&run, "merge one stick");
+    assert_ok(&run, "merge one stick");
     assert!(run.stdout.contains("root v1: 1/2 not met"), "{run:?}");
 
     // Root v1 meets its threshold, but nobody signed targets v1.
     let stick_d = r.path("stick-d");
     copy_stick(&stick_a, &stick_d);
-    ok(
+    assert_ok(
         &r.sign(&stick_d, "staged/root.json", &[], "bob"),
         "bob signs",
     );
     let run = r.tuf_repo(&["merge", repo_s, path_str(&stick_d)]);
-    ok(&run, "merge the second signature");
+    assert_ok(&run, "merge the second signature");
     assert!(run.stdout.contains("root v1: 2/2 met"), "{run:?}");
     let before = snapshot_of(&repo);
     refused(
@@ -590,27 +584,6 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
     );
 }
 
-/// python-tuf's client from `trusted` over `published`, downloading
-/// `target` into `out`: its stdout, or why it failed.
-fn python_downloads(trusted: &Path, published: &Path, target: &str, out: &Path) -> String {
-    let output = Command::new(python())
-        .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
-        .arg(trusted)
-        .arg(published)
-        .arg("--download")
-        .arg(target)
-        .arg(out)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    said
-}
-
 /// A copy of the repository to break in one way, and `verify` on it.
 fn verify_broken(repo: &Path, scratch: &Path, break_it: impl FnOnce(&Path)) -> Run {
     if scratch.exists() {
@@ -627,7 +600,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     let repo = r.path("repo");
     let repo_s = path_str(&repo);
     let published = repo.join("repository");
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "init",
             repo_s,
@@ -648,12 +621,12 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     );
     // Nothing is published yet: the first ceremony signs root v1 and targets v1.
     let stick = r.path("stick-1");
-    ok(
+    assert_ok(
         &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
         "stage v1",
     );
-    ok(&r.sign(&stick, "staged/root.json", &[], "alice"), "root v1");
-    ok(
+    assert_ok(&r.sign(&stick, "staged/root.json", &[], "alice"), "root v1");
+    assert_ok(
         &r.sign(
             &stick,
             "staged/targets.json",
@@ -662,11 +635,11 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         ),
         "targets v1",
     );
-    ok(
+    assert_ok(
         &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
         "merge v1",
     );
-    ok(&r.tuf_repo(&["commit", repo_s]), "commit v1");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit v1");
     refused(
         &r.tuf_repo(&["stage", repo_s, "--out", path_str(&r.path("stick-0"))]),
         "nothing to stage",
@@ -687,16 +660,16 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         "--custom",
         path_str(&custom),
     ]);
-    ok(&run, "add-target");
+    assert_ok(&run, "add-target");
     assert!(run.stdout.contains("targets v2"), "{run:?}");
     let extra = r.path("extra.json");
     std::fs::write(&extra, b"{}").unwrap();
-    ok(
+    assert_ok(
         &r.tuf_repo(&["add-target", repo_s, path_str(&extra)]),
         "add-target extra",
     );
     let run = r.tuf_repo(&["remove-target", repo_s, "extra.json"]);
-    ok(&run, "remove-target");
+    assert_ok(&run, "remove-target");
     assert!(
         run.stdout.contains("targets v2"),
         "one bump per round: {run:?}"
@@ -730,7 +703,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
 
     // The targets ceremony: signed for root v1's targets keys.
     let stick = r.path("stick-2");
-    ok(
+    assert_ok(
         &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
         "stage targets",
     );
@@ -746,7 +719,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         "commit unsigned targets",
         &["staged/targets.json", "targets v2", "threshold"],
     );
-    ok(
+    assert_ok(
         &r.sign(
             &stick,
             "staged/targets.json",
@@ -756,9 +729,9 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         "alice signs targets v2",
     );
     let run = r.tuf_repo(&["merge", repo_s, path_str(&stick)]);
-    ok(&run, "merge targets");
+    assert_ok(&run, "merge targets");
     assert!(run.stdout.contains("targets (root v1): 1/1 met"), "{run:?}");
-    ok(&r.tuf_repo(&["commit", repo_s]), "commit targets v2");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit targets v2");
     let digest = staged["signed"]["targets"]["keys/log.pub"]["hashes"]["sha256"]
         .as_str()
         .unwrap()
@@ -770,7 +743,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     );
 
     let run = r.tuf_repo(&["verify", repo_s]);
-    ok(&run, "verify");
+    assert_ok(&run, "verify");
     for line in [
         "root v1: ok",
         "timestamp v2: ok",
@@ -794,7 +767,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     );
 
     // A rotation collecting signatures: commit refuses, timestamp does not.
-    ok(
+    assert_ok(
         &r.tuf_repo(&[
             "stage-rotation",
             repo_s,
@@ -806,27 +779,27 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         "stage root v2",
     );
     let run = r.tuf_repo(&["timestamp", repo_s]);
-    ok(&run, "timestamp outside its margin");
+    assert_ok(&run, "timestamp outside its margin");
     assert!(run.stdout.contains("nothing to do"), "{run:?}");
     let in_margin = time::OffsetDateTime::now_utc() + time::Duration::hours(20);
     let at = in_margin
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let run = r.tuf_repo(&["timestamp", repo_s, "--at", &at]);
-    ok(&run, "timestamp inside its margin");
+    assert_ok(&run, "timestamp inside its margin");
     assert!(run.stdout.contains("timestamp.json"), "{run:?}");
-    ok(
+    assert_ok(
         &r.tuf_repo(&["timestamp", repo_s, "--force"]),
         "timestamp --force",
     );
-    ok(&r.tuf_repo(&["snapshot", repo_s]), "snapshot");
+    assert_ok(&r.tuf_repo(&["snapshot", repo_s]), "snapshot");
     refused(
         &r.tuf_repo(&["commit", repo_s]),
         "commit of a root still collecting signatures",
         &["staged/root.json", "root v2", "threshold"],
     );
     let run = r.tuf_repo(&["verify", repo_s]);
-    ok(&run, "verify after refreshes");
+    assert_ok(&run, "verify after refreshes");
     assert!(run.stdout.contains("timestamp v5: ok"), "{run:?}");
     assert!(run.stdout.contains("snapshot v3: ok"), "{run:?}");
     python_downloads(

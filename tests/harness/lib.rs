@@ -210,3 +210,34 @@ impl Default for SoftHsm {
         Self::new()
     }
 }
+
+/// A temp path as `&str`, for argument lists (temp dirs are UTF-8 here).
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp paths")
+}
+
+/// Asserts that a command succeeded, showing its output if not.
+pub fn assert_ok(run: &Run, what: &str) {
+    assert_eq!(run.code, Some(0), "{what}: {run:?}");
+}
+
+/// python-tuf's client pinned to `trusted` updates from the published
+/// directory and downloads `target` into `out`; returns what it printed.
+pub fn python_downloads(trusted: &Path, published: &Path, target: &str, out: &Path) -> String {
+    let output = Command::new(python())
+        .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
+        .arg(trusted)
+        .arg(published)
+        .arg("--download")
+        .arg(target)
+        .arg(out)
+        .output()
+        .expect("run python_refresh.py");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
