@@ -842,3 +842,146 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     let run = tuf_ceremony_e2e::tuf_repo(["verify", repo_s, "--at", &at]);
     refused(&run, "an expired timestamp", &["timestamp.json", "expired"]);
 }
+
+/// `tuf-repo commit` run under strace, killed (SIGKILL) at its `k`-th
+/// rename: a real crash between two of its writes, with no hook in the code.
+/// `Some(run)` if it was killed, `None` if it finished before rename `k`.
+fn commit_killed_at_rename(repo: &Path, k: usize) -> Option<Run> {
+    let output = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null"])
+        .arg("-e")
+        .arg(format!(
+            "inject=rename,renameat,renameat2:signal=KILL:when={k}"
+        ))
+        .arg(binary("tuf-repo"))
+        .args(["commit", path_str(repo)])
+        .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
+        .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
+        .output()
+        .expect("strace (cargo xtask test installs it)");
+    let run = Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    (run.code != Some(0)).then_some(run)
+}
+
+#[test]
+fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
+    let r = Releaser::new(&[("alice", "ed25519")], true);
+    let repo = r.path("repo");
+    let repo_s = path_str(&repo);
+    assert_ok(
+        &r.tuf_repo(&[
+            "init",
+            repo_s,
+            "--root-key",
+            path_str(&r.pub_key("alice")),
+            "--root-threshold",
+            "1",
+            "--snapshot-key",
+            path_str(&r.path("snapshot.pub.json")),
+            "--timestamp-key",
+            path_str(&r.path("timestamp.pub.json")),
+            "--online-snapshot-age",
+            path_str(&r.path("snapshot.age")),
+            "--online-timestamp-age",
+            path_str(&r.path("timestamp.age")),
+        ]),
+        "init",
+    );
+    let stick = r.path("stick-1");
+    assert_ok(
+        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+        "stage v1",
+    );
+    assert_ok(&r.sign(&stick, "staged/root.json", &[], "alice"), "root v1");
+    let staged_root = ["--staged-root", "staged/root.json"];
+    assert_ok(
+        &r.sign(&stick, "staged/targets.json", &staged_root, "alice"),
+        "targets v1",
+    );
+    assert_ok(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+        "merge v1",
+    );
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit v1");
+
+    // Targets v2 with a new file, signed and merged: ready to commit.
+    let file = r.path("service-map.json");
+    std::fs::write(&file, br#"{"api": "https://example.invalid"}"#).unwrap();
+    assert_ok(
+        &r.tuf_repo(&["add-target", repo_s, path_str(&file)]),
+        "add-target",
+    );
+    let stick = r.path("stick-2");
+    assert_ok(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        "stage v2",
+    );
+    let trusted = ["--trusted", "repository/1.root.json"];
+    assert_ok(
+        &r.sign(&stick, "staged/targets.json", &trusted, "alice"),
+        "targets v2",
+    );
+    assert_ok(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+        "merge v2",
+    );
+
+    let mut crashes = 0;
+    for k in 1.. {
+        let copy = r.path(&format!("repo-crash-{k}"));
+        copy_dir(&repo, &copy);
+        let Some(killed) = commit_killed_at_rename(&copy, k) else {
+            break;
+        };
+        crashes += 1;
+        assert_eq!(
+            killed.code, None,
+            "rename {k}: not killed by the signal: {killed:?}"
+        );
+        // Whatever the crash left, a client sees a consistent repository...
+        let published = copy.join("repository");
+        assert_ok(
+            &r.tuf_repo(&["verify", path_str(&copy)]),
+            &format!("verify after crash {k}"),
+        );
+        let output = Command::new(python())
+            .arg(workspace_root().join("tests/fixtures/python_refresh.py"))
+            .arg(published.join("1.root.json"))
+            .arg(&published)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "crash {k}: python-tuf refuses: {said}"
+        );
+        // ...either the old one or the new one, never a mix.
+        assert!(
+            said.starts_with("python-tuf trusts root v1, timestamp v"),
+            "crash {k}: {said}"
+        );
+        // And committing again finishes the job.
+        assert_ok(
+            &r.tuf_repo(&["commit", path_str(&copy)]),
+            &format!("commit after crash {k}"),
+        );
+        assert_ok(
+            &r.tuf_repo(&["verify", path_str(&copy)]),
+            &format!("verify after recovery {k}"),
+        );
+        python_downloads(
+            &published.join("1.root.json"),
+            &published,
+            "service-map.json",
+            &r.path(&format!("download-{k}")),
+        );
+    }
+    assert!(
+        crashes >= 4,
+        "commit v2 writes at least blob, targets, snapshot, timestamp: {crashes}"
+    );
+}

@@ -31,6 +31,8 @@ pub const APT_PACKAGES: &[&str] = &[
     // Cross-checks of the emulated YubiKey: libykpiv's tool and ykcs11.
     "yubico-piv-tool",
     "ykcs11",
+    // Crash injection: `tuf-repo commit` killed between two of its writes.
+    "strace",
 ];
 
 /// The rustup components `cargo xtask test` calls, with the cargo
