@@ -123,6 +123,56 @@ impl Releaser {
     }
 }
 
+impl Releaser {
+    /// A repository at `<scratch>/repo` whose first ceremony is done: root
+    /// v1 (only `keyholder`'s key, threshold 1) and targets v1 signed on one
+    /// stick, merged and committed with the online keys.
+    fn published_v1(&self, keyholder: &str) -> PathBuf {
+        let repo = self.path("repo");
+        let repo_s = path_str(&repo);
+        assert_ok(
+            &self.tuf_repo(&[
+                "init",
+                repo_s,
+                "--root-key",
+                path_str(&self.pub_key(keyholder)),
+                "--root-threshold",
+                "1",
+                "--snapshot-key",
+                path_str(&self.path("snapshot.pub.json")),
+                "--timestamp-key",
+                path_str(&self.path("timestamp.pub.json")),
+                "--online-snapshot-age",
+                path_str(&self.path("snapshot.age")),
+                "--online-timestamp-age",
+                path_str(&self.path("timestamp.age")),
+            ]),
+            "init",
+        );
+        // Nothing is published yet: the first ceremony signs root v1 and targets v1.
+        let stick = self.path("stick-1");
+        assert_ok(
+            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+            "stage v1",
+        );
+        assert_ok(
+            &self.sign(&stick, "staged/root.json", &[], keyholder),
+            "root v1",
+        );
+        let staged_root = ["--staged-root", "staged/root.json"];
+        assert_ok(
+            &self.sign(&stick, "staged/targets.json", &staged_root, keyholder),
+            "targets v1",
+        );
+        assert_ok(
+            &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+            "merge v1",
+        );
+        assert_ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
+        repo
+    }
+}
+
 fn args<'a>(a: &'a [&'a str]) -> &'a [&'a str] {
     a
 }
@@ -597,49 +647,9 @@ fn verify_broken(repo: &Path, scratch: &Path, break_it: impl FnOnce(&Path)) -> R
 #[test]
 fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     let r = Releaser::new(&[("alice", "ecdsa-p256"), ("bob", "ed25519")], true);
-    let repo = r.path("repo");
+    let repo = r.published_v1("alice");
     let repo_s = path_str(&repo);
     let published = repo.join("repository");
-    assert_ok(
-        &r.tuf_repo(&[
-            "init",
-            repo_s,
-            "--root-key",
-            path_str(&r.pub_key("alice")),
-            "--root-threshold",
-            "1",
-            "--snapshot-key",
-            path_str(&r.path("snapshot.pub.json")),
-            "--timestamp-key",
-            path_str(&r.path("timestamp.pub.json")),
-            "--online-snapshot-age",
-            path_str(&r.path("snapshot.age")),
-            "--online-timestamp-age",
-            path_str(&r.path("timestamp.age")),
-        ]),
-        "init",
-    );
-    // Nothing is published yet: the first ceremony signs root v1 and targets v1.
-    let stick = r.path("stick-1");
-    assert_ok(
-        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
-        "stage v1",
-    );
-    assert_ok(&r.sign(&stick, "staged/root.json", &[], "alice"), "root v1");
-    assert_ok(
-        &r.sign(
-            &stick,
-            "staged/targets.json",
-            &["--staged-root", "staged/root.json"],
-            "alice",
-        ),
-        "targets v1",
-    );
-    assert_ok(
-        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
-        "merge v1",
-    );
-    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit v1");
     refused(
         &r.tuf_repo(&["stage", repo_s, "--out", path_str(&r.path("stick-0"))]),
         "nothing to stage",
@@ -870,43 +880,8 @@ fn commit_killed_at_rename(repo: &Path, k: usize) -> Option<Run> {
 #[test]
 fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
     let r = Releaser::new(&[("alice", "ed25519")], true);
-    let repo = r.path("repo");
+    let repo = r.published_v1("alice");
     let repo_s = path_str(&repo);
-    assert_ok(
-        &r.tuf_repo(&[
-            "init",
-            repo_s,
-            "--root-key",
-            path_str(&r.pub_key("alice")),
-            "--root-threshold",
-            "1",
-            "--snapshot-key",
-            path_str(&r.path("snapshot.pub.json")),
-            "--timestamp-key",
-            path_str(&r.path("timestamp.pub.json")),
-            "--online-snapshot-age",
-            path_str(&r.path("snapshot.age")),
-            "--online-timestamp-age",
-            path_str(&r.path("timestamp.age")),
-        ]),
-        "init",
-    );
-    let stick = r.path("stick-1");
-    assert_ok(
-        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
-        "stage v1",
-    );
-    assert_ok(&r.sign(&stick, "staged/root.json", &[], "alice"), "root v1");
-    let staged_root = ["--staged-root", "staged/root.json"];
-    assert_ok(
-        &r.sign(&stick, "staged/targets.json", &staged_root, "alice"),
-        "targets v1",
-    );
-    assert_ok(
-        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
-        "merge v1",
-    );
-    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit v1");
 
     // Targets v2 with a new file, signed and merged: ready to commit.
     let file = r.path("service-map.json");
