@@ -33,6 +33,11 @@ pub const APT_PACKAGES: &[&str] = &[
     "ykcs11",
     // Crash injection: `tuf-repo commit` killed between two of its writes.
     "strace",
+    // Network namespaces (`ip netns`, `ip link`): the offline-refusal test
+    // runs `ceremony preflight` with and without a non-loopback interface.
+    "iproute2",
+    // A terminal for driving the terminal UI in tests.
+    "tmux",
 ];
 
 /// The rustup components `cargo xtask test` calls, with the cargo

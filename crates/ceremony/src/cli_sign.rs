@@ -16,8 +16,8 @@ use signers::pkcs11::{Access, Pkcs11Signer, TokenKey};
 use signers::{Pin, PinState};
 use time::OffsetDateTime;
 
+use crate::cli_time::parse_time;
 use crate::cli_token::TokenArgs;
-use time::format_description::well_known::Rfc3339;
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root};
 
@@ -48,10 +48,6 @@ pub struct Args {
     /// The time expiry is checked against (RFC 3339); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     at: Option<OffsetDateTime>,
-}
-
-fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
 /// Runs the command; every error names the file, token or key involved.

@@ -1,11 +1,16 @@
-//! `ceremony`: the offline signing appliance. This binary has the headless
-//! subcommands scripts and tests use; the terminal UI arrives with issue 5.
-//! Exit codes (DESIGN.md): 0 success, 1 input checked and rejected (one
+//! `ceremony`: the offline signing appliance. With no subcommand it runs
+//! the terminal UI keyholders and witnesses use; the subcommands are the
+//! headless paths scripts and tests use. Exit codes (DESIGN.md): 0 success, 1 input checked and rejected (one
 //! `error:` line), 2 usage.
 
+mod cli_drill;
+mod cli_inspect;
 mod cli_onboard;
+mod cli_preflight;
 mod cli_sign;
+mod cli_time;
 mod cli_token;
+mod cli_tui;
 mod cli_yubikey;
 
 use std::process::ExitCode;
@@ -15,9 +20,12 @@ use clap::{Parser, Subcommand};
 /// Sign TUF metadata offline with hardware keys.
 #[derive(Parser)]
 #[command(name = "ceremony", version, about)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    tui: cli_tui::Args,
 }
 
 #[derive(Subcommand)]
@@ -28,13 +36,26 @@ enum Command {
     /// Generate a keyholder's key on a PKCS#11 token (or a YubiKey over PIV
     /// with `--profile yubikey-piv`) and write its public key object.
     Onboard(cli_onboard::Args),
+    /// Check that this machine is fit for a ceremony: no network, no core
+    /// dumps.
+    Preflight(cli_preflight::Args),
+    /// Print the review and threshold board of a stick as text: what the
+    /// review screen shows.
+    Inspect(cli_inspect::Args),
+    /// Stage a practice rotation (root v1 → v2, one key replaced, 2 of 3)
+    /// with SoftHSM2 tokens, for `ceremony --drill --media <stick>`.
+    DrillStage(cli_drill::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Sign(args) => cli_sign::run(&args),
-        Command::Onboard(args) => cli_onboard::run(&args),
+        None => cli_tui::run(&cli.tui),
+        Some(Command::Sign(args)) => cli_sign::run(&args),
+        Some(Command::Onboard(args)) => cli_onboard::run(&args),
+        Some(Command::Preflight(args)) => cli_preflight::run(&args),
+        Some(Command::Inspect(args)) => cli_inspect::run(&args),
+        Some(Command::DrillStage(args)) => cli_drill::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

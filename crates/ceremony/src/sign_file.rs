@@ -22,6 +22,11 @@ pub struct SignOutcome {
     pub board: Vec<(String, ThresholdReport)>,
     /// Hex SHA-256 of the canonical signed bytes (what the witness compares).
     pub digest: String,
+    /// The signature each signer made, in the order of `signed_with` (for
+    /// the transcript).
+    pub signatures: Vec<tuf_metadata::Signature>,
+    /// Hex SHA-256 of the whole file as written and read back.
+    pub file_sha256: String,
 }
 
 /// Why a file was not signed (it is unchanged) or the write went wrong.
@@ -70,8 +75,21 @@ pub fn sign_file(
     signers: &mut [&mut dyn Signer],
 ) -> Result<SignOutcome, SignFileError> {
     let original = read_capped(path, Limits::ANY.max_bytes)?;
-    let mut plan = SigningPlan::with_anchor(&original, anchor, now)?;
+    let plan = SigningPlan::with_anchor(&original, anchor, now)?;
+    sign_plan(path, &original, plan, signers)
+}
+
+/// Signs `plan` (made from `original`, the bytes now at `path`) with every
+/// offered signer whose key it lists, and writes it back as [`sign_file`]
+/// does: for callers that already built the plan (the ceremony session).
+pub fn sign_plan(
+    path: &Path,
+    original: &[u8],
+    mut plan: SigningPlan,
+    signers: &mut [&mut dyn Signer],
+) -> Result<SignOutcome, SignFileError> {
     let mut signed_with = Vec::new();
+    let mut signatures = Vec::new();
     for signer in signers.iter_mut() {
         let keyids = plan.keyids_for(signer.public_key());
         if keyids.is_empty() {
@@ -79,6 +97,7 @@ pub fn sign_file(
         }
         let signature = signer.sign(plan.metadata().signed_bytes())?;
         plan.apply(&keyids, &signature);
+        signatures.push(signature);
         signed_with.push((signer.identity().clone(), keyids));
     }
     if signed_with.is_empty() {
@@ -98,9 +117,11 @@ pub fn sign_file(
             signed_with,
             board,
             digest: plan.metadata().signed_digest(),
+            signatures,
+            file_sha256: hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes)),
         }),
         Err(why) => {
-            let restored = write_atomically(path, &original);
+            let restored = write_atomically(path, original);
             Err(SignFileError::ReadBack(match restored {
                 Ok(()) => why,
                 Err(e) => format!("{why}; restoring the original also failed: {e}"),

@@ -17,6 +17,8 @@ pub mod rotation;
 pub mod signing;
 pub mod snapshot;
 pub mod targets;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod threshold;
 
 #[cfg(test)]

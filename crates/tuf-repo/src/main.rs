@@ -17,6 +17,7 @@ mod refresh;
 mod stage;
 mod status;
 mod target_files;
+mod transcript_cmd;
 mod verify;
 mod verify_root;
 
@@ -60,6 +61,9 @@ enum Command {
     Verify(verify::Args),
     /// Verify each next root in order against the one before it.
     VerifyRoot(verify_root::Args),
+    /// Check a ceremony transcript: its hash chain, and that the signatures it records are in the metadata files given.
+    #[command(subcommand)]
+    Transcript(transcript_cmd::TranscriptCommand),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyRoot(args) => verify_root::run(&args),
+        Command::Transcript(command) => transcript_cmd::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

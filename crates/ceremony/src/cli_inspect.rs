@@ -1,0 +1,89 @@
+//! `ceremony inspect --media <dir>`: the review and threshold board as text,
+//! the same lines the review screen shows, for scripts, releasers checking
+//! a stick before handing it over, and witnesses who want it on paper.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use ceremony::media::{load, recognise};
+use ceremony::review::{board_lines, grouped_digest, review};
+use clap::Args as ClapArgs;
+use metadata_io::read_capped;
+use time::OffsetDateTime;
+use tuf_metadata::Limits;
+
+use crate::cli_time::parse_time;
+
+/// Arguments of `ceremony inspect`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The stick (its mount point) or any directory holding a bundle,
+    /// a go-tuf or a tuf-on-ci layout.
+    #[arg(long, value_name = "dir")]
+    media: PathBuf,
+    /// A root pinned on the image, which the stick's history must contain.
+    #[arg(long, value_name = "root.json")]
+    pinned_root: Option<PathBuf>,
+    /// The time expiries are shown against (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+/// Prints the review; fails (exit 1) where the appliance would stop.
+pub fn run(args: &Args) -> Result<()> {
+    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let pinned = args
+        .pinned_root
+        .as_ref()
+        .map(|path| {
+            read_capped(path, Limits::ROOT.max_bytes).with_context(|| path.display().to_string())
+        })
+        .transpose()?;
+    let media = recognise(&args.media)?;
+    let loaded = load(&media, pinned.as_deref(), now)?;
+    println!("media: {} ({})", args.media.display(), loaded.media.layout);
+    for note in &loaded.media.notes {
+        println!("note: {note}");
+    }
+    match &loaded.trusted {
+        Some(trusted) => {
+            println!(
+                "trusted root: v{} from {}{}{}; chain verified {}",
+                trusted.version,
+                trusted.display,
+                if trusted.pinned { " (pinned)" } else { "" },
+                if trusted.expired { " (expired)" } else { "" },
+                trusted
+                    .chain
+                    .iter()
+                    .map(|v| format!("v{v}"))
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            );
+            println!("trusted root canonical sha256 {}", trusted.canonical_sha256);
+            for row in grouped_digest(&trusted.canonical_sha256) {
+                println!("  {row}");
+            }
+        }
+        None => println!("trusted root: none on the stick (a first ceremony)"),
+    }
+    for (index, file) in loaded.files.iter().enumerate() {
+        println!();
+        let (_, plan) = loaded
+            .read_and_plan(index, now)
+            .with_context(|| file.staged.display.clone())?;
+        let compare = if plan.role() == "root" {
+            loaded.trusted.as_ref().map(|t| t.metadata())
+        } else {
+            None
+        };
+        for line in review(&file.staged.display, plan.metadata(), compare, now) {
+            println!("{line}");
+        }
+        println!("canonical sha256 {}", plan.metadata().signed_digest());
+        for line in board_lines(&plan.board()) {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}

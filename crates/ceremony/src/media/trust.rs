@@ -1,0 +1,515 @@
+//! The trusted root and the strict load of everything on the stick. Trust
+//! starts at the root pinned on the image (or, without one, the oldest
+//! root on the stick, checked against its own keys) and moves forward only
+//! by verified rotations, one version at a time. Only then is a staged file
+//! shown, with the keys that may sign it taken from that chain.
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+use tuf_metadata::rotation::{check_expiry, verify_root_update, verify_trusted_root};
+use tuf_metadata::signing::{Anchor, SigningPlan};
+use tuf_metadata::{Limits, Metadata, Root, Signed, Targets};
+
+use super::MediaError;
+use super::layout::{Media, StagedFile, display};
+
+/// The root everything on the stick is checked against: root N.
+#[derive(Clone, Debug)]
+pub struct TrustedRoot {
+    /// N.
+    pub version: u64,
+    /// Hex SHA-256 of its canonical signed bytes, for the witness.
+    pub canonical_sha256: String,
+    /// Its file on the stick.
+    pub display: String,
+    /// Trust started at the root pinned on the image, not at the stick's word.
+    pub pinned: bool,
+    /// Expired at the confirmed time: still usable to sign its successor
+    /// (that is often why the rotation happens), but worth saying.
+    pub expired: bool,
+    /// The versions verified, from the start of trust to N.
+    pub chain: Vec<u64>,
+    metadata: Metadata<Root>,
+}
+
+impl TrustedRoot {
+    /// The parsed root N, for signing plans and the review diff.
+    pub fn metadata(&self) -> &Metadata<Root> {
+        &self.metadata
+    }
+}
+
+/// Where the keys allowed to sign a staged file come from, for screens
+/// (the session builds the actual [`Anchor`] through [`Loaded::plan`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnchorKind {
+    /// No trusted root: only a first root can be signed, by its own keys.
+    None,
+    /// The trusted root N.
+    Trusted,
+    /// The root staged in this ceremony (not yet trusted).
+    Staged,
+    /// The targets metadata that delegates the role.
+    Delegator {
+        /// Its file on the stick.
+        display: String,
+        /// e.g. "targets v3 (staged)".
+        label: String,
+    },
+}
+
+/// A staged file as loaded: what the witness compares and the transcript records.
+#[derive(Clone, Debug)]
+pub struct LoadedFile {
+    /// Where it is and what it is.
+    pub staged: StagedFile,
+    /// Hex SHA-256 of the file's bytes as read.
+    pub bytes_sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Hex SHA-256 of the canonical signed bytes: what signatures cover.
+    pub canonical_sha256: String,
+    /// The metadata's version.
+    pub version: u64,
+    /// Its `expires`, as written.
+    pub expires: String,
+    /// Where its signing keys come from.
+    pub anchor: AnchorKind,
+}
+
+#[derive(Clone, Debug)]
+struct Delegator {
+    path: PathBuf,
+    targets: Targets,
+    label: String,
+}
+
+/// The stick, loaded and checked: ready for review and signing.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The recognised stick (its notes extended by the load).
+    pub media: Media,
+    /// Root N, if the stick has a history.
+    pub trusted: Option<TrustedRoot>,
+    /// The staged files, in the media's order.
+    pub files: Vec<LoadedFile>,
+    history_digests: Vec<(String, String, u64)>,
+    staged_root: Option<Metadata<Root>>,
+    delegators: Vec<Delegator>,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+fn read(path: &Path, file: &str, limit: usize) -> Result<Vec<u8>, MediaError> {
+    metadata_io::read_capped(path, limit).map_err(|e| MediaError::Read {
+        file: file.to_owned(),
+        error: e.to_string(),
+    })
+}
+
+fn limit_for(role: &str) -> usize {
+    if role == "root" {
+        Limits::ROOT.max_bytes
+    } else {
+        Limits::ANY.max_bytes
+    }
+}
+
+fn history_dir(media: &Media) -> String {
+    media.history.first().map_or_else(
+        || "history".to_owned(),
+        |h| {
+            Path::new(&h.display)
+                .parent()
+                .map_or_else(String::new, |p| format!("{}/", p.display()))
+        },
+    )
+}
+
+/// Establishes root N from the stick's history (starting at `pinned`, the
+/// root built into the image, when given) and strictly loads every staged
+/// file. `now` is the time the keyholder confirmed.
+pub fn load(
+    media: &Media,
+    pinned: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<Loaded, MediaError> {
+    let mut media = media.clone();
+    let mut history = Vec::new();
+    let mut history_digests = Vec::new();
+    let history_files = media.history.clone();
+    for h in &history_files {
+        let bytes = read(&h.path, &h.display, Limits::ROOT.max_bytes)?;
+        let parse_error = |error| MediaError::Parse {
+            file: h.display.clone(),
+            error,
+        };
+        let signed = Metadata::parse(&bytes, &Limits::ROOT).map_err(parse_error)?;
+        let root = signed
+            .clone()
+            .into_root()
+            .map_err(|e| parse_error(e.into()))?;
+        let found = root.signed().common.version;
+        if found != h.version {
+            return Err(MediaError::HistoryName {
+                file: h.display.clone(),
+                named: h.version,
+                found,
+            });
+        }
+        history_digests.push((h.display.clone(), sha256(&bytes), bytes.len() as u64));
+        history.push((h, signed, root));
+    }
+
+    let trusted = establish(&mut media, &history, pinned, now)?;
+    let (files, staged_root, delegators) = load_staged(&media, trusted.as_ref())?;
+    Ok(Loaded {
+        media,
+        trusted,
+        files,
+        history_digests,
+        staged_root,
+        delegators,
+    })
+}
+
+type HistoryRoot<'a> = (&'a super::HistoryFile, Metadata<Signed>, Metadata<Root>);
+
+fn establish(
+    media: &mut Media,
+    history: &[HistoryRoot<'_>],
+    pinned: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<Option<TrustedRoot>, MediaError> {
+    let (start, mut current, is_pinned) = match pinned {
+        Some(bytes) => {
+            let root = Metadata::parse_root(bytes).map_err(MediaError::PinnedInvalid)?;
+            let version = root.signed().common.version;
+            let digest = root.signed_digest();
+            let Some(at) = history.iter().position(|(h, _, _)| h.version == version) else {
+                return Err(MediaError::PinnedNotOnStick {
+                    dir: history_dir(media),
+                    version,
+                    pinned: digest,
+                });
+            };
+            let stick = history[at].2.signed_digest();
+            if stick != digest {
+                return Err(MediaError::PinnedMismatch {
+                    file: history[at].0.display.clone(),
+                    version,
+                    stick,
+                    pinned: digest,
+                });
+            }
+            (at, root, true)
+        }
+        None => {
+            let Some((first, _, root)) = history.first() else {
+                return Ok(None);
+            };
+            verify_trusted_root(root).map_err(|error| MediaError::History {
+                file: first.display.clone(),
+                error,
+            })?;
+            if first.version > 1 {
+                media.notes.push(format!(
+                    "trust starts at {} (root v{}), the oldest root on the stick, checked only against its own keys",
+                    first.display, first.version
+                ));
+            }
+            (0, root.clone(), false)
+        }
+    };
+    let mut display = history[start].0.display.clone();
+    let mut chain = vec![current.signed().common.version];
+    for (h, signed, _) in history.iter().skip(start + 1) {
+        let expected = current.signed().common.version.saturating_add(1);
+        if h.version != expected {
+            return Err(MediaError::HistoryGap {
+                dir: history_dir(media),
+                missing: expected,
+                next: h.version,
+            });
+        }
+        let update = verify_root_update(&current, signed.clone(), None).map_err(|error| {
+            MediaError::History {
+                file: h.display.clone(),
+                error,
+            }
+        })?;
+        current = update.root;
+        chain.push(h.version);
+        display = h.display.clone();
+    }
+    let expired = check_expiry(current.signed(), now).is_err();
+    if expired {
+        media.notes.push(format!(
+            "trusted root v{} expired at {}: it may still sign its successor",
+            current.signed().common.version,
+            current.signed().common.expires.as_str()
+        ));
+    }
+    Ok(Some(TrustedRoot {
+        version: current.signed().common.version,
+        canonical_sha256: current.signed_digest(),
+        display,
+        pinned: is_pinned,
+        expired,
+        chain,
+        metadata: current,
+    }))
+}
+
+struct Parsed {
+    staged: StagedFile,
+    bytes: Vec<u8>,
+    metadata: Metadata<Signed>,
+}
+
+type StagedLoad = (Vec<LoadedFile>, Option<Metadata<Root>>, Vec<Delegator>);
+
+fn load_staged(media: &Media, trusted: Option<&TrustedRoot>) -> Result<StagedLoad, MediaError> {
+    let trusted_version = trusted.map_or(0, |t| t.version);
+    let mut parsed = Vec::new();
+    let mut staged_root: Option<Metadata<Root>> = None;
+    for staged in &media.staged {
+        let file = staged.display.clone();
+        let limit = limit_for(&staged.role);
+        let bytes = read(&staged.path, &file, limit)?;
+        let limits = if staged.role == "root" {
+            Limits::ROOT
+        } else {
+            Limits::ANY
+        };
+        let metadata = Metadata::parse(&bytes, &limits).map_err(|error| MediaError::Parse {
+            file: file.clone(),
+            error,
+        })?;
+        let actual = metadata.signed_digest();
+        if let Some(manifest) = &staged.expected_sha256
+            && *manifest != actual
+        {
+            return Err(MediaError::DigestMismatch {
+                file,
+                manifest: manifest.clone(),
+                actual,
+            });
+        }
+        check_role(&file, &staged.role, metadata.signed())?;
+        if let Signed::Root(root) = metadata.signed() {
+            let found = root.common.version;
+            if Some(found) != trusted_version.checked_add(1) {
+                return Err(MediaError::NotSuccessor {
+                    file,
+                    found,
+                    trusted: trusted_version,
+                });
+            }
+            if staged_root.is_some() {
+                return Err(MediaError::WrongRole {
+                    file,
+                    why: "a second staged root; stage one root per ceremony".into(),
+                });
+            }
+            staged_root = Some(
+                metadata
+                    .clone()
+                    .into_root()
+                    .map_err(|e| MediaError::Parse {
+                        file: staged.display.clone(),
+                        error: e.into(),
+                    })?,
+            );
+        }
+        parsed.push(Parsed {
+            staged: staged.clone(),
+            bytes,
+            metadata,
+        });
+    }
+
+    let mut delegators: Vec<Delegator> = Vec::new();
+    let mut files = Vec::new();
+    for p in &parsed {
+        let anchor = match p.metadata.signed() {
+            Signed::Root(_) if trusted.is_some() => AnchorKind::Trusted,
+            Signed::Root(_) => AnchorKind::None,
+            _ if is_top_level(&p.staged.role) => match (&staged_root, trusted) {
+                (Some(_), _) => AnchorKind::Staged,
+                (None, Some(_)) => AnchorKind::Trusted,
+                (None, None) => AnchorKind::None,
+            },
+            _ => delegator_for(media, &p.staged, &parsed, &mut delegators)?,
+        };
+        let common = p.metadata.signed().common();
+        files.push(LoadedFile {
+            staged: p.staged.clone(),
+            bytes_sha256: sha256(&p.bytes),
+            size: p.bytes.len() as u64,
+            canonical_sha256: p.metadata.signed_digest(),
+            version: common.version,
+            expires: common.expires.as_str().to_owned(),
+            anchor,
+        });
+    }
+    Ok((files, staged_root, delegators))
+}
+
+fn is_top_level(role: &str) -> bool {
+    matches!(role, "root" | "targets" | "snapshot" | "timestamp")
+}
+
+/// The file's `_type` must fit the role it is staged as.
+fn check_role(file: &str, role: &str, signed: &Signed) -> Result<(), MediaError> {
+    let found = signed.type_name();
+    let fits = if is_top_level(role) {
+        found == role
+    } else {
+        found == "targets"
+    };
+    if fits {
+        return Ok(());
+    }
+    let wanted = if is_top_level(role) { role } else { "targets" };
+    Err(MediaError::WrongRole {
+        file: file.to_owned(),
+        why: format!("staged as role {role:?} but holds {found} metadata (expected {wanted})"),
+    })
+}
+
+fn delegator_for(
+    media: &Media,
+    staged: &StagedFile,
+    parsed: &[Parsed],
+    delegators: &mut Vec<Delegator>,
+) -> Result<AnchorKind, MediaError> {
+    let fail = |why: String| MediaError::Delegator {
+        file: staged.display.clone(),
+        role: staged.role.clone(),
+        why,
+    };
+    let Some(path) = &staged.delegator else {
+        return Err(fail("no delegating targets metadata on the stick".into()));
+    };
+    let shown = display(&media.dir, path);
+    if let Some(d) = delegators.iter().find(|d| d.path == *path) {
+        return Ok(AnchorKind::Delegator {
+            display: shown,
+            label: d.label.clone(),
+        });
+    }
+    let (metadata, is_staged) = match parsed.iter().find(|p| p.staged.path == *path) {
+        Some(p) => (p.metadata.clone(), true),
+        None => {
+            let bytes = read(path, &shown, Limits::ANY.max_bytes)?;
+            let metadata =
+                Metadata::parse(&bytes, &Limits::ANY).map_err(|error| MediaError::Parse {
+                    file: shown.clone(),
+                    error,
+                })?;
+            (metadata, false)
+        }
+    };
+    let targets = metadata
+        .into_targets()
+        .map_err(|e| fail(format!("{shown}: {e}")))?;
+    let version = targets.signed().common.version;
+    let label = if is_staged {
+        format!("targets v{version} (staged)")
+    } else {
+        format!("targets v{version}")
+    };
+    delegators.push(Delegator {
+        path: path.clone(),
+        targets: targets.signed().clone(),
+        label: label.clone(),
+    });
+    Ok(AnchorKind::Delegator {
+        display: shown,
+        label,
+    })
+}
+
+impl Loaded {
+    /// The signing plan for staged file `index`, from its bytes on disk now
+    /// (signing rewrites the file) and the keys its anchor names. Refused
+    /// if its signed content changed since the load.
+    pub fn plan(&self, index: usize, now: OffsetDateTime) -> Result<SigningPlan, MediaError> {
+        self.read_and_plan(index, now).map(|(_, plan)| plan)
+    }
+
+    /// Like [`Loaded::plan`], also returning the bytes the plan was made
+    /// from, so the writer can check the file did not change under it.
+    pub fn read_and_plan(
+        &self,
+        index: usize,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<u8>, SigningPlan), MediaError> {
+        let file = self.files.get(index).ok_or(MediaError::NoSuchFile(index))?;
+        let staged = &file.staged;
+        let bytes = read(&staged.path, &staged.display, limit_for(&staged.role))?;
+        let missing = |what: &str| MediaError::WrongRole {
+            file: staged.display.clone(),
+            why: format!("{what} is no longer loaded; reload the stick"),
+        };
+        let anchor = match &file.anchor {
+            AnchorKind::None => Anchor::None,
+            AnchorKind::Trusted => Anchor::Trusted(
+                self.trusted
+                    .as_ref()
+                    .ok_or_else(|| missing("the trusted root"))?
+                    .metadata(),
+            ),
+            AnchorKind::Staged => Anchor::Staged(
+                self.staged_root
+                    .as_ref()
+                    .ok_or_else(|| missing("the staged root"))?,
+            ),
+            AnchorKind::Delegator { .. } => {
+                let path = staged.delegator.as_ref();
+                let d = self
+                    .delegators
+                    .iter()
+                    .find(|d| Some(&d.path) == path)
+                    .ok_or_else(|| missing("the delegating targets"))?;
+                Anchor::Delegator {
+                    targets: &d.targets,
+                    label: &d.label,
+                    role: &staged.role,
+                }
+            }
+        };
+        let plan =
+            SigningPlan::with_anchor(&bytes, anchor, now).map_err(|error| MediaError::Plan {
+                file: staged.display.clone(),
+                error,
+            })?;
+        let digest = plan.metadata().signed_digest();
+        if digest != file.canonical_sha256 {
+            return Err(MediaError::Changed {
+                file: staged.display.clone(),
+                loaded: file.canonical_sha256.clone(),
+                now: digest,
+            });
+        }
+        Ok((bytes, plan))
+    }
+
+    /// Every file read, history first: (path on the stick, SHA-256 of its
+    /// bytes, size), so the transcript records exactly what was reviewed.
+    pub fn file_digests(&self) -> Vec<(String, String, u64)> {
+        let staged = self
+            .files
+            .iter()
+            .map(|f| (f.staged.display.clone(), f.bytes_sha256.clone(), f.size));
+        self.history_digests.iter().cloned().chain(staged).collect()
+    }
+}
+
+#[cfg(test)]
+#[path = "trust_tests.rs"]
+mod tests;

@@ -1,0 +1,313 @@
+//! What a keyholder and a witness read before anything is signed: the
+//! change from the trusted version to the staged one, spelled out line by
+//! line, and the canonical digest to read aloud. One model for the review
+//! screen and for `ceremony inspect`, so the two never say different things.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use tuf_metadata::diff::{RootDiff, diff_roots};
+use tuf_metadata::targets::DelegatedRoles;
+use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
+use tuf_metadata::{Key, Metadata, Root, Signed};
+
+/// How a review line is meant to be read (the screen colours it; the text
+/// carries the same meaning in words and signs, so nothing rests on colour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// A heading.
+    Heading,
+    /// Plain information.
+    Plain,
+    /// Something added (a key, a permission).
+    Added,
+    /// Something taken away.
+    Removed,
+    /// Something the witness must look at twice.
+    Warning,
+    /// A digest to read aloud.
+    Digest,
+}
+
+/// One line of the review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewLine {
+    /// How to read it.
+    pub tone: Tone,
+    /// The words.
+    pub text: String,
+}
+
+impl fmt::Display for ReviewLine {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn line(tone: Tone, text: impl Into<String>) -> ReviewLine {
+    ReviewLine {
+        tone,
+        text: text.into(),
+    }
+}
+
+/// A hex digest in groups of four, eight groups per line, for reading aloud.
+pub fn grouped_digest(hex: &str) -> Vec<String> {
+    let groups: Vec<&str> = hex
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or("?"))
+        .collect();
+    groups.chunks(8).map(|row| row.join(" ")).collect()
+}
+
+/// Days from `now` to `at`, rounded down, as people say it.
+pub fn days_from(now: OffsetDateTime, at: OffsetDateTime) -> String {
+    let days = (at - now).whole_days();
+    match days {
+        d if at < now => format!("EXPIRED {} days ago", -d),
+        0 => "expires within a day".to_owned(),
+        1 => "in 1 day".to_owned(),
+        d => format!("in {d} days"),
+    }
+}
+
+/// The review of one staged file: `trusted` is the root it is compared
+/// with (root N for a staged root N+1), `now` the witness-confirmed time.
+pub fn review(
+    display: &str,
+    metadata: &Metadata<Signed>,
+    trusted: Option<&Metadata<Root>>,
+    now: OffsetDateTime,
+) -> Vec<ReviewLine> {
+    let signed = metadata.signed();
+    let common = signed.common();
+    let mut out = vec![line(
+        Tone::Heading,
+        format!(
+            "{display}: {} version {}",
+            signed.type_name(),
+            common.version
+        ),
+    )];
+    match (signed, trusted) {
+        (Signed::Root(new), Some(old)) => root_change(&mut out, old.signed(), new, now),
+        (Signed::Root(new), None) => first_root(&mut out, new, now),
+        (Signed::Targets(targets), _) => {
+            out.push(expiry(common.expires.time(), common.expires.as_str(), now));
+            out.push(line(
+                Tone::Plain,
+                format!("targets listed: {}", targets.targets.len()),
+            ));
+            if let Some(delegations) = &targets.delegations {
+                out.push(line(
+                    Tone::Plain,
+                    format!(
+                        "delegates to {} with {} key(s)",
+                        match &delegations.roles {
+                            DelegatedRoles::Listed(roles) => format!("{} role(s)", roles.len()),
+                            DelegatedRoles::Succinct(_) => "succinct hash bins".to_owned(),
+                        },
+                        delegations.keys.len()
+                    ),
+                ));
+            }
+        }
+        (_, _) => out.push(expiry(common.expires.time(), common.expires.as_str(), now)),
+    }
+    out.push(line(Tone::Heading, "canonical SHA-256 of what is signed:"));
+    for row in grouped_digest(&metadata.signed_digest()) {
+        out.push(line(Tone::Digest, format!("  {row}")));
+    }
+    out
+}
+
+fn expiry(at: OffsetDateTime, text: &str, now: OffsetDateTime) -> ReviewLine {
+    let tone = if at < now { Tone::Warning } else { Tone::Plain };
+    line(tone, format!("expires {text} ({})", days_from(now, at)))
+}
+
+fn first_root(out: &mut Vec<ReviewLine>, root: &Root, now: OffsetDateTime) {
+    out.push(line(
+        Tone::Warning,
+        "a first root: no trusted root to compare with; every key below is new",
+    ));
+    out.push(expiry(
+        root.common.expires.time(),
+        root.common.expires.as_str(),
+        now,
+    ));
+    for (name, role) in &root.roles {
+        out.push(line(
+            Tone::Plain,
+            format!(
+                "{name}: threshold {} of {}",
+                role.threshold,
+                role.keyids.len()
+            ),
+        ));
+        for id in &role.keyids {
+            out.push(line(
+                Tone::Added,
+                format!("  + {}", key_words(id, root.keys.get(id))),
+            ));
+        }
+    }
+}
+
+fn root_change(out: &mut Vec<ReviewLine>, old: &Root, new: &Root, now: OffsetDateTime) {
+    let diff: RootDiff = diff_roots(old, new);
+    out.push(line(
+        Tone::Plain,
+        format!("version {} → {}", diff.version.old, diff.version.new),
+    ));
+    out.push(expiry(
+        new.common.expires.time(),
+        new.common.expires.as_str(),
+        now,
+    ));
+    if let Some(change) = &diff.expires {
+        out.push(line(Tone::Plain, format!("  (was {})", change.old)));
+    }
+    if let Some(change) = &diff.consistent_snapshot {
+        out.push(line(
+            Tone::Warning,
+            format!(
+                "consistent_snapshot {} → {}",
+                show_opt(change.old),
+                show_opt(change.new)
+            ),
+        ));
+    }
+    if let Some(change) = &diff.spec_version {
+        out.push(line(
+            Tone::Plain,
+            format!("spec_version {} → {}", change.old, change.new),
+        ));
+    }
+    for role in &diff.roles {
+        let after = new.roles.get(&role.role);
+        let summary = match (&role.threshold, after) {
+            (Some(change), _) => format!(
+                "{}: threshold {} → {} (WARNING: changed) of {} key(s)",
+                role.role,
+                change.old,
+                change.new,
+                after.map_or(0, |r| r.keyids.len())
+            ),
+            (None, Some(r)) => format!(
+                "{}: threshold {} of {} key(s){}",
+                role.role,
+                r.threshold,
+                r.keyids.len(),
+                if role.is_empty() { ", unchanged" } else { "" }
+            ),
+            (None, None) => format!("{}: role removed", role.role),
+        };
+        let tone = if role.threshold.is_some() {
+            Tone::Warning
+        } else {
+            Tone::Plain
+        };
+        out.push(line(tone, summary));
+        for id in &role.added {
+            out.push(line(
+                Tone::Added,
+                format!("  + added   {}", key_words(id, new.keys.get(id))),
+            ));
+        }
+        for id in &role.removed {
+            out.push(line(
+                Tone::Removed,
+                format!("  - removed {}", key_words(id, old.keys.get(id))),
+            ));
+        }
+        for (was, now_id) in &role.reencoded {
+            out.push(line(
+                Tone::Warning,
+                format!(
+                    "  ~ same key, new id {} (was {})",
+                    short_id(now_id),
+                    short_id(was)
+                ),
+            ));
+        }
+    }
+    for id in &diff.keys_changed {
+        out.push(line(
+            Tone::Warning,
+            format!("key {} keeps its id but its content changes", short_id(id)),
+        ));
+    }
+    for change in &diff.unknown_fields {
+        let show = |v: &Option<tuf_metadata::Value>| {
+            v.as_ref().map_or("(absent)".to_owned(), |v| {
+                truncate(
+                    &String::from_utf8_lossy(&tuf_metadata::canonical::encode(v)),
+                    40,
+                )
+            })
+        };
+        out.push(line(
+            Tone::Warning,
+            format!(
+                "field {} {} → {}",
+                change.path,
+                show(&change.old),
+                show(&change.new)
+            ),
+        ));
+    }
+}
+
+fn show_opt(value: Option<bool>) -> String {
+    value.map_or("(absent)".to_owned(), |b| b.to_string())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `abcd1234 ecdsa-sha2-nistp256`: a key as a witness compares it.
+pub fn key_words(id: &str, key: Option<&Key>) -> String {
+    match key {
+        Some(key) => format!("{} {}", short_id(id), key.scheme),
+        None => format!("{} (no key object!)", short_id(id)),
+    }
+}
+
+/// The threshold board as lines: each key set, each key's state, and
+/// whether the threshold is met.
+pub fn board_lines(board: &[(String, ThresholdReport)]) -> Vec<ReviewLine> {
+    let mut out = Vec::new();
+    for (label, report) in board {
+        let met = report.is_met();
+        out.push(line(
+            if met { Tone::Added } else { Tone::Heading },
+            format!(
+                "{label}: {} of {} needed — {}",
+                report.counted(),
+                report.threshold,
+                if met { "threshold MET" } else { "not yet met" }
+            ),
+        ));
+        for (id, status) in &report.keys {
+            let (tone, words) = match status {
+                KeyStatus::Counted => (Tone::Added, "[x] signed, verified".to_owned()),
+                KeyStatus::SameKeyAs(other) => (
+                    Tone::Warning,
+                    format!("[=] same key as {}, counted once", short_id(other)),
+                ),
+                KeyStatus::Rejected(why) => (Tone::Removed, format!("[!] rejected: {why}")),
+                KeyStatus::NotSigned => (Tone::Plain, "[ ] not signed yet".to_owned()),
+            };
+            out.push(line(tone, format!("  {} {words}", short_id(id))));
+        }
+    }
+    out
+}

@@ -1,0 +1,32 @@
+//! The tokens a keyholder can pick from, behind one small trait so the
+//! session is tested with in-memory keys and run with real ones
+//! (PKCS#11 profiles and YubiKeys, `crate::hardware`).
+
+use signers::{Backend, Pin, PinState, SignError, Signer};
+
+/// One token as the choosing screen lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenChoice {
+    /// Model, serial, label: what the keyholder recognises.
+    pub description: String,
+    /// What kind of token it is (a YubiKey asks for a touch).
+    pub backend: Backend,
+    /// The PIN counter, read before any attempt, where the token tells.
+    pub pin_state: Option<PinState>,
+}
+
+/// Where tokens come from.
+pub trait Tokens {
+    /// Looks for tokens now: the tokens found, and one line per place that
+    /// could not be searched (a module missing, pcscd not running).
+    fn scan(&mut self) -> (Vec<TokenChoice>, Vec<String>);
+
+    /// The PIN counter of token `index` (of the last scan), read again just
+    /// before the keyholder types.
+    fn pin_state(&mut self, index: usize) -> Result<PinState, SignError>;
+
+    /// Logs in to token `index` with `pin` and returns a signer for each
+    /// key on it that can sign TUF metadata. A wrong PIN is an error whose
+    /// words say how many tries are left, where the token tells.
+    fn unlock(&mut self, index: usize, pin: &Pin) -> Result<Vec<Box<dyn Signer>>, SignError>;
+}

@@ -1,0 +1,67 @@
+//! The terminal UI keyholders and witnesses use: a view over the session
+//! (model → message → update → view). `run` owns the terminal; everything
+//! else is drawn and tested without one.
+
+pub mod app;
+pub mod view;
+
+use std::io;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event};
+use ratatui::{DefaultTerminal, Frame};
+
+pub use app::{App, Effect};
+
+/// Runs the UI until the user quits, restoring the terminal afterwards
+/// (also on panic: ratatui's `init` installs that hook).
+pub fn run(app: &mut App) -> io::Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, app);
+    ratatui::restore();
+    result
+}
+
+fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
+    terminal.draw(|frame: &mut Frame| view::view(app, frame))?;
+    while !app.quit {
+        // Redraw once a second for the clock in the header, else on input.
+        if !event::poll(Duration::from_secs(1))? {
+            terminal.draw(|frame| view::view(app, frame))?;
+            continue;
+        }
+        match event::read()? {
+            Event::Key(key) => {
+                if let Some(Effect::Sign) = app.update(key) {
+                    perform_sign(terminal, app)?;
+                }
+            }
+            Event::Resize(_, _) => {}
+            _ => continue,
+        }
+        terminal.draw(|frame| view::view(app, frame))?;
+    }
+    Ok(())
+}
+
+/// Signs with progress frames drawn between files (the token blocks the
+/// thread while it signs, and a YubiKey waits for its touch).
+fn perform_sign(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
+    let mut draw_error = None;
+    // The closure cannot borrow `app` (the session is signing): it draws a
+    // progress frame from the numbers it is given.
+    app.progress = Some(crate::session::Progress { done: 0, total: 0 });
+    terminal.draw(|frame| view::view(app, frame))?;
+    app.sign(&mut |progress| {
+        if let Err(e) = terminal.draw(|frame| view::progress_frame(frame, progress)) {
+            draw_error = Some(e);
+        }
+    });
+    match draw_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! Every screen drawn into a `TestBackend` at 80×24 (the appliance's
+//! console) and at 160×48, compared with the snapshots in `snapshots/`.
+//! Keys are fixed seeds, the clock is frozen and sticks live at fixed paths,
+//! so a screen only changes when the code that draws it does.
+
+use std::path::{Path, PathBuf};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Effect};
+use super::view::{progress_frame, view};
+use crate::session::Progress;
+use crate::test_support::{MemoryTokens, fake_interface, rotation_stick, session};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// A fresh fixed directory for test `name` (paths show on screen).
+fn fixed_dir(name: &str) -> PathBuf {
+    let dir = Path::new("/tmp/ceremony-tui-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn app(name: &str, tokens: MemoryTokens) -> (App, PathBuf) {
+    let dir = fixed_dir(name);
+    let stick = rotation_stick(&dir);
+    let session = session(&dir, tokens, false);
+    (App::new(session, vec![stick]), dir)
+}
+
+fn press(app: &mut App, code: KeyCode) -> Option<Effect> {
+    app.update(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Snapshots the screen at both sizes.
+fn snapshot(app: &App, name: &str) {
+    for (width, height) in SIZES {
+        insta::assert_snapshot!(
+            format!("{name}_{width}x{height}"),
+            render(app, width, height)
+        );
+    }
+}
+
+/// Signs with the token at `index` using PIN `pin`.
+fn sign_with(app: &mut App, index: usize, pin: &str) {
+    for _ in 0..index {
+        press(app, KeyCode::Down);
+    }
+    press(app, KeyCode::Enter);
+    type_text(app, pin);
+    if press(app, KeyCode::Enter) == Some(Effect::Sign) {
+        app.sign(&mut |_| {});
+    }
+}
+
+fn to_tokens(app: &mut App) {
+    press(app, KeyCode::Enter); // clock right
+    press(app, KeyCode::Enter); // load the stick
+    press(app, KeyCode::Enter); // reviewed
+}
+
+#[test]
+fn clock_screen_shows_the_host_clock_for_the_witness() {
+    let (mut app, _dir) = app("clock", MemoryTokens::default());
+    snapshot(&app, "clock");
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, "2026-11-22 10:15");
+    snapshot(&app, "clock_editing");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.session.now(),
+        time::macros::datetime!(2026-11-22 10:15 UTC)
+    );
+}
+
+#[test]
+fn a_mistyped_time_is_refused_on_the_clock_screen() {
+    let (mut app, _dir) = app("clock_bad", MemoryTokens::default());
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, "2026-13-40 99:99");
+    press(&mut app, KeyCode::Enter);
+    snapshot(&app, "clock_refused");
+    assert_eq!(app.session.stage(), &crate::session::Stage::Clock);
+}
+
+#[test]
+fn stick_screen_lists_the_media() {
+    let (mut app, _dir) = app("media", MemoryTokens::default());
+    press(&mut app, KeyCode::Enter);
+    snapshot(&app, "media");
+}
+
+#[test]
+fn review_screen_shows_the_change_the_digest_and_the_board() {
+    let (mut app, _dir) = app("review", MemoryTokens::default());
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    snapshot(&app, "review");
+    // It scrolls on small screens.
+    for _ in 0..12 {
+        press(&mut app, KeyCode::Down);
+    }
+    snapshot(&app, "review_scrolled");
+    press(&mut app, KeyCode::Char('v'));
+    snapshot(&app, "review_raw");
+}
+
+#[test]
+fn token_screen_shows_the_board_and_the_tokens() {
+    let (mut app, _dir) = app("tokens", MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    to_tokens(&mut app);
+    snapshot(&app, "tokens");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "12");
+    snapshot(&app, "pin");
+}
+
+#[test]
+fn a_wrong_pin_shows_the_tries_left_before_the_next_attempt() {
+    let (mut app, _dir) = app("wrong_pin", MemoryTokens::with(&[("alice", 1)]));
+    to_tokens(&mut app);
+    sign_with(&mut app, 0, "9999");
+    assert!(
+        app.input.is_empty(),
+        "the PIN buffer is wiped after an attempt"
+    );
+    snapshot(&app, "pin_wrong");
+}
+
+#[test]
+fn the_board_fills_up_as_keyholders_sign_and_the_witness_signs_off() {
+    let (mut app, dir) = app("full", MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    to_tokens(&mut app);
+    sign_with(&mut app, 0, "1234");
+    snapshot(&app, "signed_once");
+    sign_with(&mut app, 1, "1234");
+    snapshot(&app, "signed_twice");
+    press(&mut app, KeyCode::Char('f'));
+    type_text(&mut app, "Wanda Witness");
+    snapshot(&app, "witness");
+    press(&mut app, KeyCode::Enter);
+    snapshot(&app, "done");
+    press(&mut app, KeyCode::Char('t'));
+    snapshot(&app, "transcript");
+    assert!(dir.join("stick/ceremony-transcript.jsonl").exists());
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn a_network_interface_up_is_shown_and_signing_refused() {
+    let (mut app, dir) = app("online", MemoryTokens::with(&[("alice", 1)]));
+    fake_interface(&dir.join("net"), "eth0", "0x1003", "1");
+    to_tokens(&mut app);
+    press(&mut app, KeyCode::Enter);
+    snapshot(&app, "online_refused");
+    assert_eq!(app.session.stage(), &crate::session::Stage::Tokens);
+}
+
+#[test]
+fn a_stick_whose_trust_fails_stops_in_red() {
+    let (mut app, dir) = app("stopped", MemoryTokens::default());
+    // Root v1 on the stick is re-signed by a stranger only.
+    let stranger = tuf_metadata::testing::TestKey::from_seed(66);
+    let path = dir.join("stick/repository/1.root.json");
+    let bytes = std::fs::read(&path).unwrap();
+    let mut v1 = tuf_metadata::Metadata::parse_root(&bytes).unwrap();
+    let mut fresh = tuf_metadata::Metadata::new(v1.signed().clone());
+    stranger.sign(&mut fresh);
+    v1 = fresh;
+    std::fs::write(&path, tuf_metadata::testing::file_bytes(&v1)).unwrap();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    snapshot(&app, "stopped");
+}
+
+#[test]
+fn the_progress_frame_asks_for_a_touch() {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| progress_frame(frame, Progress { done: 2, total: 40 }))
+        .unwrap();
+    insta::assert_snapshot!("progress_80x24", terminal.backend().to_string());
+}

@@ -1,0 +1,483 @@
+//! Drawing: one function per screen, reading the model only. Everything
+//! fits 80×24 (long content scrolls); a larger terminal shows more of it.
+//! Meaning never rests on colour alone: lines carry `+`, `-`, `[x]`,
+//! `WARNING`, `MET` in their words too.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::review::{ReviewLine, Tone, board_lines, grouped_digest, review};
+use crate::safety::OfflineCheck;
+use crate::session::{Session, Stage};
+use crate::tui::app::{App, Severity, show_time};
+
+/// Draws the whole screen for the current state.
+pub fn view(app: &App, frame: &mut Frame) {
+    let [header, body, message, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(2),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(app, frame, header);
+    if app.show_transcript {
+        draw_transcript(app, frame, body);
+    } else {
+        match app.session.stage() {
+            Stage::Clock => draw_clock(app, frame, body),
+            Stage::Media => draw_media(app, frame, body),
+            Stage::Review { file } => draw_review(app, frame, body, *file),
+            Stage::Tokens => draw_tokens(app, frame, body),
+            Stage::Pin { token, state } => draw_pin(app, frame, body, *token, *state),
+            Stage::Finished => draw_finished(app, frame, body),
+            Stage::Done => draw_done(app, frame, body),
+            Stage::Stopped(reason) => draw_stopped(frame, body, reason),
+        }
+    }
+    draw_message(app, frame, message);
+    frame.render_widget(
+        Paragraph::new(hints(app)).style(Style::new().add_modifier(Modifier::REVERSED)),
+        footer,
+    );
+}
+
+fn style(tone: Tone) -> Style {
+    match tone {
+        Tone::Heading => Style::new().add_modifier(Modifier::BOLD),
+        Tone::Plain => Style::new(),
+        Tone::Added => Style::new().fg(Color::Green),
+        Tone::Removed => Style::new().fg(Color::Red),
+        Tone::Warning => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        Tone::Digest => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+    }
+}
+
+fn lines(review: &[ReviewLine]) -> Vec<Line<'static>> {
+    review
+        .iter()
+        .map(|l| Line::styled(l.text.clone(), style(l.tone)))
+        .collect()
+}
+
+fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
+    let session = &app.session;
+    let mut spans = vec![Span::styled(
+        " TUF root ceremony ",
+        Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+    )];
+    if session.is_drill() {
+        spans.push(Span::styled(
+            " DRILL ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    if session.online_refusal().is_some() {
+        let short = match session.network_state() {
+            OfflineCheck::Online { up } => format!("NETWORK UP ({})", up.join(", ")),
+            _ => "NETWORK STATE UNKNOWN".to_owned(),
+        };
+        spans.push(Span::styled(
+            format!(" {short}: SIGNING REFUSED "),
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    spans.push(Span::raw(format!(" {} ", stage_name(session.stage()))));
+    spans.push(Span::raw(format!(" {}", show_time(session.now()))));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn stage_name(stage: &Stage) -> &'static str {
+    match stage {
+        Stage::Clock => "1 clock",
+        Stage::Media => "2 stick",
+        Stage::Review { .. } => "3 review",
+        Stage::Tokens => "4 sign",
+        Stage::Pin { .. } => "4 PIN",
+        Stage::Finished => "5 witness",
+        Stage::Done => "done",
+        Stage::Stopped(_) => "STOPPED",
+    }
+}
+
+fn block(title: &str) -> Block<'_> {
+    Block::new().borders(Borders::TOP).title(title)
+}
+
+fn draw_clock(app: &App, frame: &mut Frame, area: Rect) {
+    let host = app.session.host_clock();
+    let mut text = vec![
+        Line::raw(""),
+        Line::raw("This machine's clock says:"),
+        Line::styled(format!("    {}", show_time(host)), style(Tone::Digest)),
+        Line::raw(""),
+        Line::raw("Offline clocks drift. Witness: compare it with your own clock."),
+        Line::raw("Expiry dates are checked against the time confirmed here."),
+        Line::raw(""),
+    ];
+    if app.editing_clock {
+        text.push(Line::raw(
+            "Type the correct time in UTC (YYYY-MM-DD HH:MM):",
+        ));
+        text.push(Line::styled(
+            format!("    {}_", app.input.as_str()),
+            style(Tone::Heading),
+        ));
+    }
+    frame.render_widget(Paragraph::new(text).block(block(" Clock check ")), area);
+}
+
+fn draw_media(app: &App, frame: &mut Frame, area: Rect) {
+    let mut text = vec![
+        Line::raw("Choose the stick the releaser gave you:"),
+        Line::raw(""),
+    ];
+    if app.media.is_empty() {
+        text.push(Line::styled(
+            "  no stick found: plug it in and press r",
+            style(Tone::Warning),
+        ));
+    }
+    for (i, dir) in app.media.iter().enumerate() {
+        let marker = if i == app.selected { "> " } else { "  " };
+        let line = format!("{marker}{}", dir.display());
+        text.push(if i == app.selected {
+            Line::styled(line, Style::new().add_modifier(Modifier::REVERSED))
+        } else {
+            Line::raw(line)
+        });
+    }
+    text.push(Line::raw(""));
+    text.push(Line::raw(
+        "The stick is only read until a signature is written.",
+    ));
+    frame.render_widget(Paragraph::new(text).block(block(" Stick ")), area);
+}
+
+/// The review of file `index` of the loaded stick, or its raw canonical
+/// bytes.
+fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
+    let session = &app.session;
+    let Some(loaded) = session.loaded() else {
+        return;
+    };
+    let count = loaded.files.len();
+    let title = format!(" Review {}/{count} ", index + 1);
+    let now = session.now();
+    let mut text: Vec<Line> = Vec::new();
+    if let Some(trusted) = &loaded.trusted {
+        text.push(Line::raw(format!(
+            "trusted: root v{} from {}{}{}",
+            trusted.version,
+            trusted.display,
+            if trusted.pinned {
+                ", PINNED on this image"
+            } else {
+                ""
+            },
+            if trusted.expired {
+                " (expired: this rotation renews it)"
+            } else {
+                ""
+            },
+        )));
+        text.push(Line::raw(
+            "  its canonical SHA-256 (compare with the published one):",
+        ));
+        for row in grouped_digest(&trusted.canonical_sha256) {
+            text.push(Line::styled(format!("  {row}"), style(Tone::Digest)));
+        }
+    }
+    match loaded.read_and_plan(index, now) {
+        Ok((bytes, plan)) => {
+            if app.raw_view {
+                let raw = String::from_utf8_lossy(plan.metadata().signed_bytes()).into_owned();
+                text.push(Line::styled(
+                    format!("canonical bytes signed ({} bytes):", raw.len()),
+                    style(Tone::Heading),
+                ));
+                text.push(Line::raw(raw));
+                drop(bytes);
+            } else {
+                let display = &loaded.files[index].staged.display;
+                let trusted = loaded.trusted.as_ref().map(|t| t.metadata());
+                let compare = if plan.role() == "root" { trusted } else { None };
+                text.extend(lines(&review(display, plan.metadata(), compare, now)));
+                text.extend(lines(&board_lines(session.board(index))));
+            }
+        }
+        Err(e) => text.push(Line::styled(
+            format!("cannot be signed: {e}"),
+            style(Tone::Removed),
+        )),
+    }
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block(&title))
+            .wrap(Wrap { trim: false })
+            .scroll((app.scroll, 0)),
+        area,
+    );
+}
+
+fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
+    let session = &app.session;
+    let (tokens, problems) = session.tokens();
+    let [board_area, list_area] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(board_text(session))
+            .block(block(" Threshold board "))
+            .scroll((app.scroll, 0)),
+        board_area,
+    );
+    let mut text = Vec::new();
+    if tokens.is_empty() {
+        text.push(Line::styled(
+            "no token found: plug in your YubiKey or token and press r",
+            style(Tone::Warning),
+        ));
+    }
+    for (i, token) in tokens.iter().enumerate() {
+        let marker = if i == app.selected { "> " } else { "  " };
+        let pin = token
+            .pin_state
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let line = format!("{marker}{}{pin}", token.description);
+        text.push(if i == app.selected {
+            Line::styled(line, Style::new().add_modifier(Modifier::REVERSED))
+        } else {
+            Line::raw(line)
+        });
+    }
+    for problem in problems {
+        text.push(Line::styled(format!("  ({problem})"), style(Tone::Plain)));
+    }
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block(" Next keyholder: choose your token "))
+            .wrap(Wrap { trim: false }),
+        list_area,
+    );
+}
+
+/// Every staged file's board, compactly.
+fn board_text(session: &Session) -> Vec<Line<'static>> {
+    let mut text = Vec::new();
+    let Some(loaded) = session.loaded() else {
+        return text;
+    };
+    for (index, file) in loaded.files.iter().enumerate() {
+        text.push(Line::styled(
+            format!(
+                "{} ({} v{})",
+                file.staged.display, file.staged.role, file.version
+            ),
+            style(Tone::Heading),
+        ));
+        text.extend(lines(&board_lines(session.board(index))));
+    }
+    text
+}
+
+fn draw_pin(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    token: usize,
+    state: Option<signers::PinState>,
+) {
+    let (tokens, _) = app.session.tokens();
+    let description = tokens.get(token).map_or("?", |t| t.description.as_str());
+    let mut text = vec![Line::raw(format!("Token: {description}")), Line::raw("")];
+    if let Some(state) = state {
+        let tone = match state {
+            signers::PinState::Ok => Tone::Plain,
+            _ => Tone::Warning,
+        };
+        text.push(Line::styled(format!("PIN counter: {state}"), style(tone)));
+    }
+    text.push(Line::raw(""));
+    text.push(Line::raw(
+        "Type your PIN (nobody else should see the keyboard):",
+    ));
+    text.push(Line::styled(
+        format!("    {}_", "•".repeat(app.input.chars().count())),
+        style(Tone::Heading),
+    ));
+    text.push(Line::raw(""));
+    if let Some(progress) = app.progress {
+        text.push(Line::styled(
+            format!(
+                "Signing {}/{} … if your YubiKey blinks, touch it now",
+                progress.done, progress.total
+            ),
+            style(Tone::Warning),
+        ));
+    } else {
+        text.push(Line::raw(
+            "Every file this token's key may sign is signed with this one PIN;",
+        ));
+        text.push(Line::raw(
+            "each signature is verified before it is written.",
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block(" PIN "))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_finished(app: &App, frame: &mut Frame, area: Rect) {
+    let mut text: Vec<Line> = app.session.summary().into_iter().map(Line::raw).collect();
+    text.push(Line::raw(""));
+    text.push(Line::raw(
+        "Witness: type your name to sign off the transcript:",
+    ));
+    text.push(Line::styled(
+        format!("    {}_", app.input.as_str()),
+        style(Tone::Heading),
+    ));
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block(" Witness sign-off "))
+            .wrap(Wrap { trim: false })
+            .scroll((app.scroll, 0)),
+        area,
+    );
+}
+
+fn draw_done(app: &App, frame: &mut Frame, area: Rect) {
+    let mut text: Vec<Line> = app.session.summary().into_iter().map(Line::raw).collect();
+    if let Some(transcript) = app.session.transcript() {
+        text.push(Line::raw(""));
+        text.push(Line::raw(format!(
+            "transcript: {} entries on the stick; last entry's SHA-256:",
+            transcript.len()
+        )));
+        for row in grouped_digest(&transcript.head()) {
+            text.push(Line::styled(format!("  {row}"), style(Tone::Digest)));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block(
+                " Ceremony complete: copy this onto the witness sheet ",
+            ))
+            .wrap(Wrap { trim: false })
+            .scroll((app.scroll, 0)),
+        area,
+    );
+}
+
+fn draw_stopped(frame: &mut Frame, area: Rect, reason: &str) {
+    let text = vec![
+        Line::styled(
+            "THE CEREMONY CANNOT GO ON",
+            style(Tone::Removed).add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(""),
+        Line::styled(reason.to_owned(), style(Tone::Removed)),
+        Line::raw(""),
+        Line::raw("Nothing was signed or written. Tell the releaser what this says."),
+    ];
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(
+                Block::new()
+                    .borders(Borders::ALL)
+                    .border_style(Style::new().fg(Color::Red))
+                    .title(" Stopped "),
+            )
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_transcript(app: &App, frame: &mut Frame, area: Rect) {
+    let text: Vec<Line> = app
+        .session
+        .transcript_lines()
+        .into_iter()
+        .map(Line::raw)
+        .collect();
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block(" Transcript "))
+            .wrap(Wrap { trim: false })
+            .scroll((app.scroll, 0)),
+        area,
+    );
+}
+
+fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some((severity, text)) = &app.message {
+        let style = match severity {
+            Severity::Info => Style::new().fg(Color::Green),
+            Severity::Error => Style::new().fg(Color::White).bg(Color::Red),
+        };
+        let prefix = match severity {
+            Severity::Info => "",
+            Severity::Error => "error: ",
+        };
+        frame.render_widget(
+            Paragraph::new(format!("{prefix}{text}"))
+                .style(style)
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+    }
+}
+
+fn hints(app: &App) -> &'static str {
+    if app.show_transcript {
+        return " ↑↓ scroll  Esc close";
+    }
+    match app.session.stage() {
+        Stage::Clock if app.editing_clock => " Enter confirm this time  Esc back",
+        Stage::Clock => " Enter the clock is right  e type the correct time  q quit",
+        Stage::Media => " ↑↓ choose  Enter load  r rescan  q quit",
+        Stage::Review { .. } => {
+            " Enter reviewed, next  v raw bytes  ↑↓ scroll  t transcript  q quit"
+        }
+        Stage::Tokens => " ↑↓ choose  Enter use token  r rescan  f finish  t transcript  q quit",
+        Stage::Pin { .. } => " Enter sign  Esc back",
+        Stage::Finished => " type your name, Enter sign off",
+        Stage::Done | Stage::Stopped(_) => " ↑↓ scroll  t transcript  q quit",
+    }
+}
+
+/// The frame shown while a batch is being signed: the session is busy, so
+/// this draws from the progress numbers alone.
+pub fn progress_frame(frame: &mut Frame, progress: crate::session::Progress) {
+    let text = vec![
+        Line::raw(""),
+        Line::styled(
+            format!("Signing file {} of {} …", progress.done + 1, progress.total),
+            style(Tone::Heading),
+        ),
+        Line::raw(""),
+        Line::styled(
+            "If your YubiKey blinks, touch it now.",
+            style(Tone::Warning),
+        ),
+        Line::raw("Do not pull the stick or the token."),
+        Line::raw("Each signature is verified, written, and read back."),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).block(Block::new().borders(Borders::ALL).title(" Signing ")),
+        frame.area(),
+    );
+}
