@@ -49,6 +49,10 @@ pub struct Args {
     /// Where network interfaces are read; for tests.
     #[arg(long, hide = true, default_value = "/sys/class/net")]
     sys_class_net: PathBuf,
+    /// Start as usual, draw the first frame, and exit: for the start-up
+    /// benchmark (`cargo xtask bench --only tui`).
+    #[arg(long, hide = true)]
+    first_frame_only: bool,
 }
 
 /// Runs the UI until the keyholders and witness are done (or quit).
@@ -82,7 +86,7 @@ pub fn run(args: &Args) -> Result<()> {
         args.media.clone()
     };
     let mut app = App::new(session, media);
-    tui::run(&mut app).context("terminal")?;
+    tui::run(&mut app, args.first_frame_only).context("terminal")?;
     if let Some(transcript) = app.session.transcript() {
         println!(
             "transcript: {} entries, last entry sha256 {}",

@@ -14,10 +14,16 @@ use ratatui::{DefaultTerminal, Frame};
 pub use app::{App, Effect};
 
 /// Runs the UI until the user quits, restoring the terminal afterwards
-/// (also on panic: ratatui's `init` installs that hook).
-pub fn run(app: &mut App) -> io::Result<()> {
+/// (also on panic: ratatui's `init` installs that hook). With
+/// `first_frame_only`, returns once the first frame is drawn (the start-up
+/// benchmark).
+pub fn run(app: &mut App, first_frame_only: bool) -> io::Result<()> {
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, app);
+    let result = if first_frame_only {
+        terminal.draw(|frame| view::view(app, frame)).map(drop)
+    } else {
+        event_loop(&mut terminal, app)
+    };
     ratatui::restore();
     result
 }
