@@ -99,7 +99,10 @@ fn through_review(ui: &Tmux, drill: &Drill) {
         std::thread::sleep(std::time::Duration::from_millis(50));
         seen = ui.screen();
     }
-    assert!(seen.contains(&first_group.join(" ")), "digest {digest} not shown:\n{seen}");
+    assert!(
+        seen.contains(&first_group.join(" ")),
+        "digest {digest} not shown:\n{seen}"
+    );
     ui.keys(&["Enter"]);
     ui.wait_for("Next keyholder");
 }
@@ -169,7 +172,11 @@ fn two_keyholders_sign_a_rotation_offline_and_the_witness_signs_off() {
         staged.as_os_str(),
     ]);
     assert_ok(&verified, "verify-root");
-    assert!(verified.stdout.contains("root v2: ok"), "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains("root v2: ok"),
+        "{}",
+        verified.stdout
+    );
     // The transcript chain holds and records exactly these signatures.
     let transcript = drill.bundle("transcript.jsonl");
     let checked = tuf_repo([
@@ -180,7 +187,11 @@ fn two_keyholders_sign_a_rotation_offline_and_the_witness_signs_off() {
         staged.as_os_str(),
     ]);
     assert_ok(&checked, "transcript verify");
-    assert!(checked.stdout.contains("2 signatures"), "{}", checked.stdout);
+    assert!(
+        checked.stdout.contains("2 signatures"),
+        "{}",
+        checked.stdout
+    );
     assert!(!checked.stdout.contains("DRILL"), "{}", checked.stdout);
 }
 
@@ -209,8 +220,16 @@ fn a_stick_that_fails_during_the_write_keeps_the_old_file() {
     sign_as(&ui, &drill, "alice");
     let screen = ui.wait_for("FAILED");
     assert!(screen.contains("unchanged"), "{screen}");
-    assert_eq!(std::fs::read(&staged).unwrap(), before, "the old file is intact");
-    assert_eq!(staged_files(&drill), ["root.json"], "no temp file left behind");
+    assert_eq!(
+        std::fs::read(&staged).unwrap(),
+        before,
+        "the old file is intact"
+    );
+    assert_eq!(
+        staged_files(&drill),
+        ["root.json"],
+        "no temp file left behind"
+    );
     assert!(screen.contains("0 of 2 needed"), "{screen}");
     ui.keys(&["q"]);
     ui.wait_for("[exited 0]");
@@ -218,7 +237,11 @@ fn a_stick_that_fails_during_the_write_keeps_the_old_file() {
     let transcript = drill.bundle("transcript.jsonl");
     let text = std::fs::read_to_string(&transcript).unwrap();
     assert!(text.contains("\"event\":\"failed\""), "{text}");
-    let checked = tuf_repo(["transcript".as_ref(), "verify".as_ref(), transcript.as_os_str()]);
+    let checked = tuf_repo([
+        "transcript".as_ref(),
+        "verify".as_ref(),
+        transcript.as_os_str(),
+    ]);
     assert_ok(&checked, "transcript verify");
 }
 

@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: our code against its peers, on the same inputs, in
-//! the same run, printed as ratios. Two sections (`--only` runs one):
+//! the same run, printed as ratios. Three sections (`--only` runs one):
 //!
 //! - `hashbins`: our metadata code against python-tuf. Goals: canonical
 //!   encoding ≥ 10× securesystemslib, parse + verify of a hash-bin tree
@@ -15,6 +15,9 @@
 //!   Goals: batch ≥ 0.9× raw, ≥ 10× HSMSigner. The Rust side is the
 //!   `sign_bench` example of signers, the Python side
 //!   `xtask/bench_python_sign.py`.
+//! - `tui`: `ceremony`'s start to its first frame (goal ≤ 50 ms) and its
+//!   RSS (goal < 20 MB), next to trivial programs started the same way in a
+//!   pseudo-terminal: see `tui.rs`.
 //!
 //! Absolute figures depend on the machine; ratios measured side by side do
 //! not (much), which is why the goals are stated as ratios.
@@ -29,6 +32,8 @@ use serde_json::Value;
 
 use crate::{cargo, deps, python, step};
 
+mod tui;
+
 /// The sections of `cargo xtask bench`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Section {
@@ -36,16 +41,24 @@ pub enum Section {
     Hashbins,
     /// PKCS#11 signing on SoftHSM2 against raw C_Sign and HSMSigner.
     Sign,
+    /// The terminal UI's start to its first frame, and its RSS.
+    Tui,
 }
 
 /// Runs every section, or only `only`.
 pub fn run(root: &Path, only: Option<Section>) -> Result<()> {
-    let python = python::ensure_venv(root)?;
-    if only.is_none_or(|s| s == Section::Hashbins) {
-        hashbins(root, &python)?;
+    let wanted = |section| only.is_none_or(|s| s == section);
+    if wanted(Section::Hashbins) || wanted(Section::Sign) {
+        let python = python::ensure_venv(root)?;
+        if wanted(Section::Hashbins) {
+            hashbins(root, &python)?;
+        }
+        if wanted(Section::Sign) {
+            sign(root, &python)?;
+        }
     }
-    if only.is_none_or(|s| s == Section::Sign) {
-        sign(root, &python)?;
+    if wanted(Section::Tui) {
+        tui::run(root)?;
     }
     Ok(())
 }

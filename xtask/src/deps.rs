@@ -38,6 +38,10 @@ pub const APT_PACKAGES: &[&str] = &[
     "iproute2",
     // A terminal for driving the terminal UI in tests.
     "tmux",
+    // The UI start-up benchmark: /usr/bin/time (wall time, max RSS) and
+    // util-linux `script` (a pseudo-terminal; bsdutils in Debian 12).
+    "time",
+    "bsdutils",
 ];
 
 /// The rustup components `cargo xtask test` calls, with the cargo
@@ -143,7 +147,7 @@ fn apt_get(args: &[&str]) -> Result<Command> {
     Ok(cmd)
 }
 
-fn is_root() -> Result<bool> {
+pub fn is_root() -> Result<bool> {
     let out = Command::new("id")
         .arg("-u")
         .output()

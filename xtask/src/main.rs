@@ -44,7 +44,8 @@ enum Task {
     },
     /// Compare our metadata code with python-tuf, and our PKCS#11 signing
     /// with the token's raw rate and securesystemslib's HSMSigner, on the
-    /// same inputs in the same run, and print the ratios.
+    /// same inputs in the same run, and print the ratios; time the terminal
+    /// UI's start to its first frame against trivial programs.
     Bench {
         /// Run one section only.
         #[arg(long, value_enum)]
@@ -79,7 +80,9 @@ fn main() -> ExitCode {
 /// The practice ceremony (`ceremony-scripts/drill`) on built-in defaults:
 /// SoftHSM2 tokens for three keyholders, a new repository, its first
 /// ceremony and an annual rotation, headless. Set-up first, as `test` does.
-/// The terminal UI keyholders will use arrives with issue 5.
+/// Then the appliance's own practice: a rotation staged on a drill stick,
+/// reviewed with `ceremony inspect`, and (at a terminal) the UI opened on
+/// it for the keyholders to sign.
 fn drill(root: &Path) -> Result<()> {
     deps::ensure_apt_packages()?;
     let python = python::ensure_venv(root)?;
@@ -89,9 +92,7 @@ fn drill(root: &Path) -> Result<()> {
             "build", "--quiet", "-p", "ceremony", "-p", "tuf-repo", "--bins",
         ]),
     )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = target_dir(root);
     let work = target.join("drill");
     if work.exists() {
         std::fs::remove_dir_all(&work)
@@ -106,7 +107,48 @@ fn drill(root: &Path) -> Result<()> {
             .arg(&work)
             .env("PATH", path)
             .env("TUF_CEREMONY_PYTHON", &python),
-    )
+    )?;
+    appliance_drill(&target, &work.join("appliance"))
+}
+
+/// Stages the appliance's practice rotation and opens the terminal UI on
+/// it when there is a terminal to open it in (CI has none: it reviews the
+/// stick headless instead and says how to open the UI).
+fn appliance_drill(target: &Path, dir: &Path) -> Result<()> {
+    use std::io::IsTerminal;
+    let ceremony = target.join("debug").join("ceremony");
+    step(
+        "staging the appliance's practice rotation (root v1 → v2, one key replaced)",
+        Command::new(&ceremony)
+            .arg("drill-stage")
+            .arg("--out")
+            .arg(dir),
+    )?;
+    let stick = dir.join("stick");
+    let conf = dir.join("softhsm2.conf");
+    step(
+        "what the review screen will show",
+        Command::new(&ceremony)
+            .args(["inspect", "--media"])
+            .arg(&stick),
+    )?;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        step(
+            "the appliance (DRILL): sign as two keyholders with the PINs above",
+            Command::new(&ceremony)
+                .args(["--drill", "--no-yubikey", "--media"])
+                .arg(&stick)
+                .env("SOFTHSM2_CONF", &conf),
+        )
+    } else {
+        println!(
+            "no terminal here: open the appliance on the drill stick with\n  SOFTHSM2_CONF={} {} --drill --no-yubikey --media {}",
+            conf.display(),
+            ceremony.display(),
+            stick.display()
+        );
+        Ok(())
+    }
 }
 
 /// The workspace root: xtask lives one level below it. Every command runs
@@ -117,6 +159,13 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask sits inside the workspace")
         .to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The cargo that started us (same toolchain), or `cargo` from PATH.

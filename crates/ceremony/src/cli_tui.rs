@@ -4,6 +4,7 @@
 //! practice rotation with SoftHSM2 tokens in a temporary directory and runs
 //! the UI over it.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -121,6 +122,14 @@ fn drill_in_temp_dir(args: &Args) -> Result<()> {
         .context("creating the drill directory")?;
     let work = dir.path().join("drill");
     let staged = ceremony::drill::stage(&work, &exe, OffsetDateTime::now_utc())?;
+    println!("{}", staged.briefing());
+    if std::io::stdin().is_terminal() {
+        println!("press Enter to open the appliance on the drill stick");
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading Enter")?;
+    }
     let mut child = Command::new(&exe);
     child
         .arg("--drill")

@@ -63,7 +63,10 @@ pub fn grouped_digest(hex: &str) -> Vec<String> {
 
 /// Days from `now` to `at`, rounded down, as people say it.
 pub fn days_from(now: OffsetDateTime, at: OffsetDateTime) -> String {
-    let days = (at - now).whole_days();
+    // Rounded to the nearest day: a root made "for 365 days" a minute ago
+    // reads as 365, not 364.
+    let seconds = (at - now).whole_seconds();
+    let days = (seconds + seconds.signum() * 43_200) / 86_400;
     match days {
         d if at < now => format!("EXPIRED {} days ago", -d),
         0 => "expires within a day".to_owned(),
@@ -310,4 +313,38 @@ pub fn board_lines(board: &[(String, ThresholdReport)]) -> Vec<ReviewLine> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn days_are_rounded_the_way_people_count_them() {
+        let now = datetime!(2026-11-22 09:30 UTC);
+        assert_eq!(
+            days_from(
+                now,
+                now + time::Duration::days(365) - time::Duration::minutes(1)
+            ),
+            "in 365 days"
+        );
+        assert_eq!(days_from(now, now + time::Duration::hours(30)), "in 1 day");
+        assert_eq!(
+            days_from(now, now + time::Duration::hours(5)),
+            "expires within a day"
+        );
+        assert_eq!(
+            days_from(now, now - time::Duration::days(3)),
+            "EXPIRED 3 days ago"
+        );
+    }
+
+    #[test]
+    fn a_digest_is_read_aloud_in_two_rows_of_eight_groups() {
+        let rows = grouped_digest(&"0123456789abcdef".repeat(4));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], "0123 4567 89ab cdef 0123 4567 89ab cdef");
+    }
 }

@@ -125,7 +125,13 @@ pub fn run(root: &Path) -> Result<()> {
         )?);
     }
     samples.push(measure("peer: tput cols", "", "tput cols", &conf, &out)?);
-    samples.push(measure("peer: /usr/bin/true", "", "/usr/bin/true", &conf, &out)?);
+    samples.push(measure(
+        "peer: /usr/bin/true",
+        "",
+        "/usr/bin/true",
+        &conf,
+        &out,
+    )?);
     print_table(&samples, root_user);
     Ok(())
 }
@@ -159,7 +165,9 @@ fn measure(label: &str, prefix: &str, command: &str, conf: &Path, out: &Path) ->
         let start = Instant::now();
         let result = script.output();
         let whole = start.elapsed().as_secs_f64();
-        let status = result.context("could not start `script` (util-linux)")?.status;
+        let status = result
+            .context("could not start `script` (util-linux)")?
+            .status;
         let text = fs::read_to_string(out).unwrap_or_default();
         if !status.success() {
             bail!("{label}: `script -qec \"{inner}\"` failed ({status}):\n{text}");
