@@ -131,7 +131,7 @@ fn sign_as(ui: &Tmux, drill: &Drill, who: &str) {
 #[test]
 fn two_keyholders_sign_a_rotation_offline_and_the_witness_signs_off() {
     let drill = Drill::stage();
-    let ns = Netns::new();
+    let ns = Netns::create();
     let ui = Tmux::start(&drill.command(&ns, "", ""), 80, 24);
     through_review(&ui, &drill);
 
@@ -210,7 +210,7 @@ fn a_stick_that_fails_during_the_write_keeps_the_old_file() {
     let drill = Drill::stage();
     let staged = drill.bundle("staged/root.json");
     let before = std::fs::read(&staged).unwrap();
-    let ns = Netns::new();
+    let ns = Netns::create();
     // The stick dies at the moment the new file would replace the old one:
     // every rename fails with EIO, as on a pulled USB stick.
     let strace = "strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
@@ -248,7 +248,7 @@ fn a_stick_that_fails_during_the_write_keeps_the_old_file() {
 #[test]
 fn an_interface_that_is_up_stops_signing_unless_drilling() {
     let drill = Drill::stage();
-    let ns = Netns::new();
+    let ns = Netns::create();
     ns.add_interface_up("dummy0");
 
     let ui = Tmux::start(&drill.command(&ns, "", ""), 80, 24);

@@ -38,7 +38,7 @@ impl Netns {
     /// A new namespace with only `lo`, brought up. Needs root and
     /// iproute2 (CI has both; `cargo xtask test` installs iproute2): without
     /// them the test fails and says so.
-    pub fn new() -> Netns {
+    pub fn create() -> Netns {
         assert!(
             effective_uid() == Some(0),
             "this test must run as root: it creates a network namespace with \

@@ -70,6 +70,17 @@ impl HardwareTokens {
     }
 }
 
+impl HardwareTokens {
+    /// The key in the PIV slot of YubiKey `serial` (GET METADATA needs no
+    /// PIN), if there is one.
+    fn piv_key(&self, serial: u32) -> Option<tuf_metadata::Key> {
+        let slot = parse_slot(&self.piv_slot).ok()?;
+        let token = YubiKeyToken::open(Some(serial)).ok()?;
+        let signer = YubiKeySigner::new(token, slot).ok()?;
+        Some(signer.public_key().clone())
+    }
+}
+
 impl Tokens for HardwareTokens {
     fn scan(&mut self) -> (Vec<TokenChoice>, Vec<String>) {
         let mut choices = Vec::new();
@@ -87,10 +98,18 @@ impl Tokens for HardwareTokens {
                 }
             };
             for summary in tokens {
+                // Public keys are readable without a login on most tokens;
+                // one that hides them is simply listed without.
+                let keys = self
+                    .open_pkcs11(index, &summary)
+                    .and_then(|token| token.public_keys())
+                    .map(|keys| keys.into_iter().map(|(_, key)| key).collect())
+                    .unwrap_or_default();
                 choices.push(TokenChoice {
                     description: summary.to_string(),
                     backend: Backend::Pkcs11,
                     pin_state: None,
+                    keys,
                 });
                 self.found.push(Found::Pkcs11 {
                     module: index,
@@ -102,6 +121,7 @@ impl Tokens for HardwareTokens {
             match list_cards() {
                 Ok(cards) => {
                     for card in cards {
+                        let keys = self.piv_key(card.serial).into_iter().collect();
                         choices.push(TokenChoice {
                             description: format!(
                                 "YubiKey {}, serial {}",
@@ -109,6 +129,7 @@ impl Tokens for HardwareTokens {
                             ),
                             backend: Backend::YubiKey,
                             pin_state: None,
+                            keys,
                         });
                         self.found.push(Found::YubiKey {
                             serial: card.serial,

@@ -86,6 +86,11 @@ impl Tokens for MemoryTokens {
                 description: format!("memory token {:?}", t.label),
                 backend: Backend::Software,
                 pin_state: Some(state(t.tries)),
+                keys: t
+                    .seeds
+                    .iter()
+                    .map(|seed| TestKey::from_seed(*seed).key().clone())
+                    .collect(),
             })
             .collect();
         (list, vec!["no PKCS#11 module in unit tests".into()])

@@ -114,20 +114,32 @@ pub fn run(root: &Path) -> Result<()> {
         "this user"
     };
     println!("==> {RUNS} runs each in a pty (script), {STTY}, TERM={TERM}: {ui}");
-    samples.push(measure(&format!("ceremony ({who})"), "", &ui, &conf, &out)?);
+    samples.push(measure(
+        &format!("ceremony ({who})"),
+        ("", ""),
+        &ui,
+        &conf,
+        &out,
+    )?);
     if root_user {
         samples.push(measure(
             "ceremony (nobody, no mlock)",
-            &format!("ulimit -l 64; {NOBODY} "),
+            ("ulimit -l 64; ", &format!("{NOBODY} ")),
             &ui,
             &conf,
             &out,
         )?);
     }
-    samples.push(measure("peer: tput cols", "", "tput cols", &conf, &out)?);
+    samples.push(measure(
+        "peer: tput cols",
+        ("", ""),
+        "tput cols",
+        &conf,
+        &out,
+    )?);
     samples.push(measure(
         "peer: /usr/bin/true",
-        "",
+        ("", ""),
         "/usr/bin/true",
         &conf,
         &out,
@@ -136,9 +148,15 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `RUNS` runs of `command` inside `script`, `prefix` (shell words: a
-/// limit, a user switch) before `/usr/bin/time`.
-fn measure(label: &str, prefix: &str, command: &str, conf: &Path, out: &Path) -> Result<Sample> {
+/// `RUNS` runs of `command` inside `script`, after the shell commands
+/// `setup` (a limit), with `prefix` (a user switch) before `/usr/bin/time`.
+fn measure(
+    label: &str,
+    (setup, prefix): (&str, &str),
+    command: &str,
+    conf: &Path,
+    out: &Path,
+) -> Result<Sample> {
     let mut sample = Sample {
         label: label.to_owned(),
         time_e: Vec::new(),
@@ -149,7 +167,7 @@ fn measure(label: &str, prefix: &str, command: &str, conf: &Path, out: &Path) ->
     // Ours first, then /usr/bin/time's line, then bash's (the group's
     // stderr goes to the file; the frame goes to the pty).
     let inner = format!(
-        "{STTY}; TIMEFORMAT=%3R; {{ time {prefix}/usr/bin/time -f '%e %M' {command} ; }} 2>{}",
+        "{STTY}; {setup}TIMEFORMAT=%3R; {{ time {prefix}/usr/bin/time -f '%e %M' {command} ; }} 2>{}",
         quote(out)
     );
     for _ in 0..RUNS {

@@ -199,6 +199,51 @@ impl Session {
         (&self.token_list, &self.token_problems)
     }
 
+    /// What token `index` may sign in this ceremony, judged by the public
+    /// keys it shows before a login: one line per key of the ceremony it
+    /// holds, empty when it holds none. `None` when the token shows no
+    /// public keys (it is tried after the PIN instead).
+    pub fn token_roles(&self, index: usize) -> Option<Vec<String>> {
+        let choice = self.token_list.get(index)?;
+        if choice.keys.is_empty() {
+            return None;
+        }
+        let loaded = self.loaded.as_ref()?;
+        let now = self.now();
+        let mut lines = Vec::new();
+        for key in &choice.keys {
+            let mut sets = Vec::new();
+            for (file_index, file) in loaded.files.iter().enumerate() {
+                // A file that cannot be read now (a pulled stick) leaves
+                // the answer unknown: the error shows when signing.
+                let plan = loaded.plan(file_index, now).ok()?;
+                if plan.keyids_for(key).is_empty() {
+                    continue;
+                }
+                let labels: Vec<&str> = plan
+                    .key_sets()
+                    .iter()
+                    .filter(|set| {
+                        set.role
+                            .keyids
+                            .iter()
+                            .any(|id| set.keys.get(id) == Some(key))
+                    })
+                    .map(|set| set.label.as_str())
+                    .collect();
+                sets.push(format!("{} ({})", file.staged.display, labels.join(", ")));
+            }
+            if !sets.is_empty() {
+                lines.push(format!(
+                    "key {} may sign {}",
+                    short_id(&key.key_id()),
+                    sets.join("; ")
+                ));
+            }
+        }
+        Some(lines)
+    }
+
     /// Every keyholder's turn so far.
     pub fn turns(&self) -> &[TurnReport] {
         &self.turns
@@ -357,6 +402,14 @@ impl Session {
             ));
         };
         let description = choice.description.clone();
+        if self
+            .token_roles(index)
+            .is_some_and(|roles| roles.is_empty())
+        {
+            return Err(SessionError::NoKeyHere(format!(
+                "{description}: this token holds no key of this ceremony; the PIN was not asked for"
+            )));
+        }
         let state = self
             .tokens
             .pin_state(index)

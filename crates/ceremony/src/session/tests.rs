@@ -256,14 +256,21 @@ fn a_wrong_pin_keeps_the_pin_screen_with_the_tries_left_and_never_retries() {
 #[test]
 fn a_token_without_a_key_of_this_ceremony_signs_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("mallory", 9)]));
-    s.choose_token(0).unwrap();
-    let err = s
-        .sign_with_pin(pin("1234"), &mut |_| {})
-        .unwrap_err()
-        .to_string();
+    let tokens = MemoryTokens::with(&[("mallory", 9), ("alice", 1)]);
+    let mut s = at_tokens(dir.path(), tokens.clone());
+    // Known from the public keys before any PIN is typed.
+    assert_eq!(s.token_roles(0), Some(vec![]));
+    let alice = s.token_roles(1).unwrap();
+    assert_eq!(alice.len(), 1);
+    assert!(
+        alice[0].contains("staged/root.json (root v1 (trusted), root v2 (new))"),
+        "{alice:?}"
+    );
+    let err = s.choose_token(0).unwrap_err().to_string();
     assert!(err.contains("holds no key of this ceremony"), "{err}");
+    assert!(err.contains("PIN was not asked for"), "{err}");
     assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(tokens.0.borrow()[0].tries, 3);
     assert!(staged_root(dir.path()).signatures().is_empty());
 }
 

@@ -3,6 +3,7 @@
 //! (PKCS#11 profiles and YubiKeys, `crate::hardware`).
 
 use signers::{Backend, Pin, PinState, SignError, Signer};
+use tuf_metadata::Key;
 
 /// One token as the choosing screen lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub struct TokenChoice {
     pub backend: Backend,
     /// The PIN counter, read before any attempt, where the token tells.
     pub pin_state: Option<PinState>,
+    /// The public keys the token shows before a login (empty when it shows
+    /// none): which key of the ceremony it holds is known before the PIN.
+    pub keys: Vec<Key>,
 }
 
 /// Where tokens come from.

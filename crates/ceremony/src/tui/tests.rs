@@ -199,3 +199,17 @@ fn the_progress_frame_asks_for_a_touch() {
         .unwrap();
     insta::assert_snapshot!("progress_80x24", terminal.backend().to_string());
 }
+
+#[test]
+fn the_highlighted_token_stays_in_view_when_many_are_plugged_in() {
+    let many: Vec<(String, u8)> = (1..=7).map(|i| (format!("token-{i}"), i)).collect();
+    let refs: Vec<(&str, u8)> = many.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    let (mut app, _dir) = app("many_tokens", MemoryTokens::with(&refs));
+    to_tokens(&mut app);
+    for _ in 0..6 {
+        press(&mut app, KeyCode::Down);
+    }
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("> memory token \"token-7\""), "{screen}");
+    snapshot(&app, "many_tokens");
+}

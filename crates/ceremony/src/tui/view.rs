@@ -241,6 +241,7 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         board_area,
     );
     let mut text = Vec::new();
+    let mut selected_row = 0;
     if tokens.is_empty() {
         text.push(Line::styled(
             "no token found: plug in your YubiKey or token and press r",
@@ -254,19 +255,37 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
         let line = format!("{marker}{}{pin}", token.description);
+        if i == app.selected {
+            selected_row = text.len();
+        }
         text.push(if i == app.selected {
             Line::styled(line, Style::new().add_modifier(Modifier::REVERSED))
         } else {
             Line::raw(line)
         });
+        match session.token_roles(i) {
+            Some(roles) if roles.is_empty() => text.push(Line::styled(
+                "    this token holds no key of this ceremony",
+                style(Tone::Warning),
+            )),
+            Some(roles) => {
+                for role in roles {
+                    text.push(Line::styled(format!("    {role}"), style(Tone::Added)));
+                }
+            }
+            None => text.push(Line::raw("    (keys shown after the PIN)")),
+        }
     }
     for problem in problems {
         text.push(Line::styled(format!("  ({problem})"), style(Tone::Plain)));
     }
+    // Keep the highlighted token and the line under it in view.
+    let visible = usize::from(list_area.height.saturating_sub(1));
+    let offset = (selected_row + 2).saturating_sub(visible);
     frame.render_widget(
         Paragraph::new(text)
             .block(block(" Next keyholder: choose your token "))
-            .wrap(Wrap { trim: false }),
+            .scroll((u16::try_from(offset).unwrap_or(0), 0)),
         list_area,
     );
 }

@@ -284,6 +284,55 @@ impl Token {
                 "no public-key object with the same CKA_ID".into(),
             )));
         };
+        let (kind, key) = match self.tuf_key_of(public)? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(unusable(reason))),
+        };
+        Ok(Ok(TokenKey {
+            key_id: key.key_id(),
+            label,
+            id,
+            kind,
+            key,
+            always_authenticate,
+            born_on_token: local.zip(never_extractable).map(|(l, n)| l && n),
+        }))
+    }
+
+    /// The public keys the token shows without a login, with their labels:
+    /// so the keyholder sees which key of the ceremony a token holds before
+    /// typing a PIN. Keys of other types are left out.
+    pub fn public_keys(&self) -> Result<Vec<(String, Key)>, SignError> {
+        let session = self.session();
+        let reading = |e| sign_error(e, "reading the token's public keys");
+        let publics = session
+            .find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY)])
+            .map_err(reading)?;
+        let mut keys = Vec::new();
+        for public in publics {
+            let mut label = String::new();
+            for attr in session
+                .get_attributes(public, &[AttributeType::Label])
+                .map_err(reading)?
+            {
+                if let Attribute::Label(v) = attr {
+                    label = String::from_utf8_lossy(&v).into_owned();
+                }
+            }
+            if let Ok((_, key)) = self.tuf_key_of(public)? {
+                keys.push((label, key));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The TUF key of a public-key object, or why it is not one we sign with.
+    fn tuf_key_of(
+        &self,
+        public: ObjectHandle,
+    ) -> Result<Result<(KeyKind, Key), String>, SignError> {
+        let session = self.session();
+        let reading = |e| sign_error(e, "reading a key's attributes");
         let mut params = Vec::new();
         let mut point = Vec::new();
         for attr in session
@@ -297,29 +346,15 @@ impl Token {
             }
         }
         let Some(kind) = kind_from_ec_params(&params) else {
-            return Ok(Err(unusable(format!(
+            return Ok(Err(format!(
                 "not a P-256 or Ed25519 key (CKA_EC_PARAMS {})",
                 hex::encode(&params)
-            ))));
+            )));
         };
         let Some(raw) = public_point(kind, &point) else {
-            return Ok(Err(unusable(format!(
-                "CKA_EC_POINT is not a {kind} public key"
-            ))));
+            return Ok(Err(format!("CKA_EC_POINT is not a {kind} public key")));
         };
-        let key = match kind.tuf_key(raw) {
-            Ok(key) => key,
-            Err(reason) => return Ok(Err(unusable(reason))),
-        };
-        Ok(Ok(TokenKey {
-            key_id: key.key_id(),
-            label,
-            id,
-            kind,
-            key,
-            always_authenticate,
-            born_on_token: local.zip(never_extractable).map(|(l, n)| l && n),
-        }))
+        Ok(kind.tuf_key(raw).map(|key| (kind, key)))
     }
 }
 
