@@ -95,6 +95,22 @@ pub fn ensure_apt_packages() -> Result<()> {
     Ok(())
 }
 
+/// Installs `packages` (already known to be missing), retrying once after
+/// `apt-get update`: for tools found by running them rather than by package
+/// name (Node.js may come from NodeSource instead of Debian).
+pub fn install(packages: &[&str]) -> Result<()> {
+    println!("installing: {} (Debian packages)", packages.join(", "));
+    let mut install = vec!["-q", "install", "-y", "--no-install-recommends"];
+    install.extend(packages);
+    if step("apt-get install", &mut apt_get(&install)?).is_err() {
+        println!("apt-get install failed; updating the package index once and retrying");
+        step("apt-get update", &mut apt_get(&["-q", "update"])?)
+            .and_then(|()| step("apt-get install", &mut apt_get(&install)?))
+            .with_context(|| format!("could not install {}", packages.join(" ")))?;
+    }
+    Ok(())
+}
+
 /// Adds whichever of the rustup components `cargo xtask test` needs is
 /// missing (`cargo fmt` / `cargo clippy` do not start without them).
 pub fn ensure_rust_components() -> Result<()> {
@@ -147,6 +163,7 @@ fn apt_get(args: &[&str]) -> Result<Command> {
     Ok(cmd)
 }
 
+/// Whether we run as root (else apt goes through `sudo -n`).
 pub fn is_root() -> Result<bool> {
     let out = Command::new("id")
         .arg("-u")

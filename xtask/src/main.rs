@@ -9,6 +9,7 @@
 mod bench;
 mod deps;
 mod fuzz;
+mod node;
 mod python;
 mod test;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{cargo, deps, python, step};
+use crate::{cargo, deps, node, python, step};
 
 /// The environment variable the end-to-end harness (`tests/harness`) reads
 /// to find the python-tuf peer.
@@ -39,6 +39,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     deps::ensure_apt_packages()?;
     deps::ensure_rust_components()?;
     let python = python::ensure_venv(root)?;
+    node::ensure_node_packages(root)?;
 
     step(
         "formatting (cargo fmt)",
