@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+pub mod js;
+pub mod repo_setup;
+pub mod s3;
 pub mod terminal;
 
 /// The workspace root (this package lives there).
