@@ -36,13 +36,7 @@ fn runbook(hsm: &SoftHsm, script: &str, args: &[&str]) -> Run {
 }
 
 fn assert_passes(run: &Run, what: &str) {
-    assert_eq!(
-        run.code,
-        Some(0),
-        "{what}:\n{}\n{}",
-        run.stdout,
-        run.stderr
-    );
+    assert_eq!(run.code, Some(0), "{what}:\n{}\n{}", run.stdout, run.stderr);
 }
 
 /// A keyholder signs every file staged on `stick` the headless way.
@@ -107,7 +101,11 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
         "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",
     )
     .unwrap();
-    let run = runbook(&hsm, "prepare-sticks", &["--dir", &s(&dirty), "--label", "DIRTY"]);
+    let run = runbook(
+        &hsm,
+        "prepare-sticks",
+        &["--dir", &s(&dirty), "--label", "DIRTY"],
+    );
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(run.stdout.contains("notes.txt"), "{run:?}");
     assert!(run.stderr.contains("holds private key material"), "{run:?}");
@@ -188,7 +186,11 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
         ],
     );
     assert_passes(&run, "new-repository prepare");
-    assert!(run.stdout.contains("root v1 canonical sha256"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("root v1 canonical sha256"),
+        "{}",
+        run.stdout
+    );
     for (stick, who) in [(&sticks[0], "alice"), (&sticks[1], "bob")] {
         sign(&hsm, stick, who, "staged/root.json", &[]);
         sign(
@@ -202,7 +204,14 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     let run = runbook(
         &hsm,
         "new-repository",
-        &["finish", &s(&repo), "--stick", &s(&sticks[0]), "--stick", &s(&sticks[1])],
+        &[
+            "finish",
+            &s(&repo),
+            "--stick",
+            &s(&sticks[0]),
+            "--stick",
+            &s(&sticks[1]),
+        ],
     );
     assert_passes(&run, "new-repository finish");
     assert!(repo.join("repository/1.root.json").exists());
@@ -225,8 +234,16 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
         ],
     );
     assert_passes(&run, "annual-root-rotation prepare");
-    assert!(run.stdout.contains("days left (margin 30 days)"), "{}", run.stdout);
-    assert!(run.stdout.contains("root v2 canonical sha256"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("days left (margin 30 days)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("root v2 canonical sha256"),
+        "{}",
+        run.stdout
+    );
     for who in ["alice", "bob", "carol"] {
         sign(
             &hsm,
@@ -256,5 +273,8 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
         &["prepare", &s(&repo), "--stick", &s(&sticks[2])],
     );
     assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(run.stderr.contains("already holds a ceremony bundle"), "{run:?}");
+    assert!(
+        run.stderr.contains("already holds a ceremony bundle"),
+        "{run:?}"
+    );
 }

@@ -2,6 +2,7 @@
 //! (DESIGN.md): 0 success, 1 input checked and rejected (one `error:` line),
 //! 2 usage.
 
+mod client_cmd;
 mod clock;
 mod commit;
 mod config;
@@ -13,7 +14,11 @@ mod manifest;
 mod merge;
 mod online;
 mod online_roles;
+mod publish;
+mod publish_git;
+mod publish_s3;
 mod refresh;
+mod serve;
 mod stage;
 mod status;
 mod target_files;
@@ -61,6 +66,12 @@ enum Command {
     Verify(verify::Args),
     /// Verify each next root in order against the one before it.
     VerifyRoot(verify_root::Args),
+    /// Serve the published repository over HTTP (loopback by default), for drills and local clients.
+    Serve(serve::Args),
+    /// Copy the verified repository to a directory, git work tree or S3 bucket in a client-safe order, then re-check it as a client.
+    Publish(publish::Args),
+    /// A strict TUF client: init with a trusted root, refresh, download targets (the TUF conformance suite's command line).
+    Client(client_cmd::Args),
     /// Check a ceremony transcript: its hash chain, and that the signatures it records are in the metadata files given.
     #[command(subcommand)]
     Transcript(transcript_cmd::TranscriptCommand),
@@ -82,6 +93,9 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyRoot(args) => verify_root::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Publish(args) => publish::run(&args),
+        Command::Client(args) => client_cmd::run(&args),
         Command::Transcript(command) => transcript_cmd::run(&command),
     };
     match result {

@@ -1,0 +1,23 @@
+//! A TUF client (spec section 5, "detailed client workflow"), strict like
+//! the metadata core it is built on: what `tuf-repo client` runs, what
+//! `tuf-repo publish` re-checks a published copy with, and what the
+//! releaser trusts to say a repository works.
+//!
+//! - [`Fetcher`] ([`HttpFetcher`], [`DirFetcher`]): bytes of a relative
+//!   path, never more than the caller's cap.
+//! - [`Updater`]: `init` pins a root; `refresh` runs spec 5.3–5.6 (root
+//!   rotation, timestamp, snapshot, targets, each with the rollback, freeze,
+//!   mix-and-match, length and hash checks); `find_target` walks the
+//!   delegations (5.7); `download_target` fetches and checks a file.
+//! - [`names`]: the percent-encoding and delegation path patterns shared
+//!   with python-tuf.
+//!
+//! Verification rules (thresholds, root rotation, parsing) come from
+//! `tuf-metadata`; this crate adds the order of the workflow and the files.
+
+pub mod fetch;
+pub mod names;
+pub mod updater;
+
+pub use fetch::{DirFetcher, FetchError, Fetcher, HttpFetcher};
+pub use updater::{ClientError, TargetInfo, Updater};

@@ -1,0 +1,228 @@
+//! `tuf-repo serve <repo> [--addr 127.0.0.1:PORT]`: `<repo>/repository/`
+//! over plain HTTP, exactly as clients fetch a published repository, for
+//! drills and local client checks (python-tuf, tuf-js, `tuf-repo client`).
+//! Read-only and deliberately small: GET and HEAD, no directory listings,
+//! nothing outside the directory (percent-decoded `..`, absolute paths,
+//! backslashes, NUL and symlinks leading out are refused), the same cache
+//! headers `publish` sets. Loopback by default; it is not a production
+//! server.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args as ClapArgs;
+use tiny_http::{Header, Method, Request, Response, Server};
+
+use crate::layout::Repo;
+use crate::publish::cache_control;
+
+/// Arguments of `serve`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The repository directory (its `repository/` is served).
+    repo: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on the first line).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+/// Worker threads: enough for a few clients with keep-alive connections.
+const WORKERS: usize = 4;
+
+/// Runs the command: prints `serving http://<ip>:<port>/ from <dir>` as the
+/// first line of stdout (scripts parse it), then serves until killed.
+pub fn run(args: &Args) -> Result<()> {
+    let dir = Repo::new(&args.repo).published();
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("{}: cannot serve", dir.display()))?;
+    if !root.is_dir() {
+        return Err(anyhow!("{}: not a directory", dir.display()));
+    }
+    let server =
+        Server::http(args.addr).map_err(|e| anyhow!("{}: cannot listen: {e}", args.addr))?;
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| anyhow!("{}: not an IP listener", args.addr))?;
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {bound}, which is not loopback: anyone who can reach it can read the repository"
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "serving http://{bound}/ from {}", dir.display())?;
+    stdout.flush()?;
+    drop(stdout);
+
+    let server = Arc::new(server);
+    let root = Arc::new(root);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            let root = Arc::clone(&root);
+            std::thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    handle(&root, request);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    Ok(())
+}
+
+/// Answers one request and logs it on stderr.
+fn handle(root: &Path, request: Request) {
+    let method = request.method().clone();
+    let url = request.url().to_owned();
+    let remote = request
+        .remote_addr()
+        .map_or_else(|| "-".to_owned(), ToString::to_string);
+    let (status, length, result) = if !matches!(method, Method::Get | Method::Head) {
+        let response = Response::from_string("method not allowed\n")
+            .with_status_code(405)
+            .with_header(header("Allow", "GET, HEAD"));
+        (405, 0, request.respond(response))
+    } else {
+        match resolve(root, &url) {
+            Err(status) => {
+                let text = if status == 400 {
+                    "bad request\n"
+                } else {
+                    "not found\n"
+                };
+                let response = Response::from_string(text)
+                    .with_status_code(status)
+                    .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+                    .with_header(header("Cache-Control", "no-cache"));
+                (status, 0, request.respond(response))
+            }
+            Ok((file, relative)) => match std::fs::File::open(&file) {
+                Ok(opened) => {
+                    let length = opened.metadata().map_or(0, |m| m.len());
+                    let content_type = if relative.ends_with(".json") {
+                        "application/json"
+                    } else {
+                        "application/octet-stream"
+                    };
+                    let response = Response::from_file(opened)
+                        // Always Content-Length, never chunked.
+                        .with_chunked_threshold(usize::MAX)
+                        .with_header(header("Content-Type", content_type))
+                        .with_header(header("Cache-Control", cache_control(&relative)));
+                    (200, length, request.respond(response))
+                }
+                Err(_) => {
+                    let response = Response::from_string("not found\n").with_status_code(404);
+                    (404, 0, request.respond(response))
+                }
+            },
+        }
+    };
+    let outcome = match result {
+        Ok(()) => String::new(),
+        Err(e) => format!(" ({e})"),
+    };
+    eprintln!("{remote} {method} {url} {status} {length}{outcome}");
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
+}
+
+/// The file a request target names, with its `/`-separated path relative to
+/// the served directory; 400 for a malformed or escaping path, 404 for
+/// anything that is not a regular file inside the directory.
+fn resolve(root: &Path, url: &str) -> Result<(PathBuf, String), u16> {
+    let path = url.split(['?', '#']).next().unwrap_or("");
+    let Some(path) = path.strip_prefix('/') else {
+        return Err(400);
+    };
+    let decoded = percent_decode(path).ok_or(400u16)?;
+    let relative = String::from_utf8(decoded).map_err(|_| 400u16)?;
+    if relative.is_empty() || relative.ends_with('/') {
+        // The directory itself, or a directory: no listings.
+        return Err(404);
+    }
+    if relative.contains(['\\', '\0'])
+        || relative
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(400);
+    }
+    let file = root.join(&relative);
+    // Symlinks could still lead out: the real path must stay inside.
+    let real = file.canonicalize().map_err(|_| 404u16)?;
+    if !real.starts_with(root) || !real.is_file() {
+        return Err(404);
+    }
+    Ok((real, relative))
+}
+
+/// `%XX` decoded to bytes; None for a malformed escape.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_inside_the_directory_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repository");
+        std::fs::create_dir_all(root.join("targets/a")).unwrap();
+        std::fs::write(dir.path().join("tuf-repo.toml"), b"secret").unwrap();
+        std::fs::write(root.join("timestamp.json"), b"{}").unwrap();
+        std::fs::write(root.join("targets/a/x y.txt"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("tuf-repo.toml"), root.join("link.json"))
+            .unwrap();
+        let root = root.canonicalize().unwrap();
+        let ok = |url: &str| resolve(&root, url).map(|(_, r)| r);
+        assert_eq!(ok("/timestamp.json"), Ok("timestamp.json".into()));
+        assert_eq!(ok("/timestamp.json?x=1"), Ok("timestamp.json".into()));
+        assert_eq!(ok("/targets/a/x%20y.txt"), Ok("targets/a/x y.txt".into()));
+        for (url, status) in [
+            ("/../tuf-repo.toml", 400),
+            ("/%2e%2e/tuf-repo.toml", 400),
+            ("/targets/%2E%2E/%2e%2e/tuf-repo.toml", 400),
+            ("/..%2ftuf-repo.toml", 400),
+            ("/..%5ctuf-repo.toml", 400),
+            ("/timestamp.json%00", 400),
+            ("//etc/passwd", 400),
+            ("/%", 400),
+            ("/%zz", 400),
+            ("/%ff", 400),
+            ("http://x/timestamp.json", 400),
+            ("/", 404),
+            ("/targets/", 404),
+            ("/targets", 404),
+            ("/missing.json", 404),
+            ("/link.json", 404),
+        ] {
+            assert_eq!(resolve(&root, url).map(|(_, r)| r), Err(status), "{url}");
+        }
+    }
+}

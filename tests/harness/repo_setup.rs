@@ -1,0 +1,192 @@
+//! A releaser with SoftHSM2 tokens and online keys, and a repository whose
+//! first ceremony is done: the set-up shared by the `tuf-repo` end-to-end
+//! tests (flow, publish), so each builds on the same runbook steps instead
+//! of a copy of them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{Run, SoftHsm, assert_ok, binary, path_str};
+
+/// The snapshot key's age passphrase (`TUF_SNAPSHOT_PASSPHRASE`).
+pub const SNAPSHOT_PASS: &str = "snapshot passphrase";
+/// The timestamp key's age passphrase (`TUF_TIMESTAMP_PASSPHRASE`).
+pub const TIMESTAMP_PASS: &str = "timestamp passphrase";
+
+/// Keyholders with tokens, online keys in age files, and a scratch area.
+pub struct Releaser {
+    hsm: SoftHsm,
+    pins: BTreeMap<&'static str, PathBuf>,
+}
+
+impl Releaser {
+    /// Tokens with one onboarded key each; with `online`, the two online
+    /// keys in age files too (scrypt: about 3 s each).
+    pub fn new(tokens: &[(&'static str, &str)], online: bool) -> Releaser {
+        let hsm = SoftHsm::new();
+        let mut pins = BTreeMap::new();
+        for (i, (token, kind)) in tokens.iter().enumerate() {
+            let pin = hsm.init_token(token, &format!("12{i}4"));
+            let run = hsm.ceremony(args(&[
+                "onboard",
+                "--profile",
+                "softhsm2",
+                "--token-label",
+                token,
+                "--key-label",
+                &format!("{token}-root"),
+                "--key-type",
+                kind,
+                "--pin-file",
+                path_str(&pin),
+                "--out",
+                path_str(&hsm.path().join(format!("{token}.pub.json"))),
+            ]));
+            assert_eq!(run.code, Some(0), "onboard {token}: {run:?}");
+            pins.insert(*token, pin);
+        }
+        let releaser = Releaser { hsm, pins };
+        let online_keys = [("snapshot", SNAPSHOT_PASS), ("timestamp", TIMESTAMP_PASS)];
+        for (role, pass) in online_keys.into_iter().filter(|_| online) {
+            let pass_file = releaser.path(&format!("{role}.pass"));
+            std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
+            let run = releaser.hsm.ceremony(args(&[
+                "onboard",
+                "--age",
+                path_str(&releaser.path(&format!("{role}.age"))),
+                "--passphrase-file",
+                path_str(&pass_file),
+                "--key-type",
+                "ed25519",
+                "--out",
+                path_str(&releaser.path(&format!("{role}.pub.json"))),
+            ]));
+            assert_eq!(run.code, Some(0), "onboard {role}: {run:?}");
+        }
+        releaser
+    }
+
+    /// `name` in the scratch area beside the tokens.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.hsm.path().join(name)
+    }
+
+    /// The public key record `ceremony onboard` wrote for `token`.
+    pub fn pub_key(&self, token: &str) -> PathBuf {
+        self.path(&format!("{token}.pub.json"))
+    }
+
+    /// The key id of `token`'s onboarded key.
+    pub fn key_id(&self, token: &str) -> String {
+        let record = crate::read_json(&self.pub_key(token));
+        record["keyid"].as_str().unwrap().to_owned()
+    }
+
+    /// `tuf-repo` with the online keys' passphrases in the environment.
+    pub fn tuf_repo(&self, argv: &[&str]) -> Run {
+        let output = Command::new(binary("tuf-repo"))
+            .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
+            .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
+            .args(argv)
+            .output()
+            .expect("run tuf-repo");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `ceremony sign` of one bundle file on a stick with one token.
+    pub fn sign(&self, stick: &Path, file: &str, anchor: &[&str], token: &str) -> Run {
+        let bundle = stick.join("tuf-ceremony");
+        let mut argv = vec![
+            "sign".to_owned(),
+            "--metadata".to_owned(),
+            bundle.join(file).display().to_string(),
+        ];
+        if let [flag, name] = anchor {
+            argv.push((*flag).to_owned());
+            argv.push(bundle.join(name).display().to_string());
+        }
+        for arg in [
+            "--profile",
+            "softhsm2",
+            "--token-label",
+            token,
+            "--pin-file",
+            path_str(&self.pins[token]),
+        ] {
+            argv.push(arg.to_owned());
+        }
+        self.hsm.ceremony(&argv)
+    }
+}
+
+impl Releaser {
+    /// A repository at `<scratch>/repo` whose first ceremony is done: root
+    /// v1 (only `keyholder`'s key, threshold 1) and targets v1 signed on one
+    /// stick, merged and committed with the online keys.
+    pub fn published_v1(&self, keyholder: &str) -> PathBuf {
+        self.published_v1_with_targets(keyholder, &[])
+    }
+
+    /// [`Releaser::published_v1`] whose targets v1 already lists `targets`
+    /// (file, target path), added to the staged v1 before the ceremony, so
+    /// a client can download something without a second ceremony.
+    pub fn published_v1_with_targets(&self, keyholder: &str, targets: &[(&Path, &str)]) -> PathBuf {
+        let repo = self.path("repo");
+        let repo_s = path_str(&repo);
+        assert_ok(
+            &self.tuf_repo(&[
+                "init",
+                repo_s,
+                "--root-key",
+                path_str(&self.pub_key(keyholder)),
+                "--root-threshold",
+                "1",
+                "--snapshot-key",
+                path_str(&self.path("snapshot.pub.json")),
+                "--timestamp-key",
+                path_str(&self.path("timestamp.pub.json")),
+                "--online-snapshot-age",
+                path_str(&self.path("snapshot.age")),
+                "--online-timestamp-age",
+                path_str(&self.path("timestamp.age")),
+            ]),
+            "init",
+        );
+        for (file, name) in targets {
+            assert_ok(
+                &self.tuf_repo(&["add-target", repo_s, path_str(file), "--name", name]),
+                &format!("add-target {name}"),
+            );
+        }
+        // Nothing is published yet: the first ceremony signs root v1 and targets v1.
+        let stick = self.path("stick-1");
+        assert_ok(
+            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+            "stage v1",
+        );
+        assert_ok(
+            &self.sign(&stick, "staged/root.json", &[], keyholder),
+            "root v1",
+        );
+        let staged_root = ["--staged-root", "staged/root.json"];
+        assert_ok(
+            &self.sign(&stick, "staged/targets.json", &staged_root, keyholder),
+            "targets v1",
+        );
+        assert_ok(
+            &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+            "merge v1",
+        );
+        assert_ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
+        repo
+    }
+}
+
+fn args<'a>(a: &'a [&'a str]) -> &'a [&'a str] {
+    a
+}
