@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
+use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::{
     Run, assert_ok, binary, path_str, python, python_downloads, workspace_root,
 };
@@ -688,6 +689,31 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         .unwrap();
     let run = tuf_ceremony_e2e::tuf_repo(["verify", repo_s, "--at", &at]);
     refused(&run, "an expired timestamp", &["timestamp.json", "expired"]);
+
+    // The rotation completes (alice and bob sign root v2), and python-tuf's
+    // ngclient, pinned to root v1, follows it over a loopback HTTP server
+    // and downloads the target.
+    let stick = r.path("stick-3");
+    let trusted = ["--trusted", "repository/1.root.json"];
+    for token in ["alice", "bob"] {
+        assert_ok(
+            &r.sign(&stick, "staged/root.json", &trusted, token),
+            &format!("{token} signs root v2"),
+        );
+    }
+    assert_ok(
+        &r.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+        "merge v2",
+    );
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit v2");
+    let served = Served::start(&repo);
+    let said = python_http_download(
+        &published.join("1.root.json"),
+        &served,
+        "keys/log.pub",
+        &r.path("http-client"),
+    );
+    assert!(said.contains("python-tuf trusts root v2"), "{said}");
 }
 
 /// `tuf-repo commit` run under strace, killed (SIGKILL) at its `k`-th

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 pub mod js;
 pub mod repo_setup;
 pub mod s3;
+pub mod serve;
 pub mod terminal;
 
 /// The workspace root (this package lives there).
