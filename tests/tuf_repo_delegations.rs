@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::{
-    Run, SoftHsm, assert_ok, binary, path_str, python_downloads, workspace_root,
+    Run, SoftHsm, assert_ok, binary, path_str, python_downloads, read_json, workspace_root,
 };
 
 const SNAPSHOT_PASS: &str = "snapshot passphrase";
@@ -108,13 +109,37 @@ impl Releaser {
 
     /// Every delegated role on the stick, signed in one batch with the bins key.
     fn batch_sign(&self, stick: &Path) -> Run {
+        self.batch_sign_with(stick, "bins")
+    }
+
+    /// Every delegated role on the stick that `key` may sign, in one batch
+    /// with that age key (the others are left for another key).
+    fn batch_sign_with(&self, stick: &Path, key: &str) -> Run {
         let output = Command::new(bins_bench())
             .arg(stick)
-            .arg(self.path("bins.age"))
-            .arg(self.path("bins.pass"))
+            .arg(self.path(&format!("{key}.age")))
+            .arg(self.path(&format!("{key}.pass")))
             .output()
             .expect("run bins_bench");
         run_of(&output)
+    }
+
+    /// Another age key for delegated roles, as `ceremony onboard` writes it.
+    fn onboard_age(&self, name: &str, pass: &str) {
+        let pass_file = self.path(&format!("{name}.pass"));
+        std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
+        let run = self.hsm.ceremony([
+            "onboard",
+            "--age",
+            path_str(&self.path(&format!("{name}.age"))),
+            "--passphrase-file",
+            path_str(&pass_file),
+            "--key-type",
+            "ed25519",
+            "--out",
+            path_str(&self.path(&format!("{name}.pub.json"))),
+        ]);
+        assert_ok(&run, &format!("onboard {name}"));
     }
 
     /// A new repository: root v1 and targets v1 signed by alice, committed.
@@ -497,6 +522,306 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         std::fs::read(&out).unwrap(),
         std::fs::read(&package).unwrap()
     );
+}
+
+/// The files a bundle asks to sign: (file, role, delegator).
+fn bundle_items(stick: &Path) -> Vec<(String, String, String)> {
+    let manifest = read_json(&stick.join("tuf-ceremony/manifest.json"));
+    manifest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["file"].as_str().unwrap().to_owned(),
+                i["role"].as_str().unwrap().to_owned(),
+                i["delegator"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn owned(items: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    items
+        .iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect()
+}
+
+/// PEP 480's shape: `targets → claimed → project-x` and a `recently-claimed`
+/// role beside `claimed`, built with `delegate --from`, signed in one
+/// bundle (the appliance anchors project-x on the staged claimed), then
+/// project-x re-keyed to a new key and recently-claimed removed; python-tuf
+/// downloads through the two levels over HTTP after each commit.
+#[test]
+fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it() {
+    let r = Releaser::new();
+    r.onboard_age("project", "project passphrase");
+    let bins_key = r.path("bins.pub.json");
+    let bins_key = path_str(&bins_key);
+    let project_key = r.path("project.pub.json");
+    let repo = r.new_repository("pep480");
+    let repo_s = path_str(&repo);
+    let published = repo.join("repository");
+    let delegate = |extra: &[&str]| {
+        let mut argv = vec!["delegate", repo_s];
+        argv.extend_from_slice(extra);
+        r.tuf_repo(&argv)
+    };
+
+    // Nothing delegates to claimed yet.
+    let project_x = [
+        "--name",
+        "project-x",
+        "--key",
+        bins_key,
+        "--threshold",
+        "1",
+        "--paths",
+        "projects/x/*",
+        "--terminating",
+    ];
+    let mut from_claimed = vec!["--from", "claimed"];
+    from_claimed.extend_from_slice(&project_x);
+    refused(
+        &delegate(&from_claimed),
+        "--from a role nobody delegates to",
+        &["--from \"claimed\"", "does not delegate"],
+    );
+    assert!(!repo.join("staged/project-x.json").exists());
+
+    let claimed = [
+        "--key",
+        bins_key,
+        "--threshold",
+        "1",
+        "--paths",
+        "projects/*/*",
+    ];
+    let mut argv = vec!["--name", "claimed", "--terminating"];
+    argv.extend_from_slice(&claimed);
+    assert_ok(&delegate(&argv), "delegate claimed");
+    let mut argv = vec!["--name", "recently-claimed"];
+    argv.extend_from_slice(&claimed);
+    assert_ok(&delegate(&argv), "delegate recently-claimed");
+    let run = delegate(&from_claimed);
+    assert_ok(&run, "delegate project-x from claimed");
+    assert!(run.stdout.contains("(claimed v1, unsigned)"), "{run:?}");
+    let mut again = vec!["--from", "recently-claimed"];
+    again.extend_from_slice(&project_x);
+    refused(
+        &delegate(&again),
+        "a name already in the graph",
+        &["\"project-x\"", "already in the delegation graph"],
+    );
+
+    let tool = r.path("tool.txt");
+    std::fs::write(&tool, b"project x's tool\n").unwrap();
+    let add = |name: &str, role: &str| {
+        r.tuf_repo(&[
+            "add-target",
+            repo_s,
+            path_str(&tool),
+            "--name",
+            name,
+            "--role",
+            role,
+        ])
+    };
+    refused(
+        &add("projects/y/tool.txt", "project-x"),
+        "a target outside project-x's paths",
+        &["project-x's paths", "claimed v1 (staged)", "projects/x/*"],
+    );
+    assert_ok(&add("projects/x/tool.txt", "project-x"), "add to project-x");
+
+    // One bundle: targets v2, the two roles it delegates, and project-x
+    // keyed by the staged claimed it travels with.
+    let stick = r.path("pep480-stick-2");
+    assert_ok(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        "stage",
+    );
+    assert_eq!(
+        bundle_items(&stick),
+        owned(&[
+            ("staged/targets.json", "targets", ""),
+            ("staged/claimed.json", "claimed", "staged/targets.json"),
+            (
+                "staged/recently-claimed.json",
+                "recently-claimed",
+                "staged/targets.json"
+            ),
+            ("staged/project-x.json", "project-x", "staged/claimed.json"),
+        ])
+    );
+    let manifest = read_json(&stick.join("tuf-ceremony/manifest.json"));
+    assert_eq!(
+        manifest["items"][3]["key_sets"][0]["label"],
+        "project-x (claimed v1 (staged))"
+    );
+    // The appliance anchors project-x on the staged claimed the bundle carries.
+    let run = r.hsm.ceremony(["inspect", "--media", path_str(&stick)]);
+    assert_ok(&run, "ceremony inspect");
+    assert!(
+        run.stdout.contains("project-x (claimed v1 (staged))"),
+        "{run:?}"
+    );
+    assert_ok(
+        &r.sign(
+            &stick,
+            "staged/targets.json",
+            &["--trusted", "repository/1.root.json"],
+        ),
+        "sign targets v2",
+    );
+    let run = r.batch_sign(&stick);
+    assert_ok(&run, "batch sign");
+    assert!(run.stdout.contains("signed 3 delegated roles"), "{run:?}");
+    assert_ok(&r.tuf_repo(&["merge", repo_s, path_str(&stick)]), "merge");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit");
+    let run = r.tuf_repo(&["verify", repo_s]);
+    assert_ok(&run, "verify");
+    assert!(
+        run.stdout
+            .contains("project-x v1: ok — delegated by claimed"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("3 delegated roles"), "{run:?}");
+    let served = Served::start(&repo);
+    let client = r.path("pep480-client");
+    let said = python_http_download(
+        &published.join("1.root.json"),
+        &served,
+        "projects/x/tool.txt",
+        &client,
+    );
+    assert!(said.contains("downloaded projects/x/tool.txt"), "{said}");
+    assert_eq!(
+        std::fs::read(client.join("downloads/0.bin")).unwrap(),
+        std::fs::read(&tool).unwrap()
+    );
+
+    // Re-key project-x: the project key replaces the bins key. claimed v2
+    // names the new key, project-x is staged as v2 for it to sign.
+    let bins_id = read_json(&r.path("bins.pub.json"))["keyid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    refused(
+        &delegate(&[
+            "--from",
+            "claimed",
+            "--name",
+            "project-x",
+            "--remove-key",
+            &bins_id[..12],
+        ]),
+        "removing the only key",
+        &["project-x", "threshold 1 with 0 distinct keys"],
+    );
+    let run = delegate(&[
+        "--from",
+        "claimed",
+        "--name",
+        "project-x",
+        "--add-key",
+        path_str(&project_key),
+        "--remove-key",
+        &bins_id[..12],
+    ]);
+    assert_ok(&run, "re-key project-x");
+    assert!(run.stdout.contains("(claimed v2, unsigned)"), "{run:?}");
+    let stick = r.path("pep480-stick-3");
+    assert_ok(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        "stage the re-key",
+    );
+    assert_eq!(
+        bundle_items(&stick),
+        owned(&[
+            (
+                "staged/claimed.json",
+                "claimed",
+                "repository/2.targets.json"
+            ),
+            ("staged/project-x.json", "project-x", "staged/claimed.json"),
+        ])
+    );
+    assert!(
+        stick
+            .join("tuf-ceremony/repository/2.targets.json")
+            .is_file()
+    );
+    let run = r.batch_sign(&stick);
+    assert_ok(&run, "bins key signs claimed");
+    assert!(run.stdout.contains("(1 left for other keys)"), "{run:?}");
+    assert_ok(&r.tuf_repo(&["merge", repo_s, path_str(&stick)]), "merge");
+    refused(
+        &r.tuf_repo(&["commit", repo_s]),
+        "project-x not yet signed by the new key",
+        &["project-x.json", "project-x v2", "claimed v2 (staged)"],
+    );
+    assert!(!published.join("2.claimed.json").exists());
+    assert_ok(
+        &r.batch_sign_with(&stick, "project"),
+        "project key signs project-x",
+    );
+    assert_ok(&r.tuf_repo(&["merge", repo_s, path_str(&stick)]), "merge");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit the re-key");
+    let run = r.tuf_repo(&["verify", repo_s]);
+    assert_ok(&run, "verify");
+    assert!(run.stdout.contains("project-x v2: ok"), "{run:?}");
+
+    // Remove recently-claimed: targets v3 no longer names it, so no client
+    // reaches it; its published file stays.
+    let run = delegate(&["--name", "recently-claimed", "--remove"]);
+    assert_ok(&run, "remove recently-claimed");
+    refused(
+        &delegate(&["--name", "recently-claimed", "--remove"]),
+        "removing it twice",
+        &["does not delegate to \"recently-claimed\""],
+    );
+    let stick = r.path("pep480-stick-4");
+    assert_ok(
+        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        "stage the removal",
+    );
+    assert_eq!(
+        bundle_items(&stick),
+        owned(&[("staged/targets.json", "targets", "")])
+    );
+    assert_ok(
+        &r.sign(
+            &stick,
+            "staged/targets.json",
+            &["--trusted", "repository/1.root.json"],
+        ),
+        "sign targets v3",
+    );
+    assert_ok(&r.tuf_repo(&["merge", repo_s, path_str(&stick)]), "merge");
+    assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit the removal");
+    let run = r.tuf_repo(&["verify", repo_s]);
+    assert_ok(&run, "verify");
+    assert!(run.stdout.contains("2 delegated roles"), "{run:?}");
+    let timestamp = read_json(&published.join("timestamp.json"));
+    let v = timestamp["signed"]["meta"]["snapshot.json"]["version"]
+        .as_u64()
+        .unwrap();
+    let snapshot = read_json(&published.join(format!("{v}.snapshot.json")));
+    let meta = snapshot["signed"]["meta"].as_object().unwrap();
+    // Frozen, not dropped: python-tuf refuses a snapshot missing a file the
+    // previous one listed (TUF spec 5.5.5).
+    assert_eq!(meta["recently-claimed.json"]["version"], 1, "{snapshot}");
+    assert_eq!(meta["project-x.json"]["version"], 2);
+    assert!(published.join("1.recently-claimed.json").exists());
+    let said = python_http_download(
+        &published.join("1.root.json"),
+        &served,
+        "projects/x/tool.txt",
+        &client,
+    );
+    assert!(said.contains("targets v3"), "{said}");
 }
 
 /// The PEP 458 size: 16,384 bins staged, batch-signed, merged, committed

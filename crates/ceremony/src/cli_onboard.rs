@@ -66,6 +66,7 @@ pub fn run(args: &Args) -> Result<()> {
         KeyType::EcdsaP256 => KeyKind::EcdsaP256,
         KeyType::Ed25519 => KeyKind::Ed25519,
     };
+    let mut attestation = None;
     let (key, identity, born_on_token) = match (&args.profile, &args.age) {
         (Some(profile), _) if crate::cli_yubikey::is_piv(profile) => {
             if !matches!(kind, KeyKind::EcdsaP256) {
@@ -74,20 +75,21 @@ pub fn run(args: &Args) -> Result<()> {
             let Some(pin_file) = &args.pin_file else {
                 bail!("--profile yubikey-piv needs --pin-file");
             };
-            let (key, identity) = crate::cli_yubikey::onboard_key(
+            let (key, identity, evidence) = crate::cli_yubikey::onboard_key(
                 &args.token,
                 args.key_label.as_deref(),
                 pin_file,
                 &args.piv,
                 &args.out,
             )?;
+            attestation = Some(evidence);
             (key, identity, Some(true))
         }
         (Some(profile), _) => on_token(args, profile, kind)?,
         (None, Some(path)) => in_age_file(args, path, kind)?,
         (None, None) => unreachable!("clap requires --profile or --age"),
     };
-    let record = public_key_record(&key, &identity, born_on_token);
+    let record = public_key_record(&key, &identity, born_on_token, attestation);
     write_atomically(&args.out, &json::to_pretty(&record)).with_context(|| out.clone())?;
     println!(
         "generated {kind} key in {identity}: key id {}",
@@ -140,11 +142,14 @@ fn in_age_file(
 }
 
 /// `{"keyid", "key", "token": {...}}`: what the releaser puts into root, and
-/// where the key lives, for the transcript and the review screen.
+/// where the key lives, for the transcript and the review screen; for a
+/// YubiKey also `"attestation": {"certificate", "intermediate"}` (base64
+/// DER), which `tuf-repo check-key`, `init` and `stage-rotation` re-check.
 fn public_key_record(
     key: &tuf_metadata::Key,
     who: &SignerIdentity,
     born_on_token: Option<bool>,
+    attestation: Option<Value>,
 ) -> Value {
     let text = |s: &str| Value::String(s.to_owned());
     let mut token = Object::new();
@@ -163,5 +168,8 @@ fn public_key_record(
     record.insert("keyid".into(), text(&key.key_id()));
     record.insert("key".into(), key.to_value());
     record.insert("token".into(), Value::Object(token));
+    if let Some(attestation) = attestation {
+        record.insert("attestation".into(), attestation);
+    }
     Value::Object(record)
 }

@@ -108,11 +108,13 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let pin = Pin::from_file(&args.pin_file)?;
     token.login(&pin).with_context(|| identity.to_string())?;
-    drop(pin);
 
     let key = choose_key(&token, &plan, args.key_label.as_deref())
         .with_context(|| format!("{file}: {identity}"))?;
-    let mut signer = Pkcs11Signer::new(token, key)?;
+    // A key that wants the PIN before every signature (YubiKey slot 9c
+    // through ykcs11) keeps a zeroizing copy; any other drops it here.
+    let mut signer = Pkcs11Signer::new(token, key)?.with_context_pin(&pin);
+    drop(pin);
     let outcome =
         sign_file(&args.metadata, anchor, now, &mut [&mut signer]).with_context(|| file.clone())?;
     print_outcome(&file, &outcome);

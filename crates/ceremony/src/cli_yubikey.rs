@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use ceremony::atomic::write_atomically;
 use clap::{Args as ClapArgs, ValueEnum};
+use signers::yubikey::attestation::stored;
 use signers::yubikey::{
     ManagementKey, OnboardOptions, Onboarded, PinPolicy, SlotId, TouchPolicy, YubiKeySigner,
     YubiKeyToken, onboard, parse_slot,
 };
 use signers::{Pin, PinState};
+use tuf_metadata::json::{Object, Value};
 
 use crate::cli_token::TokenArgs;
 
@@ -112,23 +114,25 @@ pub struct OnboardArgs {
     /// factory key, used only if the card still has it).
     #[arg(long, value_name = "path")]
     management_key_file: Option<PathBuf>,
-    /// YubiKey PIV: also check the f9 certificate against this CA
-    /// certificate (PEM or DER). Checking against Yubico's PIV root is not
-    /// built yet.
+    /// YubiKey PIV: also trust this CA certificate (PEM or DER) besides
+    /// Yubico's pinned PIV roots, e.g. an organisation's own attestation CA
+    /// (or the emulator's test CA in drills).
     #[arg(long, value_name = "ca.pem")]
     attestation_root: Option<PathBuf>,
 }
 
 /// `ceremony onboard --profile yubikey-piv`: generates the key, writes
 /// `<out>.attestation.pem` and `<out>.intermediate.pem` (refused if they
-/// exist), and returns the key for the caller's public key object.
+/// exist) for people and openssl, and returns the key with the
+/// `"attestation"` member of the public key object (the same two
+/// certificates, base64 DER), which `tuf-repo` re-checks.
 pub fn onboard_key(
     token: &TokenArgs,
     key_label: Option<&str>,
     pin_file: &Path,
     args: &OnboardArgs,
     out: &Path,
-) -> Result<(tuf_metadata::Key, signers::SignerIdentity)> {
+) -> Result<(tuf_metadata::Key, signers::SignerIdentity, Value)> {
     let attestation_path = beside(out, "attestation.pem");
     let intermediate_path = beside(out, "intermediate.pem");
     for path in [&attestation_path, &intermediate_path] {
@@ -166,17 +170,45 @@ pub fn onboard_key(
         .with_context(|| attestation_path.display().to_string())?;
     write_atomically(&intermediate_path, onboarded.intermediate_pem().as_bytes())
         .with_context(|| intermediate_path.display().to_string())?;
-    println!(
-        "attestation written to {} and {} (checked: attestation → f9{})",
-        attestation_path.display(),
-        intermediate_path.display(),
-        if root.is_some() {
-            " → the given CA"
-        } else {
-            "; not yet against Yubico's root CA"
+    match &onboarded.evidence {
+        Ok(evidence) => {
+            println!(
+                "attestation written to {} and {} (checked: attestation → f9 → {})",
+                attestation_path.display(),
+                intermediate_path.display(),
+                evidence.chain.last().map_or("", String::as_str)
+            );
+            println!("attested: {}", evidence.describe());
+            for warning in evidence.warnings() {
+                println!("WARNING: {warning}");
+                eprintln!("WARNING: {warning}");
+            }
         }
+        Err(reason) => {
+            println!(
+                "attestation written to {} and {} (checked: attestation → f9 only)",
+                attestation_path.display(),
+                intermediate_path.display(),
+            );
+            println!(
+                "WARNING: {reason}; `tuf-repo` refuses this key unless given that root with --attestation-root"
+            );
+        }
+    }
+    let mut record = Object::new();
+    record.insert(
+        "certificate".into(),
+        Value::String(stored::encode(&onboarded.attestation_der)),
     );
-    Ok((onboarded.key, yk.identity(options.slot)))
+    record.insert(
+        "intermediate".into(),
+        Value::String(stored::encode(&onboarded.intermediate_der)),
+    );
+    Ok((
+        onboarded.key,
+        yk.identity(options.slot),
+        Value::Object(record),
+    ))
 }
 
 /// `<out>.<suffix>`.

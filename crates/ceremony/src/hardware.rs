@@ -163,11 +163,14 @@ impl Tokens for HardwareTokens {
                 token.login(pin)?;
                 let keys = token.keys()?;
                 let mut signers: Vec<Box<dyn Signer>> = Vec::new();
-                for key in keys.usable.into_iter().filter(|k| !k.always_authenticate) {
+                for key in keys.usable {
                     // One session per key; the login is the token's, shared
-                    // by every session this process has open on it.
+                    // by every session this process has open on it. Keys
+                    // that want the PIN before every signature
+                    // (CKA_ALWAYS_AUTHENTICATE) keep a copy of it.
                     let session = self.open_pkcs11(module, &summary)?;
-                    signers.push(Box::new(Pkcs11Signer::new(session, key)?));
+                    let signer = Pkcs11Signer::new(session, key)?.with_context_pin(pin);
+                    signers.push(Box::new(signer));
                 }
                 drop(token);
                 Ok(signers)

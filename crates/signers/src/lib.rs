@@ -11,7 +11,7 @@ pub mod pin;
 pub mod pkcs11;
 pub mod profile;
 pub mod software;
-#[cfg(feature = "yubikey")]
+#[cfg(feature = "attestation")]
 pub mod yubikey;
 
 use std::fmt;

@@ -1,9 +1,10 @@
 //! Batch-signs the delegated roles of a ceremony bundle with one software
 //! key, the way a batch `ceremony sign` would on the appliance: every item
 //! the manifest marks as delegated is checked with the same
-//! `SigningPlan` (anchored on the delegating targets the bundle carries),
-//! all canonical bytes go to one `Signer::sign_many` call, and each file is
-//! written back atomically. A drill and benchmark harness, not a ceremony
+//! `SigningPlan` (anchored on the delegating role the bundle carries, the
+//! top-level targets or a delegated role such as PEP 480's `claimed`),
+//! those this key may sign go to one `Signer::sign_many` call (the rest are
+//! left for another key's run), and each file is written back atomically. A drill and benchmark harness, not a ceremony
 //! tool: offline roles are signed on the appliance.
 //!
 //! ```text
@@ -55,6 +56,7 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
     let started = Instant::now();
     let mut delegators: Vec<(String, Targets, String)> = Vec::new();
     let mut plans: Vec<(PathBuf, SigningPlan)> = Vec::new();
+    let mut skipped = 0usize;
     for item in items {
         let Some(delegator) = item["delegator"].as_str() else {
             continue;
@@ -90,9 +92,21 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
         if plan.metadata().signed_digest() != item["canonical_sha256"].as_str().unwrap_or("") {
             return Err(format!("{}: not what the manifest lists", path.display()));
         }
+        // Items this key may not sign are left for another key's batch.
+        if plan.keyids_for(signer.public_key()).is_empty() {
+            skipped += 1;
+            continue;
+        }
         plans.push((path, plan));
     }
     let planned = started.elapsed();
+    if plans.is_empty() {
+        return Err(format!(
+            "{}: key {} may sign none of the delegated roles",
+            manifest_path.display(),
+            signer.public_key().key_id()
+        ));
+    }
 
     let started = Instant::now();
     let messages: Vec<&[u8]> = plans
@@ -122,7 +136,7 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
     }
     let written = started.elapsed();
     println!(
-        "signed {count} delegated roles with key {}: open {opened:.2?}, plan {planned:.2?}, sign_many {signed:.2?}, write {written:.2?}",
+        "signed {count} delegated roles with key {} ({skipped} left for other keys): open {opened:.2?}, plan {planned:.2?}, sign_many {signed:.2?}, write {written:.2?}",
         key.key_id()
     );
     Ok(())

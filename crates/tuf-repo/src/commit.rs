@@ -54,8 +54,12 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
 
-    // Delegated roles staged and signed for the delegations in force.
-    let new_roles = crate::delegate::roles_to_commit(&repo, targets.signed(), now)?;
+    // Delegated roles staged and signed for the delegations in force, at
+    // any depth, each against the delegator published with it or before it.
+    let Some(graph) = crate::graph::Graph::load(&repo)? else {
+        unreachable!("the targets in force were just loaded");
+    };
+    let new_roles = crate::graph::roles_to_commit(&repo, &graph, now)?;
 
     // Target files new targets list that are not published yet: checked now.
     let mut blobs = match &new_targets {

@@ -1,29 +1,38 @@
 //! `tuf-repo delegate`: a named delegation (paths or hash prefixes) or a
-//! TAP 15 succinct hash-bin delegation from the top-level targets. The
-//! delegation goes into `staged/targets.json` (one version bump per staging
-//! round, like `add-target`) and every new delegated role is staged as
-//! `staged/<role>.json`: no targets, version 1, the configured targets
-//! expiry, unsigned. `stage` puts them all in one bundle; the keys that sign
-//! them are the ones this delegation lists.
+//! TAP 15 succinct hash-bin delegation from the top-level targets or from
+//! any role the graph in force reaches (`--from`), so a delegated role can
+//! delegate further (PEP 480: `targets → claimed → <project>`). The same
+//! command re-keys an existing delegation (`--add-key`, `--remove-key`,
+//! `--threshold`) or removes it (`--remove`).
+//!
+//! The delegating role is edited like `add-target` edits targets (its
+//! staged V, or published V as V+1: one bump per staging round; expiry
+//! reset; unsigned) and every new delegated role is staged as
+//! `staged/<role>.json`: no targets, version 1 (or one above a version
+//! published under the same name before), the configured targets expiry,
+//! unsigned. `stage` puts them all in one bundle, each keyed by the role
+//! that delegates it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use metadata_io::write_atomically;
 use time::OffsetDateTime;
+use tuf_metadata::threshold::short_id;
 use tuf_metadata::{
     Common, DelegatedRole, DelegatedRoles, Delegations, Key, KeyId, Limits, Metadata, Object,
-    RoleKeys, RoleScope, SuccinctRoles, Targets, json,
+    PublicKey, RoleKeys, RoleScope, SuccinctRoles, Targets, json,
 };
 
 use crate::clock::{expires_in_days, now_or, parse_time};
 use crate::config::Config;
+use crate::graph::{Graph, MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::SPEC_VERSION;
 use crate::keys::read_public_key_file;
 use crate::layout::Repo;
-use crate::target_files::{targets_to_edit, write_targets};
+use crate::target_files::{role_to_edit, write_targets};
 
 /// The most bins a succinct delegation may have (2^14, PEP 458's 16,384).
 pub const MAX_BINS: u64 = 1 << 14;
@@ -33,26 +42,46 @@ pub const MAX_BINS: u64 = 1 << 14;
 pub struct Args {
     /// The repository directory.
     repo: PathBuf,
-    /// The delegated role's name (named delegation).
+    /// The delegating role: `targets`, or a role the delegation graph in
+    /// force reaches.
+    #[arg(long, value_name = "role", default_value = "targets")]
+    from: String,
+    /// The delegated role's name (named delegation), or a succinct
+    /// delegation's name prefix when re-keying or removing it.
     #[arg(long, value_name = "role", required_unless_present = "succinct")]
     name: Option<String>,
-    /// A key of the delegated role(s), as `ceremony onboard` wrote it.
-    #[arg(long, value_name = "pub.json", required = true)]
+    /// A key of the new delegated role(s), as `ceremony onboard` wrote it.
+    #[arg(
+        long,
+        value_name = "pub.json",
+        required_unless_present_any = ["remove", "add_key", "remove_key", "threshold"],
+        requires = "threshold"
+    )]
     key: Vec<PathBuf>,
-    /// How many distinct keys must sign each delegated role.
-    #[arg(long, value_name = "n")]
-    threshold: u64,
+    /// How many distinct keys must sign each delegated role (new, or
+    /// changed on an existing delegation).
+    #[arg(
+        long,
+        value_name = "n",
+        required_unless_present_any = ["remove", "add_key", "remove_key"]
+    )]
+    threshold: Option<u64>,
     /// A path pattern the role is trusted for (named delegation).
-    #[arg(long, value_name = "glob", conflicts_with_all = ["hash_prefixes", "succinct"])]
+    #[arg(long, value_name = "glob", conflicts_with_all = ["hash_prefixes", "succinct"], requires = "key")]
     paths: Vec<String>,
     /// A hex prefix of SHA-256(target path) the role is trusted for.
-    #[arg(long, value_name = "hex", conflicts_with = "succinct")]
+    #[arg(
+        long,
+        value_name = "hex",
+        conflicts_with = "succinct",
+        requires = "key"
+    )]
     hash_prefixes: Vec<String>,
     /// Stop the search at this role when it matches.
-    #[arg(long, conflicts_with = "succinct")]
+    #[arg(long, conflicts_with = "succinct", requires = "key")]
     terminating: bool,
     /// A succinct hash-bin delegation (TAP 15) instead of a named one.
-    #[arg(long, requires_all = ["bins", "name_prefix"], conflicts_with = "name")]
+    #[arg(long, requires_all = ["bins", "name_prefix", "key"], conflicts_with = "name")]
     succinct: bool,
     /// How many bins: a power of two from 2 to 16384.
     #[arg(long, value_name = "N")]
@@ -60,18 +89,24 @@ pub struct Args {
     /// Bins are named `<prefix>-<hex>`.
     #[arg(long, value_name = "prefix")]
     name_prefix: Option<String>,
+    /// Remove the delegation to --name from --from: it is no longer
+    /// published after the next commit (its published files stay).
+    #[arg(
+        long,
+        requires = "name",
+        conflicts_with_all = ["key", "threshold", "paths", "hash_prefixes", "terminating", "succinct", "add_key", "remove_key"]
+    )]
+    remove: bool,
+    /// Add this key to the existing delegation --name.
+    #[arg(long, value_name = "pub.json", conflicts_with = "key")]
+    add_key: Vec<PathBuf>,
+    /// Remove this key (key id or unique prefix) from the existing
+    /// delegation --name.
+    #[arg(long, value_name = "keyid", conflicts_with = "key")]
+    remove_key: Vec<String>,
     /// The time expiries count from (RFC 3339); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     at: Option<OffsetDateTime>,
-}
-
-/// Every role name a delegation delegates, in order (all bins for a
-/// succinct one).
-pub fn role_names(delegations: &Delegations) -> Vec<String> {
-    match &delegations.roles {
-        DelegatedRoles::Listed(list) => list.iter().map(|r| r.name.clone()).collect(),
-        DelegatedRoles::Succinct(s) => (0..s.bin_count()).map(|n| s.bin_name(n)).collect(),
-    }
 }
 
 /// Runs the command.
@@ -79,33 +114,63 @@ pub fn run(args: &Args) -> Result<()> {
     let now = now_or(args.at);
     let repo = Repo::new(&args.repo);
     let config = Config::load(&args.repo)?;
-    let (mut targets, path) = targets_to_edit(&repo, &config, now)?;
-    let mut keys: BTreeMap<KeyId, Key> = BTreeMap::new();
-    for file in &args.key {
-        let key = read_public_key_file(file)?;
-        let id = key.key_id();
-        if keys.insert(id.clone(), key).is_some() {
-            bail!("{}: key {id} is given twice", file.display());
-        }
-    }
-    let n = keys.len() as u64;
-    if args.threshold == 0 || args.threshold > n {
+    let Some(graph) = Graph::load(&repo)? else {
         bail!(
-            "--threshold {} with {n} distinct keys: it must be from 1 to {n}",
-            args.threshold
+            "{}: no targets metadata is staged or published; run `tuf-repo init` first",
+            repo.staged_file("targets.json").display()
         );
+    };
+    let Some(from) = graph.find(&args.from) else {
+        bail!(
+            "--from {:?}: {} does not delegate to it (directly or further down)",
+            args.from,
+            graph.roles[0].label
+        );
+    };
+    if args.remove {
+        let name = args.name.clone().expect("clap requires --name");
+        return remove(&repo, &config, &graph, &args.from, &name, now);
+    }
+    if args.key.is_empty() {
+        let name = args.name.clone().expect("clap requires --name");
+        return rekey(&repo, &config, &graph, args, &name, now);
+    }
+    if graph.depths[from] + 1 > MAX_DEPTH {
+        bail!(
+            "--from {:?}: is {} levels deep; a delegation from it would be deeper than {MAX_DEPTH}",
+            args.from,
+            graph.depths[from]
+        );
+    }
+    let (mut targets, path) = role_to_edit(&repo, &config, now, &args.from)?;
+    let keys = read_keys(&args.key)?;
+    let threshold = args
+        .threshold
+        .expect("clap requires --threshold with --key");
+    let n = distinct(&keys);
+    if threshold == 0 || threshold > n {
+        bail!("--threshold {threshold} with {n} distinct keys: it must be from 1 to {n}");
     }
     let role_keys = RoleKeys {
         keyids: keys.keys().cloned().collect(),
-        threshold: args.threshold,
+        threshold,
         unrecognized: Object::new(),
     };
     let version = targets.common.version;
+    let from_name = &args.from;
     let file = path.display().to_string();
+    let taken = |name: &str| -> Result<()> {
+        if graph.find(name).is_some() || name == from_name {
+            bail!(
+                "role name {name:?} is already in the delegation graph; names are unique (they are file names)"
+            );
+        }
+        Ok(())
+    };
     let new_roles = if args.succinct {
         if targets.delegations.is_some() {
             bail!(
-                "{file}: targets v{version} already delegates; a succinct delegation must be the only one"
+                "{file}: {from_name} v{version} already delegates; a succinct delegation must be the only one"
             );
         }
         let bins = args.bins.expect("clap requires --bins");
@@ -128,11 +193,15 @@ pub fn run(args: &Args) -> Result<()> {
             unrecognized: Object::new(),
         };
         let names = role_names(&delegations);
+        for name in &names {
+            taken(name)?;
+        }
         targets.delegations = Some(delegations);
         names
     } else {
         let name = args.name.clone().expect("clap requires --name");
         check_role_name(&name)?;
+        taken(&name)?;
         let scope = match (args.paths.is_empty(), args.hash_prefixes.is_empty()) {
             (false, true) => RoleScope::Paths(args.paths.clone()),
             (true, false) => {
@@ -151,11 +220,10 @@ pub fn run(args: &Args) -> Result<()> {
             unrecognized: Object::new(),
         });
         let DelegatedRoles::Listed(list) = &mut delegations.roles else {
-            bail!("{file}: targets v{version} delegates to hash bins; named roles cannot be added");
+            bail!(
+                "{file}: {from_name} v{version} delegates to hash bins; named roles cannot be added"
+            );
         };
-        if list.iter().any(|r| r.name == name) {
-            bail!("{file}: targets v{version} already delegates to {name:?}");
-        }
         list.push(DelegatedRole {
             name: name.clone(),
             keys: role_keys,
@@ -165,23 +233,28 @@ pub fn run(args: &Args) -> Result<()> {
         delegations.keys.extend(keys);
         vec![name]
     };
-    // The delegated roles first: a targets file naming roles that are not
-    // staged would be refused by `stage`.
+    // The delegated roles first: a delegator naming roles that are not
+    // staged would be refused by `stage`. A name published before (a
+    // delegation removed and made again) continues above its last version.
+    let published = published_versions(&repo)?;
     let expires = expires_in_days(now, config.expiry.targets);
-    let empty = Metadata::new(Targets {
-        common: Common {
-            spec_version: SPEC_VERSION.into(),
-            version: 1,
-            expires,
-        },
-        targets: BTreeMap::new(),
-        delegations: None,
-        unrecognized: Object::new(),
-    });
-    let bytes = json::to_pretty(&empty.to_value());
-    Metadata::parse(&bytes, &Limits::ANY).context("an empty delegated role")?;
     for name in &new_roles {
-        write_role(&repo.staged_file(&format!("{name}.json")), &bytes)?;
+        let empty = Metadata::new(Targets {
+            common: Common {
+                spec_version: SPEC_VERSION.into(),
+                version: published.get(name).map_or(1, |v| v + 1),
+                expires: expires.clone(),
+            },
+            targets: BTreeMap::new(),
+            delegations: None,
+            unrecognized: Object::new(),
+        });
+        let bytes = json::to_pretty(&empty.to_value());
+        Metadata::parse(&bytes, &Limits::ANY).context("an empty delegated role")?;
+        write_role(
+            &repo.staged_file(&format!("{}.json", file_stem(name))),
+            &bytes,
+        )?;
     }
     write_targets(&path, targets)?;
     let first = new_roles.first().map(String::as_str).unwrap_or_default();
@@ -192,9 +265,188 @@ pub fn run(args: &Args) -> Result<()> {
         format!("{} roles {first} .. {last}", new_roles.len())
     };
     println!(
-        "delegated {what} ({} of {n} keys) in {file} (targets v{version}, unsigned); staged v1 of each in {}",
-        args.threshold,
+        "delegated {what} ({threshold} of {n} keys) in {file} ({from_name} v{version}, unsigned); staged each in {}",
         repo.staged().display()
+    );
+    Ok(())
+}
+
+/// Reads key files, refusing one given twice.
+fn read_keys(files: &[PathBuf]) -> Result<BTreeMap<KeyId, Key>> {
+    let mut keys: BTreeMap<KeyId, Key> = BTreeMap::new();
+    for file in files {
+        let key = read_public_key_file(file)?;
+        let id = key.key_id();
+        if keys.insert(id.clone(), key).is_some() {
+            bail!("{}: key {id} is given twice", file.display());
+        }
+    }
+    Ok(keys)
+}
+
+/// Distinct public keys among `keys` (a threshold counts keys, not ids).
+fn distinct(keys: &BTreeMap<KeyId, Key>) -> u64 {
+    let set: BTreeSet<PublicKey> = keys.values().filter_map(|k| k.public_key().ok()).collect();
+    set.len() as u64
+}
+
+/// The role keys of delegation `name` in `delegations` (a listed role, or
+/// the succinct delegation whose name prefix is `name`).
+fn role_keys_mut<'a>(delegations: &'a mut Delegations, name: &str) -> Option<&'a mut RoleKeys> {
+    match &mut delegations.roles {
+        DelegatedRoles::Listed(list) => list
+            .iter_mut()
+            .find(|r| r.name == name)
+            .map(|r| &mut r.keys),
+        DelegatedRoles::Succinct(s) => (s.name_prefix == name).then_some(&mut s.keys),
+    }
+}
+
+/// Drops keys no delegated role lists any more.
+fn prune_keys(delegations: &mut Delegations) {
+    let used: BTreeSet<KeyId> = match &delegations.roles {
+        DelegatedRoles::Listed(list) => list.iter().flat_map(|r| r.keys.keyids.clone()).collect(),
+        DelegatedRoles::Succinct(s) => s.keys.keyids.iter().cloned().collect(),
+    };
+    delegations.keys.retain(|id, _| used.contains(id));
+}
+
+/// `--add-key` / `--remove-key` / `--threshold` on an existing delegation.
+/// The delegator is edited (one bump per round); each affected role whose
+/// version in force is published is staged as V+1 (unsigned, expiry
+/// reset), since the files published under the old keys are immutable and
+/// the new key set must sign a new version.
+fn rekey(
+    repo: &Repo,
+    config: &Config,
+    graph: &Graph,
+    args: &Args,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let from = &args.from;
+    let (mut targets, path) = role_to_edit(repo, config, now, from)?;
+    let file = path.display().to_string();
+    let version = targets.common.version;
+    let Some(delegations) = targets.delegations.as_mut() else {
+        bail!("{file}: {from} v{version} delegates to no role");
+    };
+    let affected = match &delegations.roles {
+        DelegatedRoles::Succinct(s) if s.name_prefix == name => role_names(delegations),
+        _ => vec![name.to_owned()],
+    };
+    let mut keys = delegations.keys.clone();
+    let Some(role) = role_keys_mut(delegations, name) else {
+        bail!("{file}: {from} v{version} does not delegate to {name:?}");
+    };
+    for prefix in &args.remove_key {
+        let matches: Vec<KeyId> = role
+            .keyids
+            .iter()
+            .filter(|id| !prefix.is_empty() && id.starts_with(prefix.as_str()))
+            .cloned()
+            .collect();
+        match matches.as_slice() {
+            [one] => role.keyids.retain(|id| id != one),
+            [] => bail!("--remove-key {prefix:?}: no key of {name} matches"),
+            _ => bail!("--remove-key {prefix:?}: several keys of {name} match"),
+        }
+    }
+    for added in read_keys(&args.add_key)? {
+        let (id, key) = added;
+        if role.keyids.contains(&id) {
+            bail!(
+                "--add-key: key {} is already one of {name}'s",
+                short_id(&id)
+            );
+        }
+        role.keyids.push(id.clone());
+        keys.insert(id, key);
+    }
+    if let Some(threshold) = args.threshold {
+        role.threshold = threshold;
+    }
+    let listed: BTreeMap<KeyId, Key> = role
+        .keyids
+        .iter()
+        .filter_map(|id| keys.get(id).map(|k| (id.clone(), k.clone())))
+        .collect();
+    let n = distinct(&listed);
+    let threshold = role.threshold;
+    if threshold == 0 || threshold > n {
+        bail!("{name}: threshold {threshold} with {n} distinct keys could never be met");
+    }
+    delegations.keys = keys;
+    prune_keys(delegations);
+    // The roles to re-sign, staged before the delegator that names the new keys.
+    let mut restaged = 0;
+    for role in &affected {
+        let in_force = graph.find(role).map(|i| &graph.roles[i]);
+        if in_force.is_some_and(|r| !r.staged) {
+            let (next, role_path) = role_to_edit(repo, config, now, role)?;
+            write_targets(&role_path, next)?;
+            restaged += 1;
+        }
+    }
+    write_targets(&path, targets)?;
+    println!(
+        "re-keyed {name} ({threshold} of {n} keys) in {file} ({from} v{version}, unsigned); {restaged} role file(s) staged anew for the new keys to sign"
+    );
+    Ok(())
+}
+
+/// `--remove`: the delegation leaves the delegator (keys no other role
+/// uses go too; a delegator left with no roles has no `delegations`), and
+/// the role's staged file is deleted. From the next commit on no client
+/// reaches it and no new version of it is published; its published
+/// versioned files stay (immutable), and the snapshot keeps its entry at
+/// the last version, as clients refuse a snapshot that drops one.
+fn remove(
+    repo: &Repo,
+    config: &Config,
+    graph: &Graph,
+    from: &str,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let (mut targets, path) = role_to_edit(repo, config, now, from)?;
+    let file = path.display().to_string();
+    let version = targets.common.version;
+    let Some(delegations) = targets.delegations.as_mut() else {
+        bail!("{file}: {from} v{version} delegates to no role");
+    };
+    let succinct =
+        matches!(&delegations.roles, DelegatedRoles::Succinct(s) if s.name_prefix == name);
+    let removed = match &mut delegations.roles {
+        _ if succinct => role_names(delegations),
+        DelegatedRoles::Listed(list) if list.iter().any(|r| r.name == name) => {
+            list.retain(|r| r.name != name);
+            vec![name.to_owned()]
+        }
+        _ => bail!("{file}: {from} v{version} does not delegate to {name:?}"),
+    };
+    let empty = succinct || matches!(&delegations.roles, DelegatedRoles::Listed(l) if l.is_empty());
+    if empty {
+        targets.delegations = None;
+    } else {
+        prune_keys(delegations);
+    }
+    write_targets(&path, targets)?;
+    for role in &removed {
+        if graph.find(role).is_none() {
+            continue;
+        }
+        let staged = repo.staged_file(&format!("{}.json", file_stem(role)));
+        match std::fs::remove_file(&staged) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot remove", staged.display()));
+            }
+        }
+    }
+    println!(
+        "removed the delegation to {name} from {file} ({from} v{version}, unsigned); after commit no client reaches it (its published files stay)"
     );
     Ok(())
 }
@@ -221,213 +473,6 @@ fn check_role_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The latest published version of every role, from one listing of
-/// `repository/` (`<n>.<role>.json`): a 16,384-bin tree is too many roles
-/// to list the directory once per role.
-pub fn published_versions(repo: &Repo) -> Result<BTreeMap<String, u64>> {
-    let dir = repo.published();
-    let mut versions = BTreeMap::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(versions),
-        Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
-    };
-    for entry in entries {
-        let entry = entry.with_context(|| format!("{}: cannot list", dir.display()))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_suffix(".json") else {
-            continue;
-        };
-        let Some((n, role)) = rest.split_once('.') else {
-            continue;
-        };
-        let Ok(n) = n.parse::<u64>() else { continue };
-        let v = versions.entry(role.to_owned()).or_insert(n);
-        *v = (*v).max(n);
-    }
-    Ok(versions)
-}
-
-/// The top-level targets whose delegations are in force for the next
-/// commit: the staged ones when their version is not published yet,
-/// otherwise the latest published ones. With their bytes, the path a
-/// bundle carries them under, and a label for people.
-pub struct Delegator {
-    /// The parsed targets.
-    pub targets: Targets,
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
-    /// `staged/targets.json` or `repository/<v>.targets.json`.
-    pub bundle_path: String,
-    /// e.g. "targets v3 (staged)".
-    pub label: String,
-}
-
-impl Delegator {
-    /// The delegating targets, if there are any targets at all.
-    pub fn load(repo: &Repo) -> Result<Option<Delegator>> {
-        let published = repo.latest_version("targets")?;
-        let staged = repo.staged_file("targets.json");
-        if staged.exists() {
-            let (bytes, md) = crate::layout::load_any(&staged)?;
-            let targets = md
-                .into_targets()
-                .with_context(|| staged.display().to_string())?
-                .signed()
-                .clone();
-            let v = targets.common.version;
-            if published.is_none_or(|p| v > p) {
-                return Ok(Some(Delegator {
-                    targets,
-                    bytes,
-                    bundle_path: "staged/targets.json".into(),
-                    label: format!("targets v{v} (staged)"),
-                }));
-            }
-        }
-        let Some(v) = published else { return Ok(None) };
-        let name = format!("{v}.targets.json");
-        let (bytes, md) = crate::layout::load_any(&repo.published_file(&name))?;
-        let targets = md.into_targets().context(name.clone())?.signed().clone();
-        Ok(Some(Delegator {
-            targets,
-            bytes,
-            bundle_path: format!("repository/{name}"),
-            label: format!("targets v{v}"),
-        }))
-    }
-
-    /// The anchor that names `role`'s keys.
-    pub fn anchor<'a>(&'a self, role: &'a str) -> tuf_metadata::signing::Anchor<'a> {
-        tuf_metadata::signing::Anchor::Delegator {
-            targets: &self.targets,
-            label: &self.label,
-            role,
-        }
-    }
-}
-
-/// Every delegated role staged and not yet published, each with its bytes
-/// and manifest item: checked against the delegator's keys with the same
-/// [`tuf_metadata::signing::SigningPlan`] the appliance uses. A role the
-/// delegator names that is neither staged nor published is refused.
-pub fn unsigned_delegated(
-    repo: &Repo,
-    delegator: &Delegator,
-    now: OffsetDateTime,
-) -> Result<Vec<(Vec<u8>, crate::manifest::Item)>> {
-    let Some(delegations) = &delegator.targets.delegations else {
-        return Ok(Vec::new());
-    };
-    let published = published_versions(repo)?;
-    let mut out = Vec::new();
-    for name in role_names(delegations) {
-        let path = repo.staged_file(&format!("{name}.json"));
-        let file = path.display().to_string();
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if published.contains_key(&name) {
-                    continue;
-                }
-                bail!(
-                    "{file}: {} delegates to {name:?}, which is neither staged nor published",
-                    delegator.label
-                );
-            }
-            Err(e) => return Err(e).with_context(|| format!("{file}: cannot read")),
-        };
-        if bytes.len() > Limits::ANY.max_bytes {
-            bail!("{file}: larger than {} bytes", Limits::ANY.max_bytes);
-        }
-        let plan =
-            tuf_metadata::signing::SigningPlan::with_anchor(&bytes, delegator.anchor(&name), now)
-                .with_context(|| format!("{file}: the appliance would refuse it"))?;
-        let version = plan.metadata().signed().common().version;
-        if published.get(&name).is_some_and(|&p| p >= version) {
-            continue;
-        }
-        let mut item = crate::manifest::Item::from_plan(&format!("staged/{name}.json"), &plan);
-        item.delegator = Some(delegator.bundle_path.clone());
-        out.push((bytes, item));
-    }
-    Ok(out)
-}
-
-/// A delegated role `commit` installs: its name, version, file bytes and
-/// parsed targets.
-pub struct NewRole {
-    /// The role's name.
-    pub name: String,
-    /// Its version.
-    pub version: u64,
-    /// The signed file's bytes.
-    pub bytes: Vec<u8>,
-    /// What it lists.
-    pub targets: Targets,
-}
-
-/// The delegated roles of `targets` to install at commit: each staged one
-/// whose version is not published, checked against the threshold that
-/// `targets` delegates to it. A delegated role that is neither staged nor
-/// published is refused: a client looking for a target there would fail.
-pub fn roles_to_commit(
-    repo: &Repo,
-    targets: &Targets,
-    now: OffsetDateTime,
-) -> Result<Vec<NewRole>> {
-    let Some(delegations) = &targets.delegations else {
-        return Ok(Vec::new());
-    };
-    let published = published_versions(repo)?;
-    let ring = tuf_metadata::KeyRing::new(&delegations.keys);
-    let by = format!("targets v{}", targets.common.version);
-    let mut out = Vec::new();
-    for name in role_names(delegations) {
-        let path = repo.staged_file(&format!("{name}.json"));
-        let file = path.display().to_string();
-        if !path.exists() {
-            if published.contains_key(&name) {
-                continue;
-            }
-            bail!("{file}: {by} delegates to {name:?}, which is neither staged nor published");
-        }
-        let bytes =
-            metadata_io::read_capped(&path, Limits::ANY.max_bytes).with_context(|| file.clone())?;
-        let role = Metadata::parse(&bytes, &Limits::ANY)
-            .and_then(|m| Ok(m.into_targets()?))
-            .with_context(|| file.clone())?;
-        let version = role.signed().common.version;
-        if published.get(&name).is_some_and(|&p| p >= version) {
-            continue;
-        }
-        let keys = delegations
-            .role_keys(&name)
-            .expect("listed by this delegation");
-        let report = ring.check(keys, role.signed_bytes(), role.signatures());
-        if !report.is_met() {
-            bail!(
-                "{file}: {name} v{version}: threshold of {by}'s delegation not met: {report} distinct keys"
-            );
-        }
-        let common = &role.signed().common;
-        if common.expires.is_expired_at(now) {
-            bail!(
-                "{file}: {name} v{version} expired at {}",
-                common.expires.as_str()
-            );
-        }
-        out.push(NewRole {
-            name,
-            version,
-            bytes,
-            targets: role.signed().clone(),
-        });
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,29 +485,5 @@ mod tests {
         for bad in ["", "../x", "a/b", ".hidden", "targets", "root", "é"] {
             assert!(check_role_name(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn published_versions_come_from_one_listing() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repo::new(dir.path());
-        assert!(published_versions(&repo).unwrap().is_empty());
-        std::fs::create_dir_all(repo.published()).unwrap();
-        for name in [
-            "1.root.json",
-            "2.root.json",
-            "1.bins-0a.json",
-            "3.targets.json",
-            "timestamp.json",
-            "x.y.json",
-        ] {
-            std::fs::write(repo.published_file(name), b"{}").unwrap();
-        }
-        let versions = published_versions(&repo).unwrap();
-        let expected: BTreeMap<String, u64> = [("root", 2), ("bins-0a", 1), ("targets", 3)]
-            .into_iter()
-            .map(|(r, v)| (r.to_owned(), v))
-            .collect();
-        assert_eq!(versions, expected);
     }
 }

@@ -73,23 +73,19 @@ pub fn run(args: &Args) -> Result<()> {
     let now = now_or(args.at);
     let dir = args.repo.display().to_string();
     refuse_non_empty(&args.repo)?;
-    let config = Config {
-        name: args.name.clone(),
-        expiry: Expiry {
+    let config = new_config(
+        &args.repo,
+        args.name.clone(),
+        Expiry {
             root: args.expiry_root_days,
             targets: args.expiry_targets_days,
             snapshot: args.expiry_snapshot_days,
             timestamp: args.expiry_timestamp_days,
         },
-        margin: Margin::default(),
-        online: Online {
-            snapshot: online_key(args.online_snapshot_age.as_deref(), "snapshot")?,
-            timestamp: online_key(args.online_timestamp_age.as_deref(), "timestamp")?,
-        },
-    };
+        args.online_snapshot_age.as_deref(),
+        args.online_timestamp_age.as_deref(),
+    )?;
     let config_text = config.to_toml();
-    // Check what we write as the next command will read it.
-    Config::parse(&config_text, &args.repo.join(config::FILE_NAME))?;
 
     let staged_root = args.repo.join("staged/root.json");
     let root = new_root(args, now, &config.expiry)
@@ -132,12 +128,40 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn refuse_non_empty(dir: &Path) -> Result<()> {
+/// The configuration of a new repository at `dir`: `init`'s, and
+/// `import`'s for a repository brought from another layout. Online key
+/// files given are made absolute (they live outside the repository);
+/// otherwise `keys/<role>.age` inside it. Passphrases come from
+/// `TUF_SNAPSHOT_PASSPHRASE` / `TUF_TIMESTAMP_PASSPHRASE`. Checked as the
+/// next command will read it.
+pub fn new_config(
+    dir: &Path,
+    name: Option<String>,
+    expiry: Expiry,
+    snapshot_age: Option<&Path>,
+    timestamp_age: Option<&Path>,
+) -> Result<Config> {
+    let config = Config {
+        name,
+        expiry,
+        margin: Margin::default(),
+        online: Online {
+            snapshot: online_key(snapshot_age, "snapshot")?,
+            timestamp: online_key(timestamp_age, "timestamp")?,
+        },
+    };
+    Config::parse(&config.to_toml(), &dir.join(config::FILE_NAME))?;
+    Ok(config)
+}
+
+/// Refuses a directory that exists and is not empty: `init` and `import`
+/// make new repositories only.
+pub fn refuse_non_empty(dir: &Path) -> Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 bail!(
-                    "{}: exists and is not empty; init makes a new repository only",
+                    "{}: exists and is not empty; a new repository is made only in an absent or empty directory",
                     dir.display()
                 );
             }

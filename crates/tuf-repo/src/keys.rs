@@ -5,8 +5,15 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use signers::yubikey::attestation::{self, AttestationEvidence, TrustedRoots, stored};
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Key, KeyId, Limits, PublicKey, Root, Value, json};
+
+/// Extra attestation roots (PEM or DER files, separated by `:`) trusted
+/// besides Yubico's pinned ones when `init` and `stage-rotation` re-check
+/// a key file's evidence: an organisation's own attestation CA, or the
+/// emulator's test CA in drills and tests.
+pub const ATTESTATION_ROOTS_ENV: &str = "TUF_REPO_ATTESTATION_ROOTS";
 
 /// Why a key file or a role change is refused.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +32,15 @@ pub enum KeyFileError {
         /// The file.
         file: String,
         /// What is wrong.
+        why: String,
+    },
+    /// The file carries YubiKey attestation evidence that does not verify
+    /// (chain, or binding to the key): the key is refused.
+    #[error("{file}: the YubiKey attestation does not verify: {why}")]
+    Attestation {
+        /// The file.
+        file: String,
+        /// Why.
         why: String,
     },
     /// The key id written in the file is not the hash of its key.
@@ -73,8 +89,57 @@ pub enum RoleError {
 }
 
 /// Reads a public key file: `{"keyid", "key", "token"}` as `ceremony onboard`
-/// writes it, refusing a key id that is not its key's hash.
+/// writes it, refusing a key id that is not its key's hash. When the file
+/// carries YubiKey attestation evidence it must verify (against Yubico's
+/// pinned roots and any in `$TUF_REPO_ATTESTATION_ROOTS`) and certify this
+/// very key, else the key is refused; the attested serial is printed.
 pub fn read_public_key_file(path: &Path) -> Result<Key, KeyFileError> {
+    let roots = roots_from_env().map_err(|why| KeyFileError::Attestation {
+        file: path.display().to_string(),
+        why,
+    })?;
+    let (key, evidence) = read_key_and_evidence(path, &roots)?;
+    if let Some(evidence) = evidence {
+        eprintln!(
+            "{}: attested on YubiKey serial {} (firmware {}, PIN {}, touch {})",
+            path.display(),
+            evidence.serial,
+            evidence.firmware_string(),
+            evidence.pin_policy,
+            evidence.touch_policy
+        );
+        for warning in evidence.warnings() {
+            eprintln!("WARNING: {}: {warning}", path.display());
+        }
+    }
+    Ok(key)
+}
+
+/// Yubico's pinned roots plus those named by [`ATTESTATION_ROOTS_ENV`].
+pub fn roots_from_env() -> Result<TrustedRoots, String> {
+    let mut roots = TrustedRoots::yubico();
+    if let Some(list) = std::env::var_os(ATTESTATION_ROOTS_ENV) {
+        for path in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
+            add_root_file(&mut roots, &path)?;
+        }
+    }
+    Ok(roots)
+}
+
+/// Adds the certificate in `path` (PEM or DER) to `roots`.
+pub fn add_root_file(roots: &mut TrustedRoots, path: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    roots
+        .add_root(&bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// [`read_public_key_file`] without printing: the key, and the verified
+/// evidence when the file has an `"attestation"` member.
+pub fn read_key_and_evidence(
+    path: &Path,
+    roots: &TrustedRoots,
+) -> Result<(Key, Option<AttestationEvidence>), KeyFileError> {
     let file = path.display().to_string();
     let malformed = |why: String| KeyFileError::Malformed {
         file: file.clone(),
@@ -107,7 +172,29 @@ pub fn read_public_key_file(path: &Path) -> Result<Key, KeyFileError> {
             computed,
         });
     }
-    Ok(key)
+    let Some(evidence) = record.remove("attestation") else {
+        return Ok((key, None));
+    };
+    let refuse = |why: String| KeyFileError::Attestation {
+        file: file.clone(),
+        why,
+    };
+    let Value::Object(evidence) = evidence else {
+        return Err(refuse("\"attestation\" is not an object".into()));
+    };
+    let der = |name: &str| match evidence.get(name) {
+        Some(Value::String(text)) => {
+            stored::decode(text).map_err(|e| refuse(format!("\"{name}\": {e}")))
+        }
+        _ => Err(refuse(format!("\"attestation\" has no \"{name}\" string"))),
+    };
+    let evidence = attestation::verify_evidence(&der("certificate")?, &der("intermediate")?, roots)
+        .and_then(|evidence| {
+            evidence.check_binding(&key, &file)?;
+            Ok(evidence)
+        })
+        .map_err(|e| refuse(e.to_string()))?;
+    Ok((key, Some(evidence)))
 }
 
 /// Adds `key` to `role` (and to `keys`).

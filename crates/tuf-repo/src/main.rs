@@ -2,14 +2,17 @@
 //! (DESIGN.md): 0 success, 1 input checked and rejected (one `error:` line),
 //! 2 usage.
 
+mod check_key;
 mod client_cmd;
 mod clock;
 mod commit;
 mod config;
 mod delegate;
+mod graph;
 mod init;
 mod keys;
 mod layout;
+mod layouts;
 mod manifest;
 mod merge;
 mod online;
@@ -50,12 +53,16 @@ enum Command {
     Merge(merge::Args),
     /// Install what the ceremony signed, then a new snapshot and timestamp.
     Commit(commit::Args),
-    /// Stage a target file into the staged targets metadata (published at commit).
+    /// Stage a target file into the staged targets metadata, or a delegated role's with --role (published at commit).
     AddTarget(target_files::AddArgs),
-    /// Delegate from the top-level targets: a named role, or succinct hash bins.
+    /// Delegate from the targets or any delegated role (named role or succinct hash bins); re-key or remove a delegation.
     Delegate(delegate::Args),
-    /// Remove a target from the staged targets metadata.
+    /// Remove a target from the staged targets metadata (or a delegated role's, with --role).
     RemoveTarget(target_files::RemoveArgs),
+    /// Write the repository in go-tuf's layout (repository/, staged/) or tuf-on-ci's (metadata/, metadata/root_history/, targets/).
+    Export(layouts::ExportArgs),
+    /// Make a new repository from a go-tuf or tuf-on-ci layout, verified before anything is written.
+    Import(layouts::ImportArgs),
     /// Sign a new snapshot (and timestamp) over what is published, with the online keys.
     Snapshot(refresh::SnapshotArgs),
     /// Sign a new timestamp when the current one is inside its margin (for cron).
@@ -66,6 +73,8 @@ enum Command {
     Verify(verify::Args),
     /// Verify each next root in order against the one before it.
     VerifyRoot(verify_root::Args),
+    /// Re-check a public key file's YubiKey attestation: chain to Yubico's root, bound to the key; print serial, firmware, policies.
+    CheckKey(check_key::Args),
     /// Serve the published repository over HTTP (loopback by default), for drills and local clients.
     Serve(serve::Args),
     /// Copy the verified repository to a directory, git work tree or S3 bucket in a client-safe order, then re-check it as a client.
@@ -88,11 +97,14 @@ fn main() -> ExitCode {
         Command::AddTarget(args) => target_files::run_add(&args),
         Command::Delegate(args) => delegate::run(&args),
         Command::RemoveTarget(args) => target_files::run_remove(&args),
+        Command::Export(args) => layouts::run_export(&args),
+        Command::Import(args) => layouts::run_import(&args),
         Command::Snapshot(args) => refresh::run_snapshot(&args),
         Command::Timestamp(args) => refresh::run_timestamp(&args),
         Command::Status(args) => status::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyRoot(args) => verify_root::run(&args),
+        Command::CheckKey(args) => check_key::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Client(args) => client_cmd::run(&args),

@@ -57,7 +57,12 @@ pub fn run(args: &Args) -> Result<()> {
     // N+1 (or v1) if there is one, otherwise by the published root N.
     let pending = pending_root(&repo, trusted.as_ref())?;
     let staged_root = pending.as_ref().map(|(_, root)| root);
-    let delegator = crate::delegate::Delegator::load(&repo)?;
+    let graph = crate::graph::Graph::load(&repo)?;
+    let delegators: BTreeMap<&str, &crate::graph::Delegator> = graph
+        .iter()
+        .flat_map(|g| g.roles.iter())
+        .map(|r| (r.bundle_path.as_str(), r))
+        .collect();
     let mut outputs = Vec::new();
     for item in &manifest.items {
         let merged = merge_item(
@@ -66,7 +71,7 @@ pub fn run(args: &Args) -> Result<()> {
             Keys {
                 trusted: trusted.as_ref(),
                 staged_root,
-                delegator: delegator.as_ref(),
+                delegators: &delegators,
             },
             &args.sticks,
             now,
@@ -94,7 +99,8 @@ pub fn run(args: &Args) -> Result<()> {
 struct Keys<'a> {
     trusted: Option<&'a Metadata<Root>>,
     staged_root: Option<&'a Metadata<Root>>,
-    delegator: Option<&'a crate::delegate::Delegator>,
+    /// Every role of the delegation graph in force, by bundle path.
+    delegators: &'a BTreeMap<&'a str, &'a crate::graph::Delegator>,
 }
 
 fn merge_item(
@@ -107,7 +113,7 @@ fn merge_item(
     let Keys {
         trusted,
         staged_root,
-        delegator,
+        delegators,
     } = keys;
     let name = item.file.strip_prefix("staged/").unwrap_or(&item.file);
     let path = repo.staged_file(name);
@@ -116,8 +122,8 @@ fn merge_item(
     let anchor = match (item.role.as_str(), trusted, staged_root) {
         _ if item.delegator.is_some() => {
             let wanted = item.delegator.as_deref().unwrap_or_default();
-            match delegator {
-                Some(d) if d.bundle_path == wanted => d.anchor(&item.role),
+            match delegators.get(wanted) {
+                Some(d) => d.anchor(&item.role),
                 _ => bail!(
                     "{file}: {} role: the manifest's delegator {wanted} is no longer the repository's; stage again",
                     item.role

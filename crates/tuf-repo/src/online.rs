@@ -42,6 +42,24 @@ impl OnlineSigner {
     /// Signs `metadata` under the key id `root` lists this key under for
     /// this role; refuses a key the root does not list for it.
     pub fn sign<T>(&mut self, root: &Root, metadata: &mut Metadata<T>) -> Result<()> {
+        let keyid = self.listed_as(root)?;
+        let role = self.role;
+        let signature = self
+            .signer
+            .sign(metadata.signed_bytes())
+            .with_context(|| format!("{role} key {}", self.signer.path().display()))?;
+        metadata.set_signature(Signature {
+            keyid,
+            sig: signature.sig,
+            unrecognized: Default::default(),
+        });
+        Ok(())
+    }
+
+    /// The key id `root` lists this key under for its role; refused (naming
+    /// the key file) when root does not list it there. `import` checks this
+    /// before writing anything.
+    pub fn listed_as(&self, root: &Root) -> Result<tuf_metadata::KeyId> {
         let role = self.role;
         let ours = self.signer.public_key().public_key()?;
         let listed = root
@@ -62,15 +80,6 @@ impl OnlineSigner {
                 root.common.version
             );
         };
-        let signature = self
-            .signer
-            .sign(metadata.signed_bytes())
-            .with_context(|| format!("{role} key {}", self.signer.path().display()))?;
-        metadata.set_signature(Signature {
-            keyid,
-            sig: signature.sig,
-            unrecognized: Default::default(),
-        });
-        Ok(())
+        Ok(keyid)
     }
 }

@@ -30,7 +30,10 @@ pub struct NewFile {
 
 /// Snapshot V+1: the latest published snapshot's entries, with each of
 /// `updates` (`<role>.json` → version) put in, signed by the snapshot key
-/// under `root`.
+/// under `root`. Entries are never dropped, not even a role no longer
+/// delegated (`delegate --remove`): clients refuse a snapshot missing a
+/// file the previous one listed (TUF spec 5.5.5, rollback), so such a
+/// role's entry stays frozen at its last version, unreachable.
 pub fn next_snapshot(
     repo: &Repo,
     dir: &Path,

@@ -207,24 +207,37 @@ pub fn pending_root(
     Ok((version > published).then_some((bytes, root)))
 }
 
-/// Adds the delegated roles staged and not yet published, keyed by the
-/// targets that delegate them; a published delegator travels in the
-/// bundle so the appliance can read the keys offline.
+/// Adds the delegated roles staged and not yet published, at any depth,
+/// each keyed by the role that delegates it; a published delegator travels
+/// in the bundle (`repository/V.<role>.json`) so the appliance can read the
+/// keys offline, and a staged one is an item of the bundle itself, listed
+/// before the roles it delegates.
 fn push_delegated(
     repo: &Repo,
     items: &mut Vec<Item>,
     copies: &mut Vec<(String, Vec<u8>)>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let Some(delegator) = crate::delegate::Delegator::load(repo)? else {
+    let Some(graph) = crate::graph::Graph::load(repo)? else {
         return Ok(());
     };
-    let delegated = crate::delegate::unsigned_delegated(repo, &delegator, now)?;
-    let carried = copies.iter().any(|(f, _)| *f == delegator.bundle_path);
-    if !delegated.is_empty() && !carried {
-        copies.push((delegator.bundle_path.clone(), delegator.bytes.clone()));
-    }
+    let delegated = crate::graph::unsigned_delegated(&graph, now)?;
+    let by_path: std::collections::HashMap<&str, &crate::graph::Delegator> = graph
+        .roles
+        .iter()
+        .map(|r| (r.bundle_path.as_str(), r))
+        .collect();
+    let mut carried: std::collections::HashSet<String> =
+        copies.iter().map(|(f, _)| f.clone()).collect();
     for (bytes, item) in delegated {
+        if let Some(d) = &item.delegator
+            && !carried.contains(d)
+            && let Some(node) = by_path.get(d.as_str())
+        {
+            copies.push((d.clone(), node.bytes.clone()));
+            carried.insert(d.clone());
+        }
+        carried.insert(item.file.clone());
         copies.push((item.file.clone(), bytes));
         items.push(item);
     }

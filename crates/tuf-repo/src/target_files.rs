@@ -57,6 +57,10 @@ pub struct RemoveArgs {
     /// The target path to remove.
     #[arg(value_name = "target path")]
     target: String,
+    /// Remove it from this delegated role instead of the top-level
+    /// targets; a succinct delegation's name prefix picks the target's bin.
+    #[arg(long, value_name = "role")]
+    role: Option<String>,
     /// The time the new expiry counts from (RFC 3339); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     at: Option<OffsetDateTime>,
@@ -140,37 +144,32 @@ pub fn run_remove(args: &RemoveArgs) -> Result<()> {
     let now = now_or(args.at);
     let repo = Repo::new(&args.repo);
     let config = Config::load(&args.repo)?;
-    let (mut targets, path) = targets_to_edit(&repo, &config, now)?;
+    let role = match &args.role {
+        Some(role) => removal_role(&repo, role, &args.target)?,
+        None => "targets".to_owned(),
+    };
+    let (mut targets, path) = role_to_edit(&repo, &config, now, &role)?;
     let version = targets.common.version;
     if targets.targets.remove(&args.target).is_none() {
         bail!(
-            "{}: targets v{version} has no target {:?}",
+            "{}: {role} v{version} has no target {:?}",
             path.display(),
             args.target
         );
     }
     write_targets(&path, targets)?;
     println!(
-        "removed target {} in {} (targets v{version}, unsigned)",
+        "removed target {} in {} ({role} v{version}, unsigned)",
         args.target,
         path.display()
     );
     Ok(())
 }
 
-/// The targets to edit: the staged ones when their version is not yet
-/// published, otherwise the latest published ones as version V+1. The
-/// expiry is reset either way.
-pub fn targets_to_edit(
-    repo: &Repo,
-    config: &Config,
-    now: OffsetDateTime,
-) -> Result<(Targets, PathBuf)> {
-    role_to_edit(repo, config, now, "targets")
-}
-
-/// [`targets_to_edit`] for any targets role, top-level or delegated.
-fn role_to_edit(
+/// The targets-type role to edit, top-level or delegated: the staged file
+/// when its version is not yet published, otherwise the latest published
+/// one as version V+1. The expiry is reset either way.
+pub fn role_to_edit(
     repo: &Repo,
     config: &Config,
     now: OffsetDateTime,
@@ -215,33 +214,100 @@ fn role_to_edit(
 }
 
 /// The delegated role `add-target --role` edits: `role` itself if the
-/// delegations in force delegate it (a hash bin only if the target hashes
-/// to it), or, when `role` is a succinct delegation's name prefix, the bin
-/// `target` hashes to.
+/// delegation graph in force reaches it and its delegator trusts it for
+/// `target` (a `paths` pattern matches, a hash prefix is a prefix of
+/// SHA-256(target path), or it is the bin the target hashes to), or, when
+/// `role` is a succinct delegation's name prefix, the bin `target` hashes
+/// to. Anything else is refused naming the patterns or the bin.
 fn delegated_role_for(repo: &Repo, role: &str, target: &str) -> Result<String> {
-    use tuf_metadata::DelegatedRoles;
-    let Some(delegator) = crate::delegate::Delegator::load(repo)? else {
+    use tuf_metadata::{DelegatedRoles, RoleScope};
+    let Some(graph) = crate::graph::Graph::load(repo)? else {
         bail!("no targets metadata is staged or published; run `tuf-repo init` first");
     };
-    let label = &delegator.label;
-    let Some(delegations) = &delegator.targets.delegations else {
-        bail!("{label} delegates to no role; use `tuf-repo delegate` first");
-    };
-    if let DelegatedRoles::Succinct(bins) = &delegations.roles {
-        let bin = bins.bin_for_target(target);
-        if role == bins.name_prefix || role == bin {
-            return Ok(bin);
-        }
-        if bins.is_bin(role) {
-            bail!("target {target:?} belongs in bin {bin}, not {role}");
-        }
+    if let Some(p) = graph.succinct_parent(role)
+        && let Some(DelegatedRoles::Succinct(bins)) = graph.roles[p]
+            .targets
+            .delegations
+            .as_ref()
+            .map(|d| &d.roles)
+    {
+        return Ok(bins.bin_for_target(target));
     }
-    if delegations.role_keys(role).is_none() {
-        bail!("{label} does not delegate to {role:?}");
+    let Some(i) = graph.find(role).filter(|&i| i > 0) else {
+        bail!(
+            "{} does not delegate to {role:?} (directly or further down)",
+            graph.roles[0].label
+        );
+    };
+    let delegator = graph.delegator_of(i).expect("a delegated role");
+    let label = &delegator.label;
+    let delegations = delegator
+        .targets
+        .delegations
+        .as_ref()
+        .expect("the delegator delegates");
+    match &delegations.roles {
+        DelegatedRoles::Succinct(bins) => {
+            let bin = bins.bin_for_target(target);
+            if bin != role {
+                bail!("target {target:?} belongs in bin {bin}, not {role}");
+            }
+        }
+        DelegatedRoles::Listed(list) => {
+            let entry = list.iter().find(|r| r.name == role).expect("listed");
+            match &entry.scope {
+                RoleScope::Paths(patterns) => {
+                    if !patterns
+                        .iter()
+                        .any(|p| tuf_client::names::path_matches(p, target))
+                    {
+                        bail!(
+                            "target {target:?} matches none of {role}'s paths in {label}: {}",
+                            patterns.join(", ")
+                        );
+                    }
+                }
+                RoleScope::HashPrefixes(prefixes) => {
+                    let hash = sha256_hex(target.as_bytes());
+                    if !prefixes.iter().any(|p| hash.starts_with(p.as_str())) {
+                        bail!(
+                            "target {target:?} (path sha256 {hash}) has none of {role}'s hash prefixes in {label}: {}",
+                            prefixes.join(", ")
+                        );
+                    }
+                }
+            }
+        }
     }
     Ok(role.to_owned())
 }
 
+/// The role `remove-target --role` edits: a role the graph reaches, or
+/// the bin of a succinct delegation's name prefix the target hashes to.
+fn removal_role(repo: &Repo, role: &str, target: &str) -> Result<String> {
+    use tuf_metadata::DelegatedRoles;
+    let Some(graph) = crate::graph::Graph::load(repo)? else {
+        bail!("no targets metadata is staged or published; run `tuf-repo init` first");
+    };
+    if let Some(p) = graph.succinct_parent(role)
+        && let Some(DelegatedRoles::Succinct(bins)) = graph.roles[p]
+            .targets
+            .delegations
+            .as_ref()
+            .map(|d| &d.roles)
+    {
+        return Ok(bins.bin_for_target(target));
+    }
+    if graph.find(role).is_none_or(|i| i == 0) {
+        bail!(
+            "{} does not delegate to {role:?} (directly or further down)",
+            graph.roles[0].label
+        );
+    }
+    Ok(role.to_owned())
+}
+
+/// Writes targets-type metadata (unsigned) after checking it reads back strictly.
 pub fn write_targets(path: &Path, targets: Targets) -> Result<()> {
     let bytes = json::to_pretty(&Metadata::new(targets).to_value());
     // What we write must read back strictly, as commit and the appliance will.

@@ -5,7 +5,7 @@
 //! bins) and every target file. One line per role checked, a summary at the
 //! end; the first failure stops it, naming the file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -14,8 +14,8 @@ use metadata_io::read_capped;
 use time::OffsetDateTime;
 use tuf_metadata::rotation::check_expiry;
 use tuf_metadata::{
-    DelegatedRoles, Limits, MetaFile, Metadata, Root, Signed, Targets, ThresholdReport,
-    verify_root_update, verify_trusted_root,
+    Limits, MetaFile, Metadata, Root, Signed, Targets, ThresholdReport, verify_root_update,
+    verify_trusted_root,
 };
 
 use crate::clock::{now_or, parse_time, rfc3339};
@@ -43,18 +43,60 @@ struct Tally {
     target_files: u64,
 }
 
+/// How strict [`check`] is about expiry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Every role must be unexpired at `--at` (`verify`, `export`).
+    Strict,
+    /// The online roles (timestamp and snapshot) may have expired: that is
+    /// reported and not an error, since `tuf-repo snapshot` signs both anew
+    /// with the online keys (`import`, whose online keys are checked to be
+    /// the ones root lists). Root, targets and delegated roles must still
+    /// be unexpired.
+    OnlineMayHaveExpired,
+}
+
+/// What [`check`] found: the versions in force and the snapshot.
+pub struct Report {
+    /// The latest root's version.
+    pub root_version: u64,
+    /// The snapshot the timestamp names.
+    pub snapshot: tuf_metadata::Snapshot,
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> Result<()> {
     let now = now_or(args.at);
     let repo = Repo::new(&args.repo);
-    let root = root_chain(&repo, args.trusted.as_deref(), now)?;
+    check(&repo, args.trusted.as_deref(), now, Expiry::Strict).map(|_| ())
+}
+
+/// The whole check, printing one line per role and a summary; the first
+/// failure is the error, naming the file.
+pub fn check(
+    repo: &Repo,
+    trusted: Option<&Path>,
+    now: OffsetDateTime,
+    expiry: Expiry,
+) -> Result<Report> {
+    let root = root_chain(repo, trusted, now)?;
     let checker = Checker {
-        repo: &repo,
+        repo,
         root: root.signed(),
         consistent: root.signed().consistent_snapshot == Some(true),
         now,
     };
     let mut tally = Tally::default();
+    let online_expired = |path: &Path, signed: &Signed| -> Result<()> {
+        match (checker.unexpired(path, signed), expiry) {
+            (Ok(()), _) => Ok(()),
+            (Err(e), Expiry::OnlineMayHaveExpired) => {
+                println!("{e:#} — allowed: refresh it with `tuf-repo snapshot`");
+                Ok(())
+            }
+            (Err(e), Expiry::Strict) => Err(e),
+        }
+    };
 
     let (ts_path, ts_bytes) = checker.read("timestamp.json")?;
     let timestamp = checker.parse(&ts_path, &ts_bytes)?;
@@ -62,7 +104,7 @@ pub fn run(args: &Args) -> Result<()> {
         bail!("{}: expected timestamp metadata", ts_path.display());
     };
     checker.require_top(&ts_path, "timestamp", &timestamp)?;
-    checker.unexpired(&ts_path, timestamp.signed())?;
+    online_expired(&ts_path, timestamp.signed())?;
     println!(
         "timestamp v{}: ok — {}, expires {}",
         ts.common.version,
@@ -84,7 +126,7 @@ pub fn run(args: &Args) -> Result<()> {
         "timestamp",
     )?;
     checker.require_top(&sn_path, "snapshot", &snapshot)?;
-    checker.unexpired(&sn_path, snapshot.signed())?;
+    online_expired(&sn_path, snapshot.signed())?;
     println!(
         "snapshot v{}: ok — {}, expires {}",
         sn.common.version,
@@ -104,28 +146,48 @@ pub fn run(args: &Args) -> Result<()> {
     );
     checker.target_files("targets", targets.signed(), &mut tally)?;
 
-    // Delegated roles, breadth first; each is checked once.
-    let mut seen = BTreeSet::from(["targets".to_owned()]);
-    let mut queue = vec![("targets".to_owned(), targets.signed().clone())];
-    while let Some((delegator, parent)) = queue.pop() {
+    // Delegated roles, breadth first, at most MAX_DEPTH levels down. Each
+    // role is read and walked once; every delegating edge is checked (a
+    // role two delegators name must meet both thresholds, as a client may
+    // reach it through either).
+    let mut loaded: BTreeMap<String, Metadata<Targets>> = BTreeMap::new();
+    let mut queue = VecDeque::from([("targets".to_owned(), targets.signed().clone(), 0usize)]);
+    while let Some((delegator, parent, depth)) = queue.pop_front() {
         let Some(delegations) = &parent.delegations else {
             continue;
         };
-        let names: Vec<String> = match &delegations.roles {
-            DelegatedRoles::Listed(list) => list.iter().map(|r| r.name.clone()).collect(),
-            DelegatedRoles::Succinct(s) => (0..s.bin_count()).map(|n| s.bin_name(n)).collect(),
-        };
         let ring = tuf_metadata::KeyRing::new(&delegations.keys);
-        for name in names {
-            if !seen.insert(name.clone()) {
-                continue;
+        for name in crate::graph::role_names(delegations) {
+            if name == "targets" {
+                bail!(
+                    "{}: {delegator} delegates to \"targets\", the top-level role",
+                    tg_path.display()
+                );
             }
-            let (path, role) = checker.role_file(&name, sn)?;
+            let first = !loaded.contains_key(&name);
+            if first {
+                if depth + 1 > crate::graph::MAX_DEPTH {
+                    bail!(
+                        "{}: {delegator} delegates to {name:?} deeper than {} levels",
+                        tg_path.display(),
+                        crate::graph::MAX_DEPTH
+                    );
+                }
+                let (_, role) = checker.role_file(&name, sn)?;
+                loaded.insert(name.clone(), role);
+            }
+            let role = &loaded[&name];
+            let path = checker
+                .repo
+                .published_file(&checker.versioned(&name, role.signed().common.version));
             let keys = delegations
                 .role_keys(&name)
                 .expect("the role was listed by this delegation");
             let report = ring.check(keys, role.signed_bytes(), role.signatures());
             met(&path, &name, &format!("{delegator}'s delegation"), &report)?;
+            if !first {
+                continue;
+            }
             checker.unexpired_targets(&path, role.signed())?;
             println!(
                 "{name} v{}: ok — delegated by {delegator}, {} of {} keys, {} target files",
@@ -136,7 +198,7 @@ pub fn run(args: &Args) -> Result<()> {
             );
             checker.target_files(&name, role.signed(), &mut tally)?;
             tally.delegated += 1;
-            queue.insert(0, (name, role.signed().clone()));
+            queue.push_back((name, role.signed().clone(), depth + 1));
         }
     }
     println!(
@@ -150,7 +212,10 @@ pub fn run(args: &Args) -> Result<()> {
         tally.target_files,
         rfc3339(now)
     );
-    Ok(())
+    Ok(Report {
+        root_version: root.signed().common.version,
+        snapshot: sn.clone(),
+    })
 }
 
 /// The root chain from 1 (or the pinned root) through the latest N: each
@@ -406,7 +471,7 @@ fn check_hashes(
 
 /// A role name as a file name: percent-encoded as python-tuf's client
 /// (`urllib.parse.quote(name, "")`) asks for it.
-fn encode_role_name(name: &str) -> String {
+pub fn encode_role_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
@@ -425,8 +490,8 @@ mod tests {
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use time::macros::datetime;
     use tuf_metadata::{
-        Common, DelegatedRole, Delegations, Expires, Key, Object, RoleKeys, RoleScope, Signature,
-        Snapshot, SuccinctRoles, TargetFile, Timestamp, json,
+        Common, DelegatedRole, DelegatedRoles, Delegations, Expires, Key, Object, RoleKeys,
+        RoleScope, Signature, Snapshot, SuccinctRoles, TargetFile, Timestamp, json,
     };
 
     use super::*;

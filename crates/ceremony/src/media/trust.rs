@@ -381,6 +381,20 @@ fn check_role(file: &str, role: &str, signed: &Signed) -> Result<(), MediaError>
     })
 }
 
+/// The role a delegator file holds, from its name: `staged/claimed.json`
+/// → `claimed`, `repository/2.targets.json` → `targets`.
+fn delegator_role(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    match stem.split_once('.') {
+        Some((v, role)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => role.into(),
+        _ => stem.into(),
+    }
+}
+
 fn delegator_for(
     media: &Media,
     staged: &StagedFile,
@@ -418,10 +432,14 @@ fn delegator_for(
         .into_targets()
         .map_err(|e| fail(format!("{shown}: {e}")))?;
     let version = targets.signed().common.version;
+    // The delegator may itself be a delegated role (`targets → claimed →
+    // project-x`): named from its file, `<role>.json` or `<V>.<role>.json`,
+    // as `tuf-repo stage` labels it in the manifest.
+    let role = delegator_role(path);
     let label = if is_staged {
-        format!("targets v{version} (staged)")
+        format!("{role} v{version} (staged)")
     } else {
-        format!("targets v{version}")
+        format!("{role} v{version}")
     };
     delegators.push(Delegator {
         path: path.clone(),

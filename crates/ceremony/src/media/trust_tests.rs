@@ -440,3 +440,16 @@ fn a_file_staged_under_the_wrong_role_or_broken_json_is_named() {
     );
     assert!(!err.stops_the_ceremony());
 }
+
+#[test]
+fn a_delegator_is_labelled_by_the_role_its_file_holds() {
+    for (path, role) in [
+        ("b/tuf-ceremony/staged/targets.json", "targets"),
+        ("b/tuf-ceremony/staged/claimed.json", "claimed"),
+        ("b/tuf-ceremony/repository/2.targets.json", "targets"),
+        ("b/tuf-ceremony/repository/12.claimed.json", "claimed"),
+        ("b/tuf-ceremony/staged/a.b.json", "a.b"),
+    ] {
+        assert_eq!(delegator_role(Path::new(path)), role, "{path}");
+    }
+}

@@ -63,7 +63,9 @@ pub struct TokenKey {
     /// Its TUF key id.
     pub key_id: KeyId,
     /// `CKA_ALWAYS_AUTHENTICATE`: the token wants the PIN again before every
-    /// signature (YubiKey PIV slot 9c). Such keys cannot sign here yet.
+    /// signature (YubiKey PIV slot 9c): the signer logs in again
+    /// (`CKU_CONTEXT_SPECIFIC`) with the PIN given to
+    /// [`super::Pkcs11Signer::with_context_pin`].
     pub always_authenticate: bool,
     /// `CKA_LOCAL` and `CKA_NEVER_EXTRACTABLE`, where the token tells:
     /// `Some(true)` means generated on the token and never exportable.

@@ -7,12 +7,21 @@
 //! Every signature is checked against the published key before it is
 //! returned ([`crate::checked_signature`]).
 //!
+//! Keys with `CKA_ALWAYS_AUTHENTICATE` (YubiKey PIV slot 9c through
+//! ykcs11) want the PIN again for every signature: `C_SignInit`, then
+//! `C_Login(CKU_CONTEXT_SPECIFIC)`, then the data (`C_SignUpdate` +
+//! `C_SignFinal`, since cryptoki's one-shot `sign` cannot have the login in
+//! between). The PIN for that is handed to the signer
+//! ([`Pkcs11Signer::with_context_pin`]) and kept in a zeroizing buffer for
+//! as long as the signer lives; a PIN the token refuses is never sent again.
+//!
 //! Batches ([`Signer::sign_many`]) keep that rule but overlap the check with
 //! the token's work: this thread issues `C_Sign` (the session is not shared
 //! between threads) while a worker checks the signatures already made, and
 //! this thread checks one itself whenever the worker falls behind, so
 //! neither core idles when checking is the slower half.
 
+use std::cell::Cell;
 use std::sync::mpsc::{self, TrySendError};
 use std::thread;
 
@@ -20,6 +29,8 @@ use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
 use sha2::{Digest, Sha256};
 use tuf_metadata::{Key, KeyId, PublicKey, Signature};
 
@@ -27,7 +38,7 @@ use super::errors::sign_error;
 use super::keys::TokenKey;
 use super::token::Token;
 use crate::KeyKind;
-use crate::{SignError, Signer, SignerIdentity, checked_signature_with};
+use crate::{Pin, SignError, Signer, SignerIdentity, checked_signature_with};
 
 /// Signatures waiting for the checking worker in [`Signer::sign_many`]
 /// before this thread checks one itself: enough to ride out scheduling
@@ -75,14 +86,21 @@ pub struct Pkcs11Signer {
     /// signature is checked against.
     public: PublicKey,
     key_id: KeyId,
+    /// For a `CKA_ALWAYS_AUTHENTICATE` key: the PIN for the context-specific
+    /// login before each signature (a [`Pin`] zeroizes itself on drop).
+    context_pin: Option<Pin>,
+    /// Set when the token refused `context_pin`: it is never sent again.
+    pin_refused: Cell<bool>,
 }
 
 impl Pkcs11Signer {
     /// Builds a signer for `key` on a logged-in `token`.
     ///
     /// Checks up front, before anything is signed, that the profile and the
-    /// token both have the mechanism the key needs, and refuses keys that
-    /// want the PIN before every signature (`CKA_ALWAYS_AUTHENTICATE`).
+    /// token both have the mechanism the key needs. A key that wants the
+    /// PIN before every signature (`CKA_ALWAYS_AUTHENTICATE`) also needs
+    /// [`Pkcs11Signer::with_context_pin`]; it cannot use pure EdDSA, which
+    /// some tokens refuse to sign in parts.
     pub fn new(token: Token, key: TokenKey) -> Result<Pkcs11Signer, SignError> {
         let mechanisms = &token.profile().mechanisms;
         let how = match key.kind {
@@ -107,9 +125,9 @@ impl Pkcs11Signer {
                 key.name()
             )));
         }
-        if key.always_authenticate {
-            return Err(SignError::Backend(format!(
-                "key {} asks for the PIN before every signature (CKA_ALWAYS_AUTHENTICATE), which this backend does not support: use a key without it (YubiKey PIV: slot 9a, not 9c)",
+        if key.always_authenticate && how == How::Eddsa {
+            return Err(SignError::MechanismUnsupported(format!(
+                "CKM_EDDSA for key {}, which asks for the PIN before every signature (CKA_ALWAYS_AUTHENTICATE): that needs multi-part signing, which EdDSA tokens refuse",
                 key.name()
             )));
         }
@@ -137,7 +155,24 @@ impl Pkcs11Signer {
             how,
             public,
             key_id,
+            context_pin: None,
+            pin_refused: Cell::new(false),
         })
+    }
+
+    /// Gives the signer the PIN for keys that ask for it before every
+    /// signature (`CKA_ALWAYS_AUTHENTICATE`): a copy is kept, zeroized when
+    /// the signer is dropped. For other keys the PIN is not kept at all.
+    pub fn with_context_pin(mut self, pin: &Pin) -> Self {
+        if self.key.always_authenticate {
+            self.context_pin = Some(Pin::new(zeroize::Zeroizing::new(pin.expose().to_owned())));
+        }
+        self
+    }
+
+    /// Whether this key wants the PIN before every signature.
+    pub fn always_authenticate(&self) -> bool {
+        self.key.always_authenticate
     }
 
     /// The key this signer uses, with its label, `CKA_ID` and key id.
@@ -159,6 +194,9 @@ impl Pkcs11Signer {
     /// The signature bytes TUF publishes (DER for ECDSA, raw for Ed25519),
     /// not yet checked.
     fn token_signature(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        if self.key.always_authenticate {
+            return self.context_signature(message);
+        }
         let session = self.token.session();
         let doing = || format!("{} signing", self.how.name());
         let raw = match self.how {
@@ -173,6 +211,67 @@ impl Pkcs11Signer {
             }
         }
         .map_err(|e| self.explain(e, &doing()))?;
+        match self.key.kind {
+            KeyKind::EcdsaP256 => ecdsa_der(&raw),
+            KeyKind::Ed25519 => Ok(raw),
+        }
+    }
+
+    /// [`Self::token_signature`] for a `CKA_ALWAYS_AUTHENTICATE` key:
+    /// `C_SignInit`, `C_Login(CKU_CONTEXT_SPECIFIC)` with the kept PIN,
+    /// then the data in one `C_SignUpdate` and `C_SignFinal`. A refused PIN
+    /// ends this signer's use of it: no later signature sends it again.
+    fn context_signature(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        let name = self.key.name();
+        if self.pin_refused.get() {
+            return Err(SignError::Backend(format!(
+                "the token refused the PIN for key {name} earlier: it is not sent again (start over with the right PIN)"
+            )));
+        }
+        let pin = self.context_pin.as_ref().ok_or_else(|| {
+            SignError::Backend(format!(
+                "key {name} asks for the PIN before every signature (CKA_ALWAYS_AUTHENTICATE) and the signer was given none"
+            ))
+        })?;
+        let session = self.token.session();
+        let doing = || format!("{} signing", self.how.name());
+        let digest;
+        let (mechanism, data) = match self.how {
+            How::EcdsaHostHash => {
+                digest = Sha256::digest(message);
+                (Mechanism::Ecdsa, &digest[..])
+            }
+            How::EcdsaSha256 => (Mechanism::EcdsaSha256, message),
+            How::Eddsa => unreachable!("refused in Pkcs11Signer::new"),
+        };
+        session
+            .sign_init(&mechanism, self.private)
+            .map_err(|e| self.explain(e, &doing()))?;
+        let secret = AuthPin::new(pin.expose().into());
+        match session.login(UserType::ContextSpecific, Some(&secret)) {
+            Ok(()) => {}
+            Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
+                self.pin_refused.set(true);
+                let flags = self.token.pin_flags().unwrap_or_default();
+                return Err(SignError::Pin(flags.wrong_pin()));
+            }
+            Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
+                self.pin_refused.set(true);
+                return Err(SignError::Pin(crate::PinError::Locked));
+            }
+            Err(e) => {
+                return Err(sign_error(
+                    e,
+                    "the PIN before this signature (context-specific login)",
+                ));
+            }
+        }
+        session
+            .sign_update(data)
+            .map_err(|e| self.explain(e, &doing()))?;
+        let raw = session
+            .sign_final()
+            .map_err(|e| self.explain(e, &doing()))?;
         match self.key.kind {
             KeyKind::EcdsaP256 => ecdsa_der(&raw),
             KeyKind::Ed25519 => Ok(raw),

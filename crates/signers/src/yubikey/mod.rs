@@ -22,15 +22,31 @@
 //! [`sign`] signs (SHA-256 on the host, ECDSA P-256 on the card, DER back),
 //! [`onboard`] generates a key with its PIN and touch policies and returns
 //! the card's attestation with the intermediate (f9) certificate, checked.
+//! [`attestation`] checks that evidence offline against pinned roots and
+//! binds it to a TUF key; it is the only part built without PC/SC (the
+//! `attestation` feature, which `tuf-repo` uses).
 
+pub mod attestation;
+#[cfg(feature = "yubikey")]
 pub mod onboard;
+#[cfg(feature = "yubikey")]
 pub mod sign;
+#[cfg(feature = "yubikey")]
 pub mod token;
 
+#[cfg(feature = "yubikey")]
 pub use ::yubikey::piv::SlotId;
+#[cfg(feature = "yubikey")]
 pub use ::yubikey::{PinPolicy, TouchPolicy};
+pub use attestation::{
+    AttestationError, AttestationEvidence, PinPolicyFact, TouchPolicyFact, TrustedRoots,
+    verify_evidence,
+};
+#[cfg(feature = "yubikey")]
 pub use onboard::{
     ManagementKey, OnboardError, OnboardOptions, Onboarded, onboard, verify_attestation,
 };
+#[cfg(feature = "yubikey")]
 pub use sign::{TouchNotifier, YubiKeySigner};
+#[cfg(feature = "yubikey")]
 pub use token::{CardSummary, OpenError, YubiKeyToken, list_cards, parse_slot, slot_name};

@@ -3,20 +3,22 @@
 //! card's attestation of it with the intermediate (f9) certificate that
 //! signed it, the chain checked before anything is returned.
 //!
-//! Checking the chain up to Yubico's PIV root CA (pinned in the repository)
-//! is not done here yet: [`onboard`] checks attestation → f9, and f9 → a
-//! root the caller passes (tests pass the emulator's test CA).
+//! [`onboard`] checks attestation → f9 (and f9 → a root the caller passes,
+//! when given), then the whole chain up to Yubico's pinned roots or that
+//! root ([`super::attestation`]): the outcome is in [`Onboarded::evidence`],
+//! so a card whose chain does not reach a trusted root still yields its
+//! key, with the reason, for the keyholder and witness to decide.
 
 use std::path::PathBuf;
 
 use ::yubikey::piv::{AlgorithmId, SlotId};
 use ::yubikey::{MgmAlgorithmId, MgmKey, PinPolicy, TouchPolicy, YubiKey};
-use p256::ecdsa::signature::Verifier;
 use spki::der::pem::LineEnding;
 use tuf_metadata::Key;
 use x509_cert::der::{Decode, Encode};
 use zeroize::Zeroizing;
 
+use super::attestation::{AttestationEvidence, TrustedRoots, signed_by, verify_evidence};
 use super::token::{YubiKeyToken, slot_name};
 use crate::KeyKind;
 
@@ -73,6 +75,10 @@ pub struct Onboarded {
     pub attestation_der: Vec<u8>,
     /// The intermediate f9 certificate (DER) from object 5FFF01.
     pub intermediate_der: Vec<u8>,
+    /// The chain checked up to Yubico's pinned roots (and the root the
+    /// caller passed): the card's serial, firmware and policies as it
+    /// attests them, or why the chain does not reach a trusted root.
+    pub evidence: Result<AttestationEvidence, String>,
 }
 
 impl Onboarded {
@@ -179,6 +185,18 @@ pub fn onboard(
         .map_err(|e| attestation_error(slot, &format!("the f9 certificate: {e}")))?;
     verify_attestation(&attestation_der, &intermediate_der, root, &point)
         .map_err(|reason| attestation_error(slot, &reason))?;
+    let mut roots = TrustedRoots::yubico();
+    if let Some(root) = root {
+        roots
+            .add_root(root)
+            .map_err(|e| attestation_error(slot, &format!("the root CA: {e}")))?;
+    }
+    let evidence = verify_evidence(&attestation_der, &intermediate_der, &roots)
+        .and_then(|evidence| {
+            evidence.check_binding(&key, "the generated key")?;
+            Ok(evidence)
+        })
+        .map_err(|e| e.to_string());
     Ok(Onboarded {
         key,
         point,
@@ -187,6 +205,7 @@ pub fn onboard(
         version: token.version(),
         attestation_der,
         intermediate_der,
+        evidence,
     })
 }
 
@@ -264,47 +283,6 @@ pub fn verify_attestation(
         signed_by(&intermediate, &root).map_err(|e| format!("f9 certificate → root CA: {e}"))?;
     }
     Ok(())
-}
-
-/// `cert`'s signature checks against `issuer`'s key: ECDSA P-256 with
-/// SHA-256 (the emulator's test CA) or RSA PKCS#1 v1.5 with SHA-256 (real
-/// YubiKeys' f9 keys and Yubico's CAs). Anything else is refused.
-fn signed_by(cert: &x509_cert::Certificate, issuer: &x509_cert::Certificate) -> Result<(), String> {
-    const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
-    const SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
-    let tbs = cert
-        .tbs_certificate()
-        .to_der()
-        .map_err(|e| format!("cannot re-encode the certificate: {e}"))?;
-    let issuer_key = issuer
-        .tbs_certificate()
-        .subject_public_key_info()
-        .subject_public_key
-        .raw_bytes();
-    let signature = cert.signature().raw_bytes();
-    match cert.signature_algorithm().oid.to_string().as_str() {
-        ECDSA_WITH_SHA256 => {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(issuer_key)
-                .map_err(|_| "the issuer's key is not a P-256 key".to_owned())?;
-            let signature = p256::ecdsa::Signature::from_der(signature)
-                .map_err(|_| "the signature is not a DER ECDSA signature".to_owned())?;
-            key.verify(&tbs, &signature)
-                .map_err(|_| "the signature does not verify".to_owned())
-        }
-        SHA256_WITH_RSA => {
-            use rsa::pkcs1::DecodeRsaPublicKey;
-            let key = rsa::RsaPublicKey::from_pkcs1_der(issuer_key)
-                .map_err(|_| "the issuer's key is not an RSA key".to_owned())?;
-            let key = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key);
-            let signature = rsa::pkcs1v15::Signature::try_from(signature)
-                .map_err(|_| "the signature is not an RSA signature".to_owned())?;
-            key.verify(&tbs, &signature)
-                .map_err(|_| "the signature does not verify".to_owned())
-        }
-        other => Err(format!(
-            "signature algorithm {other} is neither ecdsa-with-SHA256 nor sha256WithRSAEncryption"
-        )),
-    }
 }
 
 #[cfg(test)]

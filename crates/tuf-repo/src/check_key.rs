@@ -1,0 +1,54 @@
+//! `tuf-repo check-key <pub.json>`: re-verifies the YubiKey attestation
+//! evidence a public key file carries (what `ceremony onboard --profile
+//! yubikey-piv` wrote): the chain up to Yubico's pinned roots (or a root
+//! given with `--attestation-root`), and that the attested key is the key
+//! in the file, so the key id a root lists is the key on that card. Prints
+//! what the card attests: serial, firmware, PIN and touch policies, and
+//! warnings such as firmware affected by YSA-2024-03.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Args as ClapArgs;
+
+use crate::keys::{add_root_file, read_key_and_evidence, roots_from_env};
+
+/// Arguments of `tuf-repo check-key`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The public key file (`{"keyid", "key", "token", "attestation"}`).
+    #[arg(value_name = "pub.json")]
+    file: PathBuf,
+    /// Also trust this attestation root CA (PEM or DER), besides Yubico's
+    /// pinned PIV roots and those in $TUF_REPO_ATTESTATION_ROOTS; repeatable.
+    #[arg(long, value_name = "ca.pem")]
+    attestation_root: Vec<PathBuf>,
+}
+
+/// Runs the command: exit 0 when the evidence verifies and binds, 1 else.
+pub fn run(args: &Args) -> Result<()> {
+    let mut roots = roots_from_env().map_err(anyhow::Error::msg)?;
+    for path in &args.attestation_root {
+        add_root_file(&mut roots, path).map_err(anyhow::Error::msg)?;
+    }
+    let (key, evidence) = read_key_and_evidence(&args.file, &roots)?;
+    let Some(evidence) = evidence else {
+        bail!(
+            "{}: holds no attestation evidence (no \"attestation\" member): nothing shows where key {} lives",
+            args.file.display(),
+            key.key_id()
+        );
+    };
+    println!("{}: key id {}", args.file.display(), key.key_id());
+    println!("attestation verified, and it certifies this key");
+    println!("  serial:       {}", evidence.serial);
+    println!("  firmware:     {}", evidence.firmware_string());
+    println!("  PIN policy:   {}", evidence.pin_policy);
+    println!("  touch policy: {}", evidence.touch_policy);
+    println!("  form factor:  {}", evidence.form_factor_name());
+    println!("  chain:        {}", evidence.chain.join(" → "));
+    for warning in evidence.warnings() {
+        println!("WARNING: {warning}");
+    }
+    Ok(())
+}
