@@ -9,6 +9,7 @@
 mod bench;
 mod deps;
 mod fuzz;
+mod image;
 mod node;
 mod python;
 mod test;
@@ -58,6 +59,17 @@ enum Task {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Install the image tools, then build the bootable offline image in
+    /// target/image/ (see docs/image.md).
+    Image {
+        /// Write image/packages.lock from what apt resolves now, instead
+        /// of failing when it differs.
+        #[arg(long)]
+        update_lock: bool,
+    },
+    /// Boot the image in qemu (building it if missing) and run a practice
+    /// ceremony on it over the serial console; check what it wrote.
+    ImageTest,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +80,8 @@ fn main() -> ExitCode {
         Task::Test { cargo_test_args } => test::run(&root, &cargo_test_args),
         Task::Bench { only } => bench::run(&root, only),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
+        Task::Image { update_lock } => image::build(&root, update_lock),
+        Task::ImageTest => image::test(&root),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

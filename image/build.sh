@@ -1,0 +1,245 @@
+#!/bin/bash
+# Builds the tuf-ceremony offline image: a Debian 12 root in one initramfs,
+# booted by a unified kernel image (UKI) from the ESP of a raw GPT disk.
+# Called by `cargo xtask image` (which installs the tools, builds the release
+# binaries and sets SOURCE_DATE_EPOCH); runs as root, mounts nothing.
+#
+#   image/build.sh --out <dir> --bin <dir with ceremony and tuf-repo> [--update-lock]
+#
+# Outputs in <dir>: tuf-ceremony.img (+ .sha256), vmlinuz, initrd.img,
+# BOOTX64.EFI, cmdline.txt, manifest.txt.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+out="" bin="" update_lock=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --out) out=$2; shift 2 ;;
+        --bin) bin=$2; shift 2 ;;
+        --update-lock) update_lock=1; shift ;;
+        *) echo "usage: $0 --out <dir> --bin <dir> [--update-lock]" >&2; exit 2 ;;
+    esac
+done
+[ -n "$out" ] && [ -n "$bin" ] || { echo "usage: $0 --out <dir> --bin <dir> [--update-lock]" >&2; exit 2; }
+: "${SOURCE_DATE_EPOCH:?set SOURCE_DATE_EPOCH (cargo xtask image takes it from the last commit)}"
+export SOURCE_DATE_EPOCH LC_ALL=C TZ=UTC
+umask 022
+
+lock=$here/packages.lock
+sources=${TUF_IMAGE_SOURCES:-/etc/apt/sources.list.d/debian.sources}
+work=$out/work
+root=$work/root
+mkdir -p "$out"
+rm -rf "$work"
+mkdir -p "$work"
+say() { printf '==> %s\n' "$*"; }
+
+# --- 1. The root file system, from Debian 12 through apt's mirror ----------
+# Only what the appliance needs: no init system, no network tools (nothing
+# in the essential set configures a network; the check below makes sure).
+packages=(
+    # usr-is-merged rather than usrmerge, which would pull in perl.
+    usr-is-merged mount linux-image-amd64 tiny-initramfs kmod udev
+    pcscd libccid ykcs11 opensc-pkcs11 softhsm2
+)
+dpkgopts=(
+    # Documentation and translations: not needed offline (copyrights kept).
+    'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright'
+    'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*'
+    'path-exclude=/usr/share/locale/*' 'path-exclude=/usr/share/lintian/*'
+    # Kernel modules: only storage, USB, input and file systems for sticks.
+    # Everything else, and above all drivers/net, wireless and bluetooth
+    # (kernel/net), stays out. The /lib form matters: /usr/lib matches nothing.
+    'path-exclude=/lib/modules/*/kernel/*'
+    'path-include=/lib/modules/*/kernel/drivers/usb/*'
+    'path-include=/lib/modules/*/kernel/drivers/hid/*'
+    'path-include=/lib/modules/*/kernel/drivers/input/*'
+    'path-include=/lib/modules/*/kernel/drivers/scsi/*'
+    'path-include=/lib/modules/*/kernel/drivers/ata/*'
+    'path-include=/lib/modules/*/kernel/drivers/nvme/*'
+    'path-include=/lib/modules/*/kernel/drivers/mmc/*'
+    'path-include=/lib/modules/*/kernel/drivers/cdrom/*'
+    'path-include=/lib/modules/*/kernel/drivers/block/*'
+    'path-include=/lib/modules/*/kernel/fs/fat/*'
+    'path-include=/lib/modules/*/kernel/fs/exfat/*'
+    'path-include=/lib/modules/*/kernel/fs/isofs/*'
+    'path-include=/lib/modules/*/kernel/fs/nls/*'
+    'path-include=/lib/modules/*/kernel/lib/*'
+    'path-include=/lib/modules/*/kernel/crypto/*'
+    'path-include=/lib/modules/*/kernel/block/*'
+    'path-include=/lib/modules/*/kernel/arch/x86/crypto/crc*'
+    'path-exclude=/lib/modules/*/kernel/drivers/net/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/usb/net/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/usb/gadget/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/block/drbd/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/block/rnbd/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/block/aoe/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/block/nbd.ko'
+    'path-exclude=/lib/modules/*/kernel/drivers/scsi/fcoe/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/scsi/*iscsi*'
+    'path-exclude=/lib/modules/*/kernel/drivers/nvme/target/*'
+    'path-exclude=/lib/modules/*/kernel/drivers/nvme/host/nvme-tcp.ko'
+    'path-exclude=/lib/modules/*/kernel/drivers/nvme/host/nvme-rdma.ko'
+    'path-exclude=/lib/modules/*/kernel/drivers/nvme/host/nvme-fc.ko'
+)
+# The .debs stay in the cache until hashed below (then deleted).
+args=(--variant=essential --mode=root --format=directory
+      --skip=essential/unlink,cleanup/apt/cache
+      --aptopt='APT::Install-Recommends "false"'
+      --aptopt='APT::Keep-Downloaded-Packages "true"'
+      --include="$(IFS=,; echo "${packages[*]}")")
+for o in "${dpkgopts[@]}"; do args+=(--dpkgopt="$o"); done
+# The essential set pulls in usrmerge (and with it perl) although the root
+# is merged from the start: purge them (usr-is-merged satisfies the rest).
+unwanted="usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36"
+args+=(--customize-hook="chroot \"\$1\" dpkg --purge $unwanted > /dev/null")
+say "mmdebstrap bookworm (${packages[*]}) from $sources"
+t0=$(date +%s)
+mmdebstrap --quiet "${args[@]}" bookworm "$root" "$sources"
+say "root built in $(( $(date +%s) - t0 )) s"
+
+# --- 2. The package manifest, checked against the committed lock ----------
+archives=$root/var/cache/apt/archives
+resolved=$work/packages.resolved
+for deb in "$archives"/*.deb; do
+    printf '%s %s %s %s\n' \
+        "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" \
+        "$(dpkg-deb -f "$deb" Architecture)" "$(sha256sum "$deb" | cut -d' ' -f1)"
+done | sort > "$resolved"
+# Every installed package must have come from a .deb we hashed.
+dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${db:Status-Abbrev} ${Package} ${Version}\n' \
+    | awk '$1 == "ii" { print $2, $3 }' | sort > "$work/installed"
+awk '{ print $1, $2 }' "$resolved" | sort > "$work/hashed"
+if [ -n "$(comm -13 "$work/hashed" "$work/installed")" ]; then
+    echo "error: installed packages that were not among the downloaded .debs:" >&2
+    comm -13 "$work/hashed" "$work/installed" >&2
+    exit 1
+fi
+header="# name version architecture sha256 of the .deb: the Debian 12 packages of the
+# tuf-ceremony image. Written by \`cargo xtask image --update-lock\`; every
+# other build fails if what apt resolves differs from this list."
+if [ "$update_lock" = 1 ]; then
+    { echo "$header"; cat "$resolved"; } > "$lock"
+    say "wrote $lock ($(wc -l < "$resolved") packages)"
+elif [ ! -f "$lock" ]; then
+    echo "error: $lock is missing: run \`cargo xtask image --update-lock\` once and commit it" >&2
+    exit 1
+elif ! diff -u <(grep -v '^#' "$lock") "$resolved" > "$work/lock.diff"; then
+    echo "error: the packages apt resolved differ from image/packages.lock" \
+         "(- locked, + resolved now):" >&2
+    grep '^[-+][^-+]' "$work/lock.diff" >&2
+    echo "if the change is expected (a Debian point release), review it and run" \
+         "\`cargo xtask image --update-lock\`, then commit the lock" >&2
+    exit 1
+else
+    say "packages match image/packages.lock ($(wc -l < "$resolved") packages)"
+fi
+for p in iproute2 ifupdown isc-dhcp-client dhcpcd-base network-manager systemd-resolved \
+         wpasupplicant openssh-server openssh-client bluez wireless-tools iw; do
+    if grep -q "^$p " "$resolved"; then
+        echo "error: network package $p is in the image" >&2
+        exit 1
+    fi
+done
+
+# --- 3. Our files -----------------------------------------------------------
+kver=$(basename "$(ls -d "$root"/lib/modules/*)")
+cp "$root/boot/vmlinuz-$kver" "$work/vmlinuz"
+grep -q '^CONFIG_RD_ZSTD=y' "$root/boot/config-$kver" && compress=zstd || compress=gzip
+find "$root/lib/modules/$kver/kernel" -type d -empty -delete
+if find "$root/lib/modules/$kver/kernel" -type f -path '*/drivers/net/*' -o -type f -path '*/kernel/net/*' | grep -q .; then
+    echo "error: network kernel modules are in the image" >&2
+    exit 1
+fi
+rm -rf "$root/boot" "$root"/vmlinuz* "$root"/initrd.img* "$archives"/*.deb "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
+       "$root"/var/log/* "$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old \
+       "$root"/etc/*- "$root/var/cache/ldconfig/aux-cache" "$root/etc/machine-id" \
+       "$root/var/lib/dbus/machine-id" "$root"/usr/lib/udev/hwdb.d/*
+install -m 0755 "$bin/ceremony" "$bin/tuf-repo" "$root/usr/local/bin/"
+install -m 0755 "$here/init" "$root/init"
+install -m 0755 "$here/launcher" "$root/usr/local/sbin/tuf-launcher"
+install -m 0755 "$here/media-mount" "$root/usr/local/sbin/tuf-media"
+install -m 0644 "$here/rootfs/90-tuf-media.rules" "$root/etc/udev/rules.d/"
+install -m 0644 "$here/rootfs/offline.conf" "$root/etc/modprobe.d/tuf-ceremony-offline.conf"
+echo tuf-ceremony > "$root/etc/hostname"
+printf '127.0.0.1 localhost\n127.0.1.1 tuf-ceremony\n' > "$root/etc/hosts"
+mkdir -p "$root/media" "$root/etc/tuf-ceremony" "$root/usr/local/share/tuf-ceremony/hsm-profiles"
+install -m 0644 "$here"/../hsm-profiles/*.toml "$root/usr/local/share/tuf-ceremony/hsm-profiles/"
+[ -e "$root/dev/console" ] || mknod -m 600 "$root/dev/console" c 5 1
+[ -e "$root/dev/null" ] || mknod -m 666 "$root/dev/null" c 1 3
+# Every library our binaries link must be in the image.
+if chroot "$root" ldd /usr/local/bin/ceremony /usr/local/bin/tuf-repo | grep 'not found'; then
+    echo "error: the image lacks libraries the binaries need" >&2
+    exit 1
+fi
+chroot "$root" depmod -a "$kver"
+
+# --- 4. The initramfs: the whole root, deterministic -------------------------
+find "$root" -newermt "@$SOURCE_DATE_EPOCH" -print0 | xargs -0r touch -h -d "@$SOURCE_DATE_EPOCH"
+say "initramfs ($compress) from $(du -sm "$root" | cut -f1) MiB"
+(cd "$root" && find . -mindepth 1 -printf '%P\n' | sort | cpio --quiet -o -H newc --reproducible -R 0:0) \
+    > "$work/initrd.cpio"
+case $compress in
+    zstd) zstd -q -T1 -12 -f "$work/initrd.cpio" -o "$work/initrd.img" ;;
+    gzip) gzip -n -9 -c "$work/initrd.cpio" > "$work/initrd.img" ;;
+esac
+rm "$work/initrd.cpio"
+
+# --- 5. The UKI and the disk -------------------------------------------------
+cmdline="console=ttyS0,115200 console=tty1 ipv6.disable=1 quiet loglevel=3"
+printf '%s' "$cmdline" > "$work/cmdline.txt"
+printf 'NAME="tuf-ceremony"\nID=tuf-ceremony\nID_LIKE=debian\nPRETTY_NAME="tuf-ceremony offline appliance (Debian 12)"\nVERSION_ID=%s\n' \
+    "$SOURCE_DATE_EPOCH" > "$work/os-release"
+stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+objcopy \
+    --add-section .osrel="$work/os-release" --change-section-vma .osrel=0x20000 \
+    --add-section .cmdline="$work/cmdline.txt" --change-section-vma .cmdline=0x30000 \
+    --add-section .linux="$work/vmlinuz" --change-section-vma .linux=0x2000000 \
+    --add-section .initrd="$work/initrd.img" --change-section-vma .initrd=0x3000000 \
+    "$stub" "$work/BOOTX64.EFI"
+# objcopy stamps the build time into the COFF header: use SOURCE_DATE_EPOCH.
+pe=$(od -An -tu4 -j60 -N4 "$work/BOOTX64.EFI" | tr -d ' ')
+e=$SOURCE_DATE_EPOCH
+printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((e & 255)) $((e >> 8 & 255)) $((e >> 16 & 255)) $((e >> 24 & 255)))" \
+    | dd of="$work/BOOTX64.EFI" bs=1 seek=$((pe + 8)) conv=notrunc status=none
+# ... and a checksum over that header into the optional header: zero it
+# (UEFI does not check it; 0 means "no checksum").
+printf '\0\0\0\0' | dd of="$work/BOOTX64.EFI" bs=1 seek=$((pe + 24 + 64)) conv=notrunc status=none
+
+uki_mib=$(( ($(stat -c %s "$work/BOOTX64.EFI") + 1048575) / 1048576 ))
+esp_mib=$(( (uki_mib * 11 / 10 + 16 + 7) / 8 * 8 ))
+[ "$esp_mib" -ge 64 ] || esp_mib=64
+rm -f "$work/esp.img"
+mkfs.vfat --invariant -i 54554643 -n TUF-BOOT -C "$work/esp.img" $((esp_mib * 1024)) > /dev/null
+touch -d "@$SOURCE_DATE_EPOCH" "$work/BOOTX64.EFI"
+mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT
+mcopy -m -i "$work/esp.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+disk=$work/tuf-ceremony.img
+rm -f "$disk"
+truncate -s $(( (esp_mib + 2) * 1048576 )) "$disk"
+sfdisk --quiet --no-reread --no-tell-kernel "$disk" <<EOF
+label: gpt
+label-id: 7475662D-6365-7265-6D6F-6E7900000001
+unit: sectors
+first-lba: 2048
+start=2048, size=$((esp_mib * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=7475662D-6365-7265-6D6F-6E7900000002, name="TUF-BOOT"
+EOF
+dd if="$work/esp.img" of="$disk" bs=1M seek=1 conv=notrunc status=none
+
+# --- 6. Outputs --------------------------------------------------------------
+for f in tuf-ceremony.img vmlinuz initrd.img BOOTX64.EFI cmdline.txt; do
+    mv -f "$work/$f" "$out/$f"
+done
+(cd "$out" && sha256sum tuf-ceremony.img > tuf-ceremony.img.sha256)
+{
+    echo "# tuf-ceremony image, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH, kernel $kver"
+    echo "# files (sha256)"
+    (cd "$out" && sha256sum tuf-ceremony.img BOOTX64.EFI vmlinuz initrd.img)
+    (cd "$bin" && sha256sum ceremony tuf-repo)
+    echo "# Debian packages installed: name version architecture sha256 of the .deb"
+    awk 'NR == FNR { keep[$1 " " $2] = 1; next } ($1 " " $2) in keep' "$work/installed" "$resolved"
+    echo "# downloaded with the essential set, then purged: $unwanted"
+} > "$out/manifest.txt"
+rm -rf "$work"
+say "image: $out/tuf-ceremony.img ($(du -m --apparent-size "$out/tuf-ceremony.img" | cut -f1) MiB)" \
+    "sha256 $(cut -d' ' -f1 "$out/tuf-ceremony.img.sha256")"

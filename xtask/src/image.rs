@@ -1,0 +1,648 @@
+//! `cargo xtask image` and `cargo xtask image-test`: the bootable offline
+//! image (recipe in `image/`, notes in `docs/image.md`) and its boot test
+//! under qemu.
+//!
+//! `image` installs the image tools (their own list, not the test suite's),
+//! builds the release `ceremony` and `tuf-repo`, and runs `image/build.sh`
+//! with `SOURCE_DATE_EPOCH` from the last commit. `image-test` stages a
+//! practice rotation on a virtual USB stick, boots the image's kernel and
+//! initramfs in qemu (TCG, no network device) with its serial console in an
+//! 80×24 tmux window, drives the ceremony's terminal UI through two
+//! keyholders and a witness, powers off, and checks on the host what the
+//! appliance wrote to the stick (python-tuf, `tuf-repo verify-root`,
+//! `tuf-repo transcript verify`). Then it boots the raw disk image itself
+//! under OVMF as far as the launcher.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::{cargo, deps, python, step, target_dir};
+
+/// Debian packages `cargo xtask image` needs: the root file system
+/// (mmdebstrap, the archive keyring), the UKI (systemd-boot-efi's stub,
+/// binutils' objcopy), the initramfs (cpio, zstd) and the disk (dosfstools,
+/// mtools, fdisk's sfdisk), all without mounting anything.
+pub const IMAGE_PACKAGES: &[&str] = &[
+    "mmdebstrap",
+    "debian-archive-keyring",
+    "systemd-boot-efi",
+    "binutils",
+    "cpio",
+    "zstd",
+    "dosfstools",
+    "mtools",
+    "fdisk",
+];
+
+/// What `cargo xtask image-test` needs besides: qemu and OVMF to boot, tmux
+/// to read the serial console as a screen, dosfstools and mtools for the
+/// stick.
+pub const IMAGE_TEST_PACKAGES: &[&str] =
+    &["qemu-system-x86", "ovmf", "tmux", "dosfstools", "mtools"];
+
+/// The kernel command line of the direct-kernel boot in the test: the
+/// image's own (from `cmdline.txt`, serial last so that the ceremony starts
+/// there) plus the drill and read-write stick switches the launcher honours.
+const TEST_CMDLINE: &str = "console=tty1 console=ttyS0,115200 ipv6.disable=1 quiet loglevel=3 ceremony.drill=1 ceremony.rw-media=1";
+
+/// `cargo xtask image [--update-lock]`.
+pub fn build(root: &Path, update_lock: bool) -> Result<()> {
+    ensure_packages(IMAGE_PACKAGES)?;
+    let started = Instant::now();
+    step(
+        "building the release ceremony and tuf-repo",
+        cargo()
+            .current_dir(root)
+            .args(["build", "--release", "-p", "ceremony", "-p", "tuf-repo"]),
+    )?;
+    let target = target_dir(root);
+    let out = target.join("image");
+    let epoch = source_date_epoch(root)?;
+    let mut cmd = as_root(&[("SOURCE_DATE_EPOCH", epoch.as_str())])?;
+    cmd.arg("bash")
+        .arg(root.join("image/build.sh"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--bin")
+        .arg(target.join("release"));
+    if update_lock {
+        cmd.arg("--update-lock");
+    }
+    step("building the image (image/build.sh)", &mut cmd)?;
+    let img = out.join("tuf-ceremony.img");
+    let size = std::fs::metadata(&img)
+        .with_context(|| format!("{} was not written", img.display()))?
+        .len();
+    let hash = std::fs::read_to_string(out.join("tuf-ceremony.img.sha256"))
+        .context("reading the image's sha256")?;
+    println!("image: {}", img.display());
+    println!(
+        "  sha256 {}",
+        hash.split_whitespace().next().unwrap_or_default()
+    );
+    println!("  size {:.1} MiB", size as f64 / 1048576.0);
+    println!(
+        "  built in {:.0} s (including cargo build --release)",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  SOURCE_DATE_EPOCH={epoch}; manifest: {}",
+        out.join("manifest.txt").display()
+    );
+    Ok(())
+}
+
+/// `cargo xtask image-test`.
+pub fn test(root: &Path) -> Result<()> {
+    let test_started = Instant::now();
+    ensure_packages(IMAGE_TEST_PACKAGES)?;
+    let python = python::ensure_venv(root)?;
+    let target = target_dir(root);
+    let out = target.join("image");
+    let kernel = out.join("vmlinuz");
+    let initrd = out.join("initrd.img");
+    let disk = out.join("tuf-ceremony.img");
+    if [&kernel, &initrd, &disk].iter().any(|p| !p.exists()) {
+        println!("no image in {}: building it first", out.display());
+        build(root, false)?;
+    } else {
+        step(
+            "building the release ceremony and tuf-repo (host side of the test)",
+            cargo().current_dir(root).args([
+                "build",
+                "--release",
+                "-p",
+                "ceremony",
+                "-p",
+                "tuf-repo",
+            ]),
+        )?;
+    }
+    let release = target.join("release");
+    let ceremony = release.join("ceremony");
+    let tuf_repo = release.join("tuf-repo");
+
+    let work = target.join("image-test");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let drill = work.join("d");
+    step(
+        "staging the practice rotation",
+        Command::new(&ceremony)
+            .arg("drill-stage")
+            .arg("--out")
+            .arg(&drill),
+    )?;
+    let stick = work.join("stick.img");
+    make_stick(&drill, &stick)?;
+
+    // --- The ceremony, over the serial console -------------------------------
+    let serial_log = work.join("serial.log");
+    let qemu = format!(
+        "qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nic none -display none \
+         -monitor none -serial stdio -no-reboot -kernel {} -initrd {} -append {} \
+         -device qemu-xhci,id=xhci \
+         -drive if=none,id=stick,format=raw,file={} \
+         -device usb-storage,bus=xhci.0,drive=stick,removable=on",
+        quote(&kernel),
+        quote(&initrd),
+        quote(Path::new(TEST_CMDLINE)),
+        quote(&stick),
+    );
+    println!("==> booting the image (direct kernel boot, TCG): {qemu}");
+    let boot = Instant::now();
+    let ui = Tmux::start(&qemu, &serial_log)?;
+    ui.wait_for("This machine's clock says", 600)?;
+    let boot_to_tui = boot.elapsed();
+    println!(
+        "boot to the clock screen: {:.1} s",
+        boot_to_tui.as_secs_f64()
+    );
+
+    let log = std::fs::read_to_string(&serial_log).unwrap_or_default();
+    let interfaces = log
+        .lines()
+        .find_map(|l| l.split("network interfaces: ").nth(1))
+        .map(|rest| rest.trim().to_owned());
+    ensure!(
+        interfaces.as_deref() == Some("lo"),
+        "the guest's network interfaces are {interfaces:?}, not just lo; serial log: {}",
+        serial_log.display()
+    );
+    println!("guest network interfaces: lo");
+    ensure!(
+        log.contains("mounted rw at /media/TUFSTICK"),
+        "the stick was not mounted at /media/TUFSTICK; serial log: {}",
+        serial_log.display()
+    );
+    println!("stick detected and mounted at /media/TUFSTICK");
+
+    ui.keys(&["Enter"])?;
+    ui.wait_for("Choose the stick", 120)?;
+    ensure!(
+        ui.screen()?.contains("/media/TUFSTICK"),
+        "the stick list does not offer /media/TUFSTICK:\n{}",
+        ui.screen()?
+    );
+    ui.keys(&["Enter"])?;
+    let review = ui.wait_for("Review 1/1", 120)?;
+    ensure!(
+        review.contains("version 1 → 2"),
+        "the review does not show version 1 → 2:\n{review}"
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(drill.join("stick/tuf-ceremony/manifest.json"))
+            .context("reading the drill's manifest.json")?,
+    )?;
+    let digest = manifest["items"][0]["canonical_sha256"]
+        .as_str()
+        .context("manifest.json has no items[0].canonical_sha256")?;
+    let first_group: Vec<&str> = (0..8).map(|i| &digest[i * 4..i * 4 + 4]).collect();
+    let first_group = first_group.join(" ");
+    let mut seen = review;
+    for _ in 0..20 {
+        if seen.contains(&first_group) {
+            break;
+        }
+        ui.keys(&["Down"])?;
+        std::thread::sleep(Duration::from_millis(300));
+        seen = ui.screen()?;
+    }
+    ensure!(
+        seen.contains(&first_group),
+        "the review does not show the digest {digest}:\n{seen}"
+    );
+    println!("review shows version 1 → 2 and digest {first_group} …");
+    ui.keys(&["Enter"])?;
+    ui.wait_for("Next keyholder", 120)?;
+
+    for who in ["alice", "bob"] {
+        let pin = std::fs::read_to_string(drill.join(format!("{who}.pin")))
+            .with_context(|| format!("reading {who}'s PIN"))?;
+        sign_as(&ui, who, pin.trim())?;
+        let done = ui.wait_until(&format!("{who}'s signature"), 180, |s| {
+            s.contains("signed 1 file(s)") && s.contains(&format!("token \"{who}\""))
+        })?;
+        if who == "bob" {
+            ui.wait_until("both thresholds met", 60, |s| {
+                s.matches("threshold MET").count() == 2
+            })
+            .map(|_| ())
+            .or_else(|_| -> Result<()> { bail!("after bob signed:\n{done}") })?;
+        }
+        println!("{who} signed");
+    }
+    ui.keys(&["f"])?;
+    ui.wait_for("type your name", 60)?;
+    ui.type_text("Wanda Witness")?;
+    ui.keys(&["Enter"])?;
+    let complete = ui.wait_for("Ceremony complete", 120)?;
+    ensure!(
+        complete.contains("root v2 (new) 2/2 met"),
+        "the final screen does not say root v2 2/2 met:\n{complete}"
+    );
+    println!("ceremony complete; quitting, the guest syncs, unmounts and powers off");
+    ui.keys(&["q"])?;
+    ui.wait_for("[qemu exited", 180)?;
+    let log = std::fs::read_to_string(&serial_log).unwrap_or_default();
+    ensure!(
+        log.contains("unmounted /media/TUFSTICK"),
+        "the guest did not unmount the stick before powering off; serial log: {}",
+        serial_log.display()
+    );
+    drop(ui);
+
+    // --- What the appliance wrote, read on the host ---------------------------
+    let got = work.join("from-stick");
+    std::fs::create_dir_all(&got)?;
+    for file in [
+        "staged/root.json",
+        "transcript.jsonl",
+        "repository/1.root.json",
+    ] {
+        let name = file.replace('/', "_");
+        step(
+            &format!("reading {file} from the stick"),
+            Command::new("mcopy")
+                .arg("-n")
+                .arg("-i")
+                .arg(&stick)
+                .arg(format!("::/tuf-ceremony/{file}"))
+                .arg(got.join(name)),
+        )?;
+    }
+    let signed = got.join("staged_root.json");
+    step(
+        "python-tuf verifies the signed root",
+        Command::new(&python)
+            .arg(root.join("tests/fixtures/python_verify_root.py"))
+            .arg(&signed),
+    )?;
+    let verified = output(
+        Command::new(&tuf_repo)
+            .arg("verify-root")
+            .arg("--trusted")
+            .arg(got.join("repository_1.root.json"))
+            .arg(&signed),
+    )?;
+    ensure!(
+        verified.contains("root v2: ok"),
+        "tuf-repo verify-root did not say root v2: ok:\n{verified}"
+    );
+    print!("{verified}");
+    let transcript = output(
+        Command::new(&tuf_repo)
+            .args(["transcript", "verify"])
+            .arg(got.join("transcript.jsonl"))
+            .arg("--metadata")
+            .arg(&signed),
+    )?;
+    ensure!(
+        transcript.contains("2 signatures"),
+        "tuf-repo transcript verify did not count 2 signatures:\n{transcript}"
+    );
+    print!("{transcript}");
+
+    // --- The raw disk image itself, under UEFI -------------------------------
+    let uefi = boot_uefi(&disk, &work)?;
+
+    let size = std::fs::metadata(&disk)?.len();
+    println!("image-test: ok");
+    println!(
+        "  image {} ({:.1} MiB)",
+        disk.display(),
+        size as f64 / 1048576.0
+    );
+    println!(
+        "  boot to the clock screen (direct kernel boot, TCG, -smp 2): {:.1} s",
+        boot_to_tui.as_secs_f64()
+    );
+    println!(
+        "  UEFI boot (OVMF, the raw image as a USB stick) to the launcher: {:.1} s",
+        uefi.as_secs_f64()
+    );
+    println!(
+        "  whole test (with the host side): {:.0} s",
+        test_started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Boots `tuf-ceremony.img` as a USB stick under OVMF until the launcher
+/// offers the ceremony on the serial console (it runs on tty1 there, the
+/// image's primary console), and checks the network again; returns the
+/// time that took.
+fn boot_uefi(disk: &Path, work: &Path) -> Result<Duration> {
+    let code = [
+        "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "/usr/share/OVMF/OVMF_CODE.fd",
+    ]
+    .into_iter()
+    .map(Path::new)
+    .find(|p| p.exists())
+    .context("no OVMF firmware in /usr/share/OVMF (package ovmf)")?;
+    let vars_template = code.to_string_lossy().replace("OVMF_CODE", "OVMF_VARS");
+    let vars = work.join("OVMF_VARS.fd");
+    std::fs::copy(&vars_template, &vars).with_context(|| format!("copying {vars_template}"))?;
+    let log = work.join("serial-uefi.log");
+    let qemu = format!(
+        "qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nic none -display none \
+         -monitor none -serial stdio -no-reboot \
+         -drive if=pflash,format=raw,readonly=on,file={} \
+         -drive if=pflash,format=raw,file={} \
+         -device qemu-xhci,id=xhci \
+         -drive if=none,id=boot,format=raw,snapshot=on,file={} \
+         -device usb-storage,bus=xhci.0,drive=boot,removable=on,bootindex=0",
+        quote(code),
+        quote(&vars),
+        quote(disk),
+    );
+    println!("==> booting tuf-ceremony.img under OVMF: {qemu}");
+    let started = Instant::now();
+    let ui = Tmux::start(&qemu, &log)?;
+    ui.wait_for("press Enter to run the ceremony on this console", 600)?;
+    let took = started.elapsed();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let interfaces = text
+        .lines()
+        .find_map(|l| l.split("network interfaces: ").nth(1))
+        .map(|rest| rest.trim().to_owned());
+    ensure!(
+        interfaces.as_deref() == Some("lo"),
+        "UEFI boot: network interfaces {interfaces:?}, not just lo; serial log: {}",
+        log.display()
+    );
+    println!(
+        "UEFI boot reached the launcher in {:.1} s (network interfaces: lo)",
+        took.as_secs_f64()
+    );
+    // The ceremony itself runs on tty1, the image's primary console.
+    ui.keys(&["Enter"])?;
+    ui.wait_for("the ceremony is already running on another console", 60)?;
+    println!("UEFI boot: the ceremony runs on tty1");
+    Ok(took)
+}
+
+/// Highlights the token labelled `who`, types the PIN.
+fn sign_as(ui: &Tmux, who: &str, pin: &str) -> Result<()> {
+    let label = format!("token \"{who}\"");
+    let screen = ui.wait_for(&label, 120)?;
+    let tokens: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("token \"") && l.contains("slot"))
+        .collect();
+    let index = tokens
+        .iter()
+        .position(|l| l.contains(&label))
+        .context("token line not found")?;
+    let selected = tokens
+        .iter()
+        .position(|l| l.starts_with("> "))
+        .with_context(|| format!("no highlighted token:\n{screen}"))?;
+    for _ in selected..index {
+        ui.keys(&["Down"])?;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let screen = ui.screen()?;
+    ensure!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("> ") && l.contains(&label)),
+        "could not highlight {who}'s token:\n{screen}"
+    );
+    ui.keys(&["Enter"])?;
+    ui.wait_for("Type your PIN", 120)?;
+    ui.type_text(pin)?;
+    ui.keys(&["Enter"])
+}
+
+/// A FAT stick image labelled TUFSTICK with the drill's stick, its SoftHSM2
+/// tokens under `drill/tokens` and a `drill/softhsm2.conf` pointing at
+/// where the guest sees them.
+fn make_stick(drill: &Path, stick: &Path) -> Result<()> {
+    step(
+        "formatting the virtual stick (FAT, TUFSTICK)",
+        Command::new("mkfs.vfat")
+            .args(["-n", "TUFSTICK", "-C"])
+            .arg(stick)
+            .arg("65536"),
+    )?;
+    let mut copy = Command::new("mcopy");
+    copy.arg("-s").arg("-i").arg(stick);
+    for entry in std::fs::read_dir(drill.join("stick"))? {
+        copy.arg(entry?.path());
+    }
+    copy.arg("::/");
+    step("copying the staged rotation to the stick", &mut copy)?;
+    let conf = drill.join("guest-softhsm2.conf");
+    std::fs::write(
+        &conf,
+        "directories.tokendir = /media/TUFSTICK/drill/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+    )?;
+    step(
+        "copying the drill tokens to the stick",
+        Command::new("mmd").arg("-i").arg(stick).arg("::/drill"),
+    )?;
+    step(
+        "copying the drill tokens to the stick",
+        Command::new("mcopy")
+            .arg("-s")
+            .arg("-i")
+            .arg(stick)
+            .arg(drill.join("tokens"))
+            .arg("::/drill/tokens"),
+    )?;
+    step(
+        "copying the guest's softhsm2.conf to the stick",
+        Command::new("mcopy")
+            .arg("-i")
+            .arg(stick)
+            .arg(&conf)
+            .arg("::/drill/softhsm2.conf"),
+    )
+}
+
+/// A private tmux server (80×24) running qemu, its pane mirrored to a log.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(shell_command: &str, log: &Path) -> Result<Tmux> {
+        let tmux = Tmux {
+            socket: format!("tuf-image-{}", std::process::id()),
+        };
+        let _ = tmux.tmux(&["kill-server"]);
+        let wrapped = format!("{shell_command}; echo \"[qemu exited $?]\"; sleep 600");
+        let out = Command::new("tmux")
+            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "80", "-y", "24", "sh", "-c", &wrapped])
+            .env("TERM", "xterm-256color")
+            .env("LANG", "C.UTF-8")
+            .output()
+            .context("cannot run tmux")?;
+        ensure!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pipe = format!("cat >> {}", quote(log));
+        tmux.tmux(&["pipe-pane", "-t", "0", &pipe])?;
+        Ok(tmux)
+    }
+
+    fn tmux(&self, args: &[&str]) -> Result<Output> {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .context("cannot run tmux")?;
+        ensure!(
+            out.status.success(),
+            "tmux {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(out)
+    }
+
+    fn keys(&self, keys: &[&str]) -> Result<()> {
+        let mut args = vec!["send-keys", "-t", "0"];
+        args.extend(keys);
+        self.tmux(&args).map(|_| ())
+    }
+
+    fn type_text(&self, text: &str) -> Result<()> {
+        self.tmux(&["send-keys", "-t", "0", "-l", text]).map(|_| ())
+    }
+
+    fn screen(&self) -> Result<String> {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "0"])?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Waits up to `seconds` until the screen satisfies `ready`.
+    fn wait_until(&self, what: &str, seconds: u64, ready: impl Fn(&str) -> bool) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen()?;
+            if ready(&screen) {
+                return Ok(screen);
+            }
+            if screen.contains("[qemu exited") {
+                bail!("qemu exited while waiting for {what}; the screen is:\n{screen}");
+            }
+            if start.elapsed() > Duration::from_secs(seconds) {
+                bail!("waited {seconds} s for {what}; the screen is:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn wait_for(&self, text: &str, seconds: u64) -> Result<String> {
+        self.wait_until(&format!("{text:?}"), seconds, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// Installs whichever of `packages` dpkg does not report installed.
+fn ensure_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    if missing.is_empty() {
+        println!("present: {} (Debian packages)", packages.join(", "));
+        return Ok(());
+    }
+    deps::install(&missing)?;
+    let still: Vec<&str> = missing.into_iter().filter(|p| !dpkg_installed(p)).collect();
+    ensure!(
+        still.is_empty(),
+        "apt-get finished but these are still not installed: {}",
+        still.join(", ")
+    );
+    Ok(())
+}
+
+/// True when dpkg has the package installed (as in deps.rs).
+fn dpkg_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|out| {
+            out.status.success()
+                && String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .last()
+                    == Some("installed")
+        })
+}
+
+/// The commit time of HEAD, for `SOURCE_DATE_EPOCH`.
+fn source_date_epoch(root: &Path) -> Result<String> {
+    if let Ok(given) = std::env::var("SOURCE_DATE_EPOCH") {
+        return Ok(given);
+    }
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(["log", "-1", "--format=%ct"])
+        .output()
+        .context("running git log for SOURCE_DATE_EPOCH")?;
+    let epoch = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    ensure!(
+        out.status.success() && !epoch.is_empty(),
+        "git log -1 gave no commit time: set SOURCE_DATE_EPOCH"
+    );
+    Ok(epoch)
+}
+
+/// `env VAR=… ` as root: directly, or through `sudo -n` (the build needs
+/// root for mmdebstrap's chroot and device nodes).
+fn as_root(vars: &[(&str, &str)]) -> Result<Command> {
+    let mut cmd = if deps::is_root()? {
+        Command::new("env")
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.args(["-n", "env"]);
+        sudo
+    };
+    for (k, v) in vars {
+        cmd.arg(format!("{k}={v}"));
+    }
+    Ok(cmd)
+}
+
+/// Runs `cmd`, returns its stdout; its failure is an error with the output.
+fn output(cmd: &mut Command) -> Result<String> {
+    let shown = crate::show(cmd);
+    println!("==> {shown}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!(
+            "`{shown}` failed ({}):\n{text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(text)
+}
+
+/// A path as one single-quoted shell word.
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))
+}
