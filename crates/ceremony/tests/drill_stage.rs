@@ -3,47 +3,19 @@
 //! python-tuf), the staged root v2 and its manifest agree, `inspect` reads
 //! the stick, and the drill tokens really can sign the rotation.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
 use tuf_metadata::{Limits, Metadata, verify_root_update, verify_trusted_root};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("TUF_CEREMONY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
-fn ceremony(args: &[&std::ffi::OsStr], conf: Option<&Path>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ceremony"));
-    command.args(args);
-    if let Some(conf) = conf {
-        command.env("SOFTHSM2_CONF", conf);
-    }
-    command.output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{ceremony, ceremony_with_conf, python, text, workspace};
 
 #[test]
 fn a_drill_stick_is_staged_that_the_tooling_accepts_and_the_tokens_can_sign() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
-    let out = ceremony(
-        &["drill-stage".as_ref(), "--out".as_ref(), dir.as_os_str()],
-        None,
-    );
+    let out = ceremony(&["drill-stage".as_ref(), "--out".as_ref(), dir.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
 
@@ -133,10 +105,7 @@ fn a_drill_stick_is_staged_that_the_tooling_accepts_and_the_tokens_can_sign() {
     assert_eq!(item["key_sets"][1]["threshold"], 2);
 
     // The appliance's own reading of the stick.
-    let out = ceremony(
-        &["inspect".as_ref(), "--media".as_ref(), stick.as_os_str()],
-        None,
-    );
+    let out = ceremony(&["inspect".as_ref(), "--media".as_ref(), stick.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains(&v2.signed_digest()), "{shown}");
@@ -158,7 +127,7 @@ fn a_drill_stick_is_staged_that_the_tooling_accepts_and_the_tokens_can_sign() {
     // The drill tokens sign the rotation: alice, bob (both roots) and dave.
     for name in ["alice", "bob", "dave"] {
         let pin = dir.join(format!("{name}.pin"));
-        let out = ceremony(
+        let out = ceremony_with_conf(
             &[
                 "sign".as_ref(),
                 "--metadata".as_ref(),
@@ -172,7 +141,7 @@ fn a_drill_stick_is_staged_that_the_tooling_accepts_and_the_tokens_can_sign() {
                 "--pin-file".as_ref(),
                 pin.as_os_str(),
             ],
-            Some(&conf),
+            &conf,
         );
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out));
     }
@@ -182,10 +151,7 @@ fn a_drill_stick_is_staged_that_the_tooling_accepts_and_the_tokens_can_sign() {
 
     // A second run into the same directory is refused, and changes nothing.
     let before = std::fs::read(dir.join("drill.json")).unwrap();
-    let out = ceremony(
-        &["drill-stage".as_ref(), "--out".as_ref(), dir.as_os_str()],
-        None,
-    );
+    let out = ceremony(&["drill-stage".as_ref(), "--out".as_ref(), dir.as_os_str()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not empty"), "{stderr}");
@@ -197,9 +163,6 @@ fn a_file_in_place_of_the_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("d");
     std::fs::write(&file, "x").unwrap();
-    let out = ceremony(
-        &["drill-stage".as_ref(), "--out".as_ref(), file.as_os_str()],
-        None,
-    );
+    let out = ceremony(&["drill-stage".as_ref(), "--out".as_ref(), file.as_os_str()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }

@@ -8,7 +8,7 @@
 //! ykcs11, which python-tuf accepts, while a wrong PIN costs one try only.
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use piv_emulator::attest;
@@ -21,31 +21,8 @@ use signers::yubikey::{
 use tuf_metadata::json::{self, Value};
 use tuf_metadata::{Key, Limits};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("TUF_CEREMONY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
-fn ceremony<S: AsRef<OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ceremony"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{ceremony, python, text, workspace};
 
 fn onboard(serial: u32, out: &Path, pin: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<OsString> = vec![
@@ -62,7 +39,7 @@ fn onboard(serial: u32, out: &Path, pin: &Path, extra: &[&str]) -> Output {
         out.into(),
     ];
     args.extend(extra.iter().map(OsString::from));
-    ceremony(&args)
+    ceremony(&args.iter().map(OsString::as_os_str).collect::<Vec<_>>())
 }
 
 /// The key object and the stored evidence of a public key file.

@@ -4,38 +4,15 @@
 //! plugged in, so `--serial` chooses; python-tuf (the venv `cargo xtask
 //! test` makes) stages the rotation and accepts the signed root.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use piv_emulator::attest;
 use piv_emulator::harness::{CardSpec, PcscHarness};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("TUF_CEREMONY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
-fn ceremony(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ceremony"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{ceremony, python, text, workspace};
 
 #[test]
 fn a_yubikey_is_onboarded_with_attestation_and_signs_a_rotation_python_tuf_accepts() {

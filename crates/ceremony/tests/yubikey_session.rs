@@ -9,7 +9,7 @@
 //! "always", as in tests/yubikey_cli.rs); nobody has to touch anything.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use ceremony::hardware::HardwareTokens;
 use ceremony::session::{Options, Session, SessionError, Stage};
@@ -23,20 +23,14 @@ use tuf_metadata::testing::{TestKey, file_bytes, root, signed};
 use tuf_metadata::{Key, Limits, Metadata, Root, verify_root_update};
 use zeroize::Zeroizing;
 
+mod common;
+use common::text;
+
 const NOW: OffsetDateTime = datetime!(2026-11-22 09:30 UTC);
 
 /// The keyholder's card (reader 0) and a second card with an empty 9c.
 const KEYHOLDER_SERIAL: u32 = 63_000_001;
 const OTHER_SERIAL: u32 = 63_000_002;
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn pin(text: &str) -> Pin {
     Pin::new(Zeroizing::new(text.to_owned()))

@@ -144,8 +144,8 @@ fn resolve(root: &Path, url: &str) -> Result<(PathBuf, String), u16> {
     let Some(path) = path.strip_prefix('/') else {
         return Err(400);
     };
-    let decoded = percent_decode(path).ok_or(400u16)?;
-    let relative = String::from_utf8(decoded).map_err(|_| 400u16)?;
+    // Malformed escapes and non-UTF-8 paths alike are bad requests.
+    let relative = tuf_client::names::percent_decode(path).ok_or(400u16)?;
     if relative.is_empty() || relative.ends_with('/') {
         // The directory itself, or a directory: no listings.
         return Err(404);
@@ -164,25 +164,6 @@ fn resolve(root: &Path, url: &str) -> Result<(PathBuf, String), u16> {
         return Err(404);
     }
     Ok((real, relative))
-}
-
-/// `%XX` decoded to bytes; None for a malformed escape.
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
