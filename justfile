@@ -5,13 +5,13 @@
 test *ARGS:
     cargo xtask test {{ARGS}}
 
-# Set-up, then the practice ceremony (not yet: arrives with issue 5).
+# Set-up, then the practice ceremony (headless, then the appliance's UI at a terminal).
 drill:
     cargo xtask drill
 
-# Our metadata code against python-tuf, printed as ratios.
-bench:
-    cargo xtask bench
+# Our code against its peers, printed as ratios (--only hashbins|sign|tui).
+bench *ARGS:
+    cargo xtask bench {{ARGS}}
 
 # libFuzzer on parse + verify for SECONDS.
 fuzz SECONDS="60":

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{cargo, deps, node, python, step};
+use crate::{cargo, deps, image, node, python, step};
 
 /// The environment variable the end-to-end harness (`tests/harness`) reads
 /// to find the python-tuf peer.
@@ -33,7 +33,7 @@ const TARGET_OPTIONS: &[&str] = &[
     "--doc",
 ];
 
-/// Set-up, then fmt → clippy → tests → doc tests. `extra` goes to both
+/// Set-up, then fmt → clippy → tests → doc tests → the image boot test. `extra` goes to both
 /// `cargo test` runs (a filter, `-p <crate>`, `-- --nocapture`).
 pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     deps::ensure_apt_packages()?;
@@ -81,6 +81,17 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
                 .args(["test", "--workspace", "--doc"])
                 .args(extra),
         )?;
+    }
+    if extra.is_empty() {
+        // The whole suite includes the boot test (a few minutes): the image
+        // is rebuilt from this tree's binaries every time, so what boots is
+        // what was just tested; a mirror that moved on since the package
+        // lock was written is reported, not fatal, here.
+        println!("==> the boot test: building the image from this tree, then booting it in qemu");
+        image::build_with(root, image::Lock::AllowDrift)?;
+        image::test(root)?;
+    } else {
+        println!("boot test: skipped, the extra arguments choose what runs (cargo xtask image-test runs it)");
     }
     println!("xtask test: every step passed");
     Ok(())
