@@ -45,8 +45,11 @@ pub const IMAGE_TEST_PACKAGES: &[&str] =
 
 /// The kernel command line of the direct-kernel boot in the test: the
 /// image's own (from `cmdline.txt`, serial last so that the ceremony starts
-/// there) plus the drill and read-write stick switches the launcher honours.
-const TEST_CMDLINE: &str = "console=tty1 console=ttyS0,115200 ipv6.disable=1 quiet loglevel=3 ceremony.drill=1 ceremony.rw-media=1";
+/// there) plus the drill switch the launcher honours. The stick is mounted
+/// read-only, as on a real boot: the appliance remounts it read-write for
+/// its first write, which the test thereby checks.
+const TEST_CMDLINE: &str =
+    "console=tty1 console=ttyS0,115200 ipv6.disable=1 quiet loglevel=3 ceremony.drill=1";
 
 /// How the build treats `image/packages.lock`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +65,14 @@ pub enum Lock {
 
 /// `cargo xtask image [--update-lock]`.
 pub fn build(root: &Path, update_lock: bool) -> Result<()> {
-    build_with(root, if update_lock { Lock::Update } else { Lock::Enforce })
+    build_with(
+        root,
+        if update_lock {
+            Lock::Update
+        } else {
+            Lock::Enforce
+        },
+    )
 }
 
 /// Builds the image with the release binaries of this tree.
@@ -199,11 +209,13 @@ pub fn test(root: &Path) -> Result<()> {
     );
     println!("guest network interfaces: lo");
     ensure!(
-        log.contains("mounted rw at /media/TUFSTICK"),
-        "the stick was not mounted at /media/TUFSTICK; serial log: {}",
+        log.contains("mounted ro at /media/TUFSTICK"),
+        "the stick was not mounted read-only at /media/TUFSTICK; serial log: {}",
         serial_log.display()
     );
-    println!("stick detected and mounted at /media/TUFSTICK");
+    println!(
+        "stick detected and mounted read-only at /media/TUFSTICK (the appliance remounts it to write)"
+    );
 
     ui.keys(&["Enter"])?;
     ui.wait_for("Choose the stick", 120)?;

@@ -91,7 +91,9 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
         image::build_with(root, image::Lock::AllowDrift)?;
         image::test(root)?;
     } else {
-        println!("boot test: skipped, the extra arguments choose what runs (cargo xtask image-test runs it)");
+        println!(
+            "boot test: skipped, the extra arguments choose what runs (cargo xtask image-test runs it)"
+        );
     }
     println!("xtask test: every step passed");
     Ok(())

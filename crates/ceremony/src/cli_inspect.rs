@@ -2,6 +2,8 @@
 //! the same lines the review screen shows, for scripts, releasers checking
 //! a stick before handing it over, and witnesses who want it on paper.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -41,13 +43,22 @@ pub fn run(args: &Args) -> Result<()> {
         .transpose()?;
     let media = recognise(&args.media)?;
     let loaded = load(&media, pinned.as_deref(), now)?;
-    println!("media: {} ({})", args.media.display(), loaded.media.layout);
+    // Collected, then written at once: a reader that stops early (`| head`)
+    // is not an error, and a stick that fails half-way prints nothing.
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "media: {} ({})",
+        args.media.display(),
+        loaded.media.layout
+    );
     for note in &loaded.media.notes {
-        println!("note: {note}");
+        let _ = writeln!(out, "note: {note}");
     }
     match &loaded.trusted {
         Some(trusted) => {
-            println!(
+            let _ = writeln!(
+                out,
                 "trusted root: v{} from {}{}{}; chain verified {}",
                 trusted.version,
                 trusted.display,
@@ -60,15 +71,21 @@ pub fn run(args: &Args) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(" → ")
             );
-            println!("trusted root canonical sha256 {}", trusted.canonical_sha256);
+            let _ = writeln!(
+                out,
+                "trusted root canonical sha256 {}",
+                trusted.canonical_sha256
+            );
             for row in grouped_digest(&trusted.canonical_sha256) {
-                println!("  {row}");
+                let _ = writeln!(out, "  {row}");
             }
         }
-        None => println!("trusted root: none on the stick (a first ceremony)"),
+        None => {
+            let _ = writeln!(out, "trusted root: none on the stick (a first ceremony)");
+        }
     }
     for (index, file) in loaded.files.iter().enumerate() {
-        println!();
+        let _ = writeln!(out);
         let (_, plan) = loaded
             .read_and_plan(index, now)
             .with_context(|| file.staged.display.clone())?;
@@ -78,12 +95,15 @@ pub fn run(args: &Args) -> Result<()> {
             None
         };
         for line in review(&file.staged.display, plan.metadata(), compare, now) {
-            println!("{line}");
+            let _ = writeln!(out, "{line}");
         }
-        println!("canonical sha256 {}", plan.metadata().signed_digest());
+        let _ = writeln!(out, "canonical sha256 {}", plan.metadata().signed_digest());
         for line in board_lines(&plan.board()) {
-            println!("{line}");
+            let _ = writeln!(out, "{line}");
         }
     }
-    Ok(())
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

@@ -33,7 +33,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Prepare, verify, commit and publish TUF repositories.
+/// The releaser's online tool: prepare ceremonies, merge and commit what
+/// keyholders signed, refresh online roles, verify, publish, and a strict
+/// TUF client.
 #[derive(Parser)]
 #[command(name = "tuf-repo", version, about)]
 struct Cli {

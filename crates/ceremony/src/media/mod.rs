@@ -8,6 +8,7 @@
 pub mod discover;
 pub mod layout;
 pub mod trust;
+pub mod writable;
 
 pub use discover::{Medium, discover};
 pub use layout::{ExpectedKeySet, HistoryFile, Layout, Media, StagedFile, recognise};

@@ -132,6 +132,8 @@ pub struct Session {
     transcript: Option<Transcript>,
     pending: Vec<(OffsetDateTime, Event)>,
     turns: Vec<TurnReport>,
+    /// The stick's mount point when the session remounted it read-write.
+    remounted: Option<PathBuf>,
 }
 
 impl Session {
@@ -151,6 +153,7 @@ impl Session {
             transcript: None,
             pending: Vec::new(),
             turns: Vec::new(),
+            remounted: None,
         };
         let event = Event::SessionStarted {
             tool: session.options.tool.clone(),
@@ -624,6 +627,11 @@ impl Session {
         let summary = self.summary();
         self.record(Event::SessionFinished { summary })?;
         self.flush()?;
+        if let Some(mount) = self.remounted.take() {
+            // Everything is on the stick; a failure here leaves it writable,
+            // which the next boot undoes, and is not worth stopping for.
+            let _ = crate::media::writable::make_read_only(&mount);
+        }
         self.stage = Stage::Done;
         Ok(())
     }
@@ -679,6 +687,11 @@ impl Session {
             return Ok(());
         };
         if self.transcript.is_none() {
+            // The first write: a stick mounted read-only (the image mounts
+            // them so) is remounted read-write now, and back at sign-off.
+            if let Some(mount) = crate::media::writable::make_writable(&loaded.media.dir)? {
+                self.remounted = Some(mount);
+            }
             let transcript = Transcript::open(&loaded.media.transcript_path, self.options.drill)?;
             self.transcript = Some(transcript);
         }

@@ -269,8 +269,13 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
                 style(Tone::Warning),
             )),
             Some(roles) => {
+                // Wrapped by hand (the list scrolls by line): a keyholder
+                // must see every key set their key signs for.
+                let width = usize::from(list_area.width).max(20);
                 for role in roles {
-                    text.push(Line::styled(format!("    {role}"), style(Tone::Added)));
+                    for row in wrap_indented(&role, width, "    ", "      ") {
+                        text.push(Line::styled(row, style(Tone::Added)));
+                    }
                 }
             }
             None => text.push(Line::raw("    (keys shown after the PIN)")),
@@ -499,4 +504,52 @@ pub fn progress_frame(frame: &mut Frame, progress: crate::session::Progress) {
         Paragraph::new(text).block(Block::new().borders(Borders::ALL).title(" Signing ")),
         frame.area(),
     );
+}
+
+/// `text` broken at spaces into rows of at most `width` characters (a
+/// longer word gets a row of its own), the first row starting with
+/// `first`, the others with `rest`.
+fn wrap_indented(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut row = String::from(first);
+    let mut has_word = false;
+    for word in text.split_whitespace() {
+        let needed = word.chars().count() + usize::from(has_word);
+        if has_word && row.chars().count() + needed > width {
+            rows.push(std::mem::replace(&mut row, String::from(rest)));
+            has_word = false;
+        }
+        if has_word {
+            row.push(' ');
+        }
+        row.push_str(word);
+        has_word = true;
+    }
+    rows.push(row);
+    rows
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap_indented;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_under_an_indent() {
+        let rows = wrap_indented(
+            "key 1df870e4 may sign a/b (root v1 (trusted), root v2 (new))",
+            30,
+            "    ",
+            "      ",
+        );
+        assert_eq!(
+            rows,
+            [
+                "    key 1df870e4 may sign a/b",
+                "      (root v1 (trusted), root",
+                "      v2 (new))"
+            ]
+        );
+        assert!(rows.iter().all(|r| r.chars().count() <= 30));
+        assert_eq!(wrap_indented("short", 30, "  ", "    "), ["  short"]);
+    }
 }
