@@ -162,7 +162,7 @@ pub enum MediaError {
     },
     /// The staged file's signed content changed since it was loaded.
     #[error(
-        "{file}: its content changed since the stick was loaded (canonical sha256 {loaded} → {now}); reload the stick"
+        "{file}: its content changed since the stick was loaded (canonical sha256 {loaded} → {now}); load the stick again and review it"
     )]
     Changed {
         /// The staged file, relative to the stick.

@@ -79,6 +79,11 @@ pub enum SessionError {
     /// The transcript on the stick could not be written; nothing else was.
     #[error("transcript: {0}")]
     Transcript(#[from] TranscriptError),
+    /// Signatures and the transcript are already on the loaded stick.
+    #[error(
+        "this stick already holds this session's signatures and transcript: finish (f) and start the appliance again to use another stick"
+    )]
+    StickInUse,
 }
 
 /// How the session was started.
@@ -380,6 +385,23 @@ impl Session {
             self.rescan();
             Stage::Tokens
         };
+        Ok(())
+    }
+
+    /// Back to choosing the stick (the wrong one was loaded, or a file
+    /// changed under the review): allowed while nothing has been written
+    /// to the stick; after that, the transcript there belongs to this
+    /// stick, and another one needs a new session.
+    pub fn change_stick(&mut self) -> Result<(), SessionError> {
+        if !matches!(self.stage, Stage::Review { .. } | Stage::Tokens) {
+            return Err(SessionError::WrongStage("changing the stick"));
+        }
+        if self.transcript.is_some() {
+            return Err(SessionError::StickInUse);
+        }
+        self.loaded = None;
+        self.boards.clear();
+        self.stage = Stage::Media;
         Ok(())
     }
 

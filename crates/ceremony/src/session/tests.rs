@@ -391,3 +391,22 @@ fn a_stick_that_cannot_take_the_transcript_gets_no_signature_either() {
         before
     );
 }
+
+#[test]
+fn another_stick_can_be_chosen_until_something_is_written_to_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1)]));
+    s.change_stick().unwrap();
+    assert_eq!(s.stage(), &Stage::Media);
+    assert!(s.loaded().is_none());
+    s.load_media(&dir.path().join("stick")).unwrap();
+    s.acknowledge_review().unwrap();
+    s.choose_token(0).unwrap();
+    s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap();
+    let err = s.change_stick().unwrap_err().to_string();
+    assert!(
+        err.contains("already holds this session's signatures"),
+        "{err}"
+    );
+    assert_eq!(s.stage(), &Stage::Tokens);
+}

@@ -231,6 +231,7 @@ impl App {
                 self.scroll = 0;
             }
             KeyCode::Char('t') => self.open_transcript(),
+            KeyCode::Char('m') => self.change_stick(),
             KeyCode::Enter | KeyCode::Char('a') => match self.session.acknowledge_review() {
                 Ok(()) => {
                     self.scroll = 0;
@@ -269,6 +270,7 @@ impl App {
                     Err(e) => self.error(e),
                 }
             }
+            KeyCode::Char('m') => self.change_stick(),
             KeyCode::Char('f') => match self.session.finish() {
                 Ok(()) => {
                     self.clear_input();
@@ -279,6 +281,18 @@ impl App {
             KeyCode::Char('t') => self.open_transcript(),
             KeyCode::Char('q') => self.quit = true,
             other => self.scroll_key(other),
+        }
+    }
+
+    fn change_stick(&mut self) {
+        match self.session.change_stick() {
+            Ok(()) => {
+                self.selected = 0;
+                self.scroll = 0;
+                self.raw_view = false;
+                self.info("choose the stick again");
+            }
+            Err(e) => self.error(e),
         }
     }
 

@@ -474,9 +474,11 @@ fn hints(app: &App) -> &'static str {
         Stage::Clock => " Enter the clock is right  e type the correct time  q quit",
         Stage::Media => " ↑↓ choose  Enter load  r rescan  q quit",
         Stage::Review { .. } => {
-            " Enter reviewed, next  v raw bytes  ↑↓ scroll  t transcript  q quit"
+            " Enter reviewed, next  v raw bytes  ↑↓ scroll  m stick  t transcript  q quit"
         }
-        Stage::Tokens => " ↑↓ choose  Enter use token  r rescan  f finish  t transcript  q quit",
+        Stage::Tokens => {
+            " ↑↓ choose  Enter use token  r rescan  f finish  m stick  t transcript  q quit"
+        }
         Stage::Pin { .. } => " Enter sign  Esc back",
         Stage::Finished => " type your name, Enter sign off",
         Stage::Done | Stage::Stopped(_) => " ↑↓ scroll  t transcript  q quit",
