@@ -11,7 +11,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="" bin="" update_lock=0 allow_drift=0
+out="" bin="" update_lock=0 allow_drift=0 pinned=""
 while [ $# -gt 0 ]; do
     case $1 in
         --out) out=$2; shift 2 ;;
@@ -21,6 +21,9 @@ while [ $# -gt 0 ]; do
         # mirror must not turn the test suite red; the difference is shown
         # and the image is marked as not the locked one.
         --allow-lock-drift) allow_drift=1; shift ;;
+        # The organisation's published root, pinned on the image: the
+        # appliance refuses a stick whose history does not contain it.
+        --pinned-root) pinned=$2; shift 2 ;;
         *) echo "usage: $0 --out <dir> --bin <dir> [--update-lock | --allow-lock-drift]" >&2; exit 2 ;;
     esac
 done
@@ -176,6 +179,15 @@ echo tuf-ceremony > "$root/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 tuf-ceremony\n' > "$root/etc/hosts"
 mkdir -p "$root/media" "$root/etc/tuf-ceremony" "$root/usr/local/share/tuf-ceremony/hsm-profiles"
 install -m 0644 "$here"/../hsm-profiles/*.toml "$root/usr/local/share/tuf-ceremony/hsm-profiles/"
+if [ -n "$pinned" ]; then
+    # Only a root that verifies by itself is pinned (our client's init checks it).
+    check=$(mktemp -d)
+    "$bin/tuf-repo" client --metadata-dir "$check" init "$pinned" \
+        || { echo "error: $pinned is not a valid root to pin" >&2; rm -rf "$check"; exit 1; }
+    rm -rf "$check"
+    install -m 0644 "$pinned" "$root/etc/tuf-ceremony/pinned-root.json"
+    say "pinned root: $pinned (sha256 of the file $(sha256sum < "$pinned" | cut -d' ' -f1))"
+fi
 [ -e "$root/dev/console" ] || mknod -m 600 "$root/dev/console" c 5 1
 [ -e "$root/dev/null" ] || mknod -m 666 "$root/dev/null" c 1 3
 # Every library our binaries link must be in the image.

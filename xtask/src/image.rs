@@ -63,20 +63,19 @@ pub enum Lock {
     AllowDrift,
 }
 
-/// `cargo xtask image [--update-lock]`.
-pub fn build(root: &Path, update_lock: bool) -> Result<()> {
-    build_with(
-        root,
-        if update_lock {
-            Lock::Update
-        } else {
-            Lock::Enforce
-        },
-    )
+/// `cargo xtask image [--update-lock] [--pinned-root <root.json>]`.
+pub fn build(root: &Path, update_lock: bool, pinned_root: Option<&Path>) -> Result<()> {
+    let lock = if update_lock {
+        Lock::Update
+    } else {
+        Lock::Enforce
+    };
+    build_with(root, lock, pinned_root)
 }
 
-/// Builds the image with the release binaries of this tree.
-pub fn build_with(root: &Path, lock: Lock) -> Result<()> {
+/// Builds the image with the release binaries of this tree, pinning
+/// `pinned_root` at /etc/tuf-ceremony/pinned-root.json if given.
+pub fn build_with(root: &Path, lock: Lock, pinned_root: Option<&Path>) -> Result<()> {
     ensure_packages(IMAGE_PACKAGES)?;
     let started = Instant::now();
     step(
@@ -95,6 +94,9 @@ pub fn build_with(root: &Path, lock: Lock) -> Result<()> {
         .arg(&out)
         .arg("--bin")
         .arg(target.join("release"));
+    if let Some(pinned) = pinned_root {
+        cmd.arg("--pinned-root").arg(pinned);
+    }
     match lock {
         Lock::Enforce => {}
         Lock::Update => {
@@ -140,7 +142,7 @@ pub fn test(root: &Path) -> Result<()> {
     let disk = out.join("tuf-ceremony.img");
     if [&kernel, &initrd, &disk].iter().any(|p| !p.exists()) {
         println!("no image in {}: building it first", out.display());
-        build(root, false)?;
+        build(root, false, None)?;
     } else {
         step(
             "building the release ceremony and tuf-repo (host side of the test)",

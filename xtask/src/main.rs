@@ -66,6 +66,10 @@ enum Task {
         /// of failing when it differs.
         #[arg(long)]
         update_lock: bool,
+        /// Pin this root on the image (/etc/tuf-ceremony/pinned-root.json):
+        /// the appliance then refuses a stick whose history lacks it.
+        #[arg(long, value_name = "root.json")]
+        pinned_root: Option<PathBuf>,
     },
     /// Boot the image in qemu (building it if missing) and run a practice
     /// ceremony on it over the serial console; check what it wrote.
@@ -80,7 +84,10 @@ fn main() -> ExitCode {
         Task::Test { cargo_test_args } => test::run(&root, &cargo_test_args),
         Task::Bench { only } => bench::run(&root, only),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
-        Task::Image { update_lock } => image::build(&root, update_lock),
+        Task::Image {
+            update_lock,
+            pinned_root,
+        } => image::build(&root, update_lock, pinned_root.as_deref()),
         Task::ImageTest => image::test(&root),
     };
     match outcome {

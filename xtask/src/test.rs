@@ -88,7 +88,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
         // what was just tested; a mirror that moved on since the package
         // lock was written is reported, not fatal, here.
         println!("==> the boot test: building the image from this tree, then booting it in qemu");
-        image::build_with(root, image::Lock::AllowDrift)?;
+        image::build_with(root, image::Lock::AllowDrift, None)?;
         image::test(root)?;
     } else {
         println!(
