@@ -63,28 +63,22 @@ pub fn ensure_apt_packages() -> Result<()> {
         );
         return Ok(());
     }
+    ensure_packages(APT_PACKAGES)
+}
+
+/// Installs whichever of `packages` dpkg does not report installed, and
+/// checks afterwards that dpkg reports them all (the image commands'
+/// package lists go through here too).
+pub fn ensure_packages(packages: &[&str]) -> Result<()> {
     let (present, missing): (Vec<&str>, Vec<&str>) =
-        APT_PACKAGES.iter().partition(|p| dpkg_installed(p));
+        packages.iter().partition(|p| dpkg_installed(p));
     if !present.is_empty() {
         println!("present: {} (Debian packages)", present.join(", "));
     }
     if missing.is_empty() {
         return Ok(());
     }
-    println!("installing: {} (Debian packages)", missing.join(", "));
-    let mut install = vec!["-q", "install", "-y", "--no-install-recommends"];
-    install.extend(&missing);
-    if step("apt-get install", &mut apt_get(&install)?).is_err() {
-        println!("apt-get install failed; updating the package index once and retrying");
-        step("apt-get update", &mut apt_get(&["-q", "update"])?)
-            .and_then(|()| step("apt-get install", &mut apt_get(&install)?))
-            .with_context(|| {
-                format!(
-                    "could not install {0}; as root, run `apt-get update && apt-get install {0}`",
-                    missing.join(" ")
-                )
-            })?;
-    }
+    install(&missing)?;
     let still: Vec<&str> = missing.into_iter().filter(|p| !dpkg_installed(p)).collect();
     if !still.is_empty() {
         bail!(
@@ -96,8 +90,8 @@ pub fn ensure_apt_packages() -> Result<()> {
 }
 
 /// Installs `packages` (already known to be missing), retrying once after
-/// `apt-get update`: for tools found by running them rather than by package
-/// name (Node.js may come from NodeSource instead of Debian).
+/// `apt-get update`; also for tools found by running them rather than by
+/// package name (Node.js may come from NodeSource instead of Debian).
 pub fn install(packages: &[&str]) -> Result<()> {
     println!("installing: {} (Debian packages)", packages.join(", "));
     let mut install = vec!["-q", "install", "-y", "--no-install-recommends"];
@@ -106,7 +100,12 @@ pub fn install(packages: &[&str]) -> Result<()> {
         println!("apt-get install failed; updating the package index once and retrying");
         step("apt-get update", &mut apt_get(&["-q", "update"])?)
             .and_then(|()| step("apt-get install", &mut apt_get(&install)?))
-            .with_context(|| format!("could not install {}", packages.join(" ")))?;
+            .with_context(|| {
+                format!(
+                    "could not install {0}; as root, run `apt-get update && apt-get install {0}`",
+                    packages.join(" ")
+                )
+            })?;
     }
     Ok(())
 }

@@ -76,7 +76,7 @@ pub fn build(root: &Path, update_lock: bool, pinned_root: Option<&Path>) -> Resu
 /// Builds the image with the release binaries of this tree, pinning
 /// `pinned_root` at /etc/tuf-ceremony/pinned-root.json if given.
 pub fn build_with(root: &Path, lock: Lock, pinned_root: Option<&Path>) -> Result<()> {
-    ensure_packages(IMAGE_PACKAGES)?;
+    deps::ensure_packages(IMAGE_PACKAGES)?;
     let started = Instant::now();
     step(
         "building the release ceremony and tuf-repo",
@@ -133,7 +133,7 @@ pub fn build_with(root: &Path, lock: Lock, pinned_root: Option<&Path>) -> Result
 /// `cargo xtask image-test`.
 pub fn test(root: &Path) -> Result<()> {
     let test_started = Instant::now();
-    ensure_packages(IMAGE_TEST_PACKAGES)?;
+    deps::ensure_packages(IMAGE_TEST_PACKAGES)?;
     let python = python::ensure_venv(root)?;
     let target = target_dir(root);
     let out = target.join("image");
@@ -590,41 +590,6 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
-}
-
-/// Installs whichever of `packages` dpkg does not report installed.
-fn ensure_packages(packages: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = packages
-        .iter()
-        .copied()
-        .filter(|p| !dpkg_installed(p))
-        .collect();
-    if missing.is_empty() {
-        println!("present: {} (Debian packages)", packages.join(", "));
-        return Ok(());
-    }
-    deps::install(&missing)?;
-    let still: Vec<&str> = missing.into_iter().filter(|p| !dpkg_installed(p)).collect();
-    ensure!(
-        still.is_empty(),
-        "apt-get finished but these are still not installed: {}",
-        still.join(", ")
-    );
-    Ok(())
-}
-
-/// True when dpkg has the package installed (as in deps.rs).
-fn dpkg_installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .is_ok_and(|out| {
-            out.status.success()
-                && String::from_utf8_lossy(&out.stdout)
-                    .split_whitespace()
-                    .last()
-                    == Some("installed")
-        })
 }
 
 /// The commit time of HEAD, for `SOURCE_DATE_EPOCH`.

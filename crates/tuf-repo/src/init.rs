@@ -48,18 +48,8 @@ pub struct Args {
     /// The timestamp key's age file (default: keys/timestamp.age in the repo).
     #[arg(long, value_name = "file.age")]
     online_timestamp_age: Option<PathBuf>,
-    /// Days a new root is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().root)]
-    expiry_root_days: u32,
-    /// Days new targets metadata is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().targets)]
-    expiry_targets_days: u32,
-    /// Days a new snapshot is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().snapshot)]
-    expiry_snapshot_days: u32,
-    /// Days a new timestamp is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().timestamp)]
-    expiry_timestamp_days: u32,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
     /// The repository's name in ceremony manifests (default: directory name).
     #[arg(long)]
     name: Option<String>,
@@ -76,12 +66,7 @@ pub fn run(args: &Args) -> Result<()> {
     let config = new_config(
         &args.repo,
         args.name.clone(),
-        Expiry {
-            root: args.expiry_root_days,
-            targets: args.expiry_targets_days,
-            snapshot: args.expiry_snapshot_days,
-            timestamp: args.expiry_timestamp_days,
-        },
+        args.expiry.to_expiry(),
         args.online_snapshot_age.as_deref(),
         args.online_timestamp_age.as_deref(),
     )?;
@@ -134,6 +119,36 @@ pub fn run(args: &Args) -> Result<()> {
 /// otherwise `keys/<role>.age` inside it. Passphrases come from
 /// `TUF_SNAPSHOT_PASSPHRASE` / `TUF_TIMESTAMP_PASSPHRASE`. Checked as the
 /// next command will read it.
+/// `--expiry-{root,targets,snapshot,timestamp}-days`: the validity periods
+/// a new repository is configured with (`init` and `import`).
+#[derive(ClapArgs)]
+pub struct ExpiryArgs {
+    /// Days a new root is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().root)]
+    pub expiry_root_days: u32,
+    /// Days new targets metadata is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().targets)]
+    pub expiry_targets_days: u32,
+    /// Days a new snapshot is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().snapshot)]
+    pub expiry_snapshot_days: u32,
+    /// Days a new timestamp is valid.
+    #[arg(long, value_name = "days", default_value_t = Expiry::default().timestamp)]
+    pub expiry_timestamp_days: u32,
+}
+
+impl ExpiryArgs {
+    /// The configuration's `[expiry]` table.
+    pub fn to_expiry(&self) -> Expiry {
+        Expiry {
+            root: self.expiry_root_days,
+            targets: self.expiry_targets_days,
+            snapshot: self.expiry_snapshot_days,
+            timestamp: self.expiry_timestamp_days,
+        }
+    }
+}
+
 pub fn new_config(
     dir: &Path,
     name: Option<String>,

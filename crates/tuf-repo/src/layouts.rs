@@ -31,8 +31,9 @@ use tuf_metadata::rotation::check_expiry;
 use tuf_metadata::{Limits, Metadata, Root, Targets, verify_root_update, verify_trusted_root};
 
 use crate::clock::{now_or, parse_time};
-use crate::config::{self, Config, Expiry};
+use crate::config::{self, Config};
 use crate::graph::{MAX_DEPTH, file_stem, published_versions, role_names};
+use crate::init::ExpiryArgs;
 use crate::layout::{Repo, latest_version, load_any};
 use crate::online::OnlineSigner;
 use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
@@ -85,18 +86,8 @@ pub struct ImportArgs {
     /// The online timestamp key's age file (root must list its key for timestamp).
     #[arg(long, value_name = "file.age")]
     online_timestamp_age: PathBuf,
-    /// Days a new root is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().root)]
-    expiry_root_days: u32,
-    /// Days new targets metadata is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().targets)]
-    expiry_targets_days: u32,
-    /// Days a new snapshot is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().snapshot)]
-    expiry_snapshot_days: u32,
-    /// Days a new timestamp is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().timestamp)]
-    expiry_timestamp_days: u32,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
     /// The repository's name in ceremony manifests (default: directory name).
     #[arg(long)]
     name: Option<String>,
@@ -219,12 +210,7 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
     let config = crate::init::new_config(
         &args.repo,
         args.name.clone(),
-        Expiry {
-            root: args.expiry_root_days,
-            targets: args.expiry_targets_days,
-            snapshot: args.expiry_snapshot_days,
-            timestamp: args.expiry_timestamp_days,
-        },
+        args.expiry.to_expiry(),
         Some(&args.online_snapshot_age),
         Some(&args.online_timestamp_age),
     )?;

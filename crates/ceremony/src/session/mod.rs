@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use signers::{Pin, PinState, SignError};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use transcript::{Event, FileDigest, Transcript, TranscriptError};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 
@@ -727,12 +726,10 @@ impl Session {
     }
 }
 
+/// `at` as RFC 3339 in UTC to the second: the metadata core's canonical
+/// time form, which the transcript requires.
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    tuf_metadata::Expires::from_time(at).as_str().to_owned()
 }
 
 /// One line for an event not yet on the stick.
