@@ -411,3 +411,63 @@ fn another_stick_can_be_chosen_until_something_is_written_to_this_one() {
     );
     assert_eq!(s.stage(), Stage::Tokens);
 }
+
+#[test]
+fn what_each_token_may_sign_is_worked_out_once_when_the_tokens_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = MemoryTokens::with(&[("alice", 1)]);
+    let stick = rotation_stick(dir.path());
+    let mut s = session(dir.path(), tokens, false);
+    s.confirm_clock(NOW).unwrap();
+    // Nothing is listed before the token step.
+    assert!(s.tokens().0.is_empty());
+    assert_eq!(s.token_roles(0), None);
+    s.load_media(&stick).unwrap();
+    // A rescan outside the token step changes nothing.
+    s.rescan();
+    assert!(s.tokens().0.is_empty());
+    s.acknowledge_review().unwrap();
+    let listed = s.token_roles(0).unwrap();
+    assert_eq!(listed.len(), 1);
+    // The stick is pulled: the list still says what was worked out, and
+    // signing (which reads the stick again) is what reports it.
+    let moved = dir.path().join("pulled");
+    std::fs::rename(&stick, &moved).unwrap();
+    assert_eq!(s.token_roles(0), Some(listed));
+    // Rescanning works it out again: unknown while the stick is away.
+    s.rescan();
+    assert_eq!(s.token_roles(0), None);
+    std::fs::rename(&moved, &stick).unwrap();
+    s.rescan();
+    assert_eq!(s.token_roles(0).map(|r| r.len()), Some(1));
+}
+
+#[test]
+fn leaving_the_pin_screen_keeps_the_stick_and_the_token_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    s.choose_token(1).unwrap();
+    assert_eq!(s.tokens().0.len(), 2, "the list is shown on the PIN screen");
+    s.cancel_pin();
+    assert_eq!(s.stage(), Stage::Tokens);
+    assert_eq!(s.tokens().0.len(), 2);
+    assert!(s.loaded().is_some());
+    assert!(matches!(
+        s.sign_with_pin(pin("1234"), &mut |_| {}),
+        Err(SessionError::WrongStage(_))
+    ));
+    assert_eq!(s.stage(), Stage::Tokens);
+    // After sign-off the stick and its boards stay for the witness sheet,
+    // but no token list.
+    s.finish().unwrap();
+    assert!(s.tokens().0.is_empty());
+    assert!(matches!(s.finish(), Err(SessionError::WrongStage(_))));
+    assert_eq!(s.stage(), Stage::Finished);
+    s.sign_off("Wanda").unwrap();
+    assert!(s.loaded().is_some());
+    assert_eq!(s.board(0).len(), 2);
+    assert!(matches!(
+        s.sign_off("Wanda"),
+        Err(SessionError::WrongStage(_))
+    ));
+}
