@@ -24,7 +24,9 @@ use crate::safety::{OfflineCheck, offline_check};
 use state::{Scan, State, Stick};
 pub use tokens::{TokenChoice, Tokens};
 
-/// Where the ceremony is.
+/// Where the ceremony is, as screens and tests name it. The session keeps
+/// its steps as typed states that own their data (the loaded stick, the
+/// token list); this is their public summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// The witness confirms (or corrects) the date and time.

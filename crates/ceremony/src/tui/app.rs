@@ -163,9 +163,11 @@ impl App {
     }
 
     /// Brings the cached reads up to date with the session: the network
-    /// again when the step changed, the review when another file is shown.
+    /// again when the step changed or something was refused (it may be
+    /// why), the review when another file is shown.
     fn after_step(&mut self, before: &Stage) {
-        if self.session.stage() != *before {
+        let refused = matches!(self.message, Some((Severity::Error, _)));
+        if refused || self.session.stage() != *before {
             self.network = network_warning(&self.session);
         }
         self.sync();
