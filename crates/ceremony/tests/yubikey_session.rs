@@ -151,7 +151,7 @@ fn a_keyholder_signs_a_rotation_with_a_yubikey_through_the_session() {
         s.board(0)
     );
     s.acknowledge_review().unwrap();
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
 
     // Both cards are listed by serial; nothing failed to be searched.
     let (tokens, problems) = s.tokens();
@@ -192,7 +192,7 @@ fn a_keyholder_signs_a_rotation_with_a_yubikey_through_the_session() {
     s.choose_token(mine).unwrap();
     assert_eq!(
         s.stage(),
-        &Stage::Pin {
+        Stage::Pin {
             token: mine,
             state: Some(PinState::Ok)
         }
@@ -210,7 +210,7 @@ fn a_keyholder_signs_a_rotation_with_a_yubikey_through_the_session() {
     );
     assert_eq!(
         s.stage(),
-        &Stage::Pin {
+        Stage::Pin {
             token: mine,
             state: Some(PinState::CountLow {
                 tries_left: Some(2)
@@ -232,7 +232,7 @@ fn a_keyholder_signs_a_rotation_with_a_yubikey_through_the_session() {
         "{turn:?}"
     );
     assert_eq!(progress, [(0, 1), (1, 1)]);
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     for (label, report) in s.board(0) {
         assert!(report.is_met(), "{label} {report} not met");
     }
@@ -260,7 +260,7 @@ fn a_keyholder_signs_a_rotation_with_a_yubikey_through_the_session() {
 
     s.finish().unwrap();
     s.sign_off("Wanda").unwrap();
-    assert_eq!(s.stage(), &Stage::Done);
+    assert_eq!(s.stage(), Stage::Done);
 
     let log = std::fs::read(stick.join("ceremony-transcript.jsonl")).unwrap();
     let entries = transcript::verify(&log).unwrap();

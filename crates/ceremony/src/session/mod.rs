@@ -7,22 +7,26 @@
 //! entries wait in memory until the first signature is about to be written
 //! (or the witness signs off), then go to the stick, oldest first.
 
+mod state;
 pub mod tokens;
+mod turn;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use signers::{Pin, PinState, SignError};
+use signers::{PinState, SignError};
 use time::OffsetDateTime;
 use transcript::{Event, FileDigest, Transcript, TranscriptError};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 
-use crate::media::{Loaded, MediaError, recognise};
+use crate::media::{Loaded, Media, MediaError, recognise};
 use crate::safety::{OfflineCheck, offline_check};
-use crate::sign_file::{SignFileError, sign_plan};
+use state::{Scan, State, Stick};
 pub use tokens::{TokenChoice, Tokens};
 
-/// Where the ceremony is.
+/// Where the ceremony is, as screens and tests name it. The session keeps
+/// its steps as typed states that own their data (the loaded stick, the
+/// token list); this is their public summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// The witness confirms (or corrects) the date and time.
@@ -61,6 +65,9 @@ pub enum SessionError {
     /// The stick could not be used.
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// The witness tried to sign off without typing a name.
+    #[error("type the witness's name to sign off")]
+    NoWitnessName,
     /// A non-loopback interface is up and this is not a drill.
     #[error("{0}")]
     Online(String),
@@ -127,12 +134,8 @@ pub struct Session {
     options: Options,
     host_clock: OffsetDateTime,
     confirmed: Option<(OffsetDateTime, Instant)>,
-    stage: Stage,
-    loaded: Option<Loaded>,
-    boards: Vec<Vec<(String, ThresholdReport)>>,
+    state: State,
     tokens: Box<dyn Tokens>,
-    token_list: Vec<TokenChoice>,
-    token_problems: Vec<String>,
     transcript: Option<Transcript>,
     pending: Vec<(OffsetDateTime, Event)>,
     turns: Vec<TurnReport>,
@@ -148,12 +151,8 @@ impl Session {
             options,
             host_clock,
             confirmed: None,
-            stage: Stage::Clock,
-            loaded: None,
-            boards: Vec::new(),
+            state: State::Clock,
             tokens,
-            token_list: Vec::new(),
-            token_problems: Vec::new(),
             transcript: None,
             pending: Vec::new(),
             turns: Vec::new(),
@@ -168,8 +167,8 @@ impl Session {
     }
 
     /// Where the ceremony is.
-    pub fn stage(&self) -> &Stage {
-        &self.stage
+    pub fn stage(&self) -> Stage {
+        self.state.stage()
     }
 
     /// Whether this is a practice ceremony.
@@ -193,62 +192,32 @@ impl Session {
 
     /// The stick's content, once loaded.
     pub fn loaded(&self) -> Option<&Loaded> {
-        self.loaded.as_ref()
+        self.state.stick().map(|stick| &stick.loaded)
     }
 
     /// The threshold board of loaded file `index`.
     pub fn board(&self, index: usize) -> &[(String, ThresholdReport)] {
-        self.boards.get(index).map_or(&[], Vec::as_slice)
+        self.state
+            .stick()
+            .and_then(|stick| stick.boards.get(index))
+            .map_or(&[], Vec::as_slice)
     }
 
-    /// The tokens of the last scan, and what could not be searched.
+    /// The tokens of the last scan, and what could not be searched (both
+    /// empty before the token step).
     pub fn tokens(&self) -> (&[TokenChoice], &[String]) {
-        (&self.token_list, &self.token_problems)
+        self.state
+            .scan()
+            .map_or((&[], &[]), |scan| (&scan.list, &scan.problems))
     }
 
     /// What token `index` may sign in this ceremony, judged by the public
-    /// keys it shows before a login: one line per key of the ceremony it
-    /// holds, empty when it holds none. `None` when the token shows no
-    /// public keys (it is tried after the PIN instead).
+    /// keys it shows before a login (worked out when the tokens were
+    /// listed): one line per key of the ceremony it holds, empty when it
+    /// holds none. `None` when the token shows no public keys (it is tried
+    /// after the PIN instead).
     pub fn token_roles(&self, index: usize) -> Option<Vec<String>> {
-        let choice = self.token_list.get(index)?;
-        if choice.keys.is_empty() {
-            return None;
-        }
-        let loaded = self.loaded.as_ref()?;
-        let now = self.now();
-        let mut lines = Vec::new();
-        for key in &choice.keys {
-            let mut sets = Vec::new();
-            for (file_index, file) in loaded.files.iter().enumerate() {
-                // A file that cannot be read now (a pulled stick) leaves
-                // the answer unknown: the error shows when signing.
-                let plan = loaded.plan(file_index, now).ok()?;
-                if plan.keyids_for(key).is_empty() {
-                    continue;
-                }
-                let labels: Vec<&str> = plan
-                    .key_sets()
-                    .iter()
-                    .filter(|set| {
-                        set.role
-                            .keyids
-                            .iter()
-                            .any(|id| set.keys.get(id) == Some(key))
-                    })
-                    .map(|set| set.label.as_str())
-                    .collect();
-                sets.push(format!("{} ({})", file.staged.display, labels.join(", ")));
-            }
-            if !sets.is_empty() {
-                lines.push(format!(
-                    "key {} may sign {}",
-                    short_id(&key.key_id()),
-                    sets.join("; ")
-                ));
-            }
-        }
-        Some(lines)
+        self.state.scan()?.roles.get(index)?.clone()
     }
 
     /// Every keyholder's turn so far.
@@ -294,7 +263,7 @@ impl Session {
     /// The witness confirms the time (`at`, the host clock or a corrected
     /// one). Expiry checks use it from now on.
     pub fn confirm_clock(&mut self, at: OffsetDateTime) -> Result<(), SessionError> {
-        if self.stage != Stage::Clock {
+        if !matches!(self.state, State::Clock) {
             return Err(SessionError::WrongStage("confirming the clock"));
         }
         self.confirmed = Some((at, Instant::now()));
@@ -302,7 +271,7 @@ impl Session {
             confirmed: rfc3339(at),
             host_clock: rfc3339(self.host_clock),
         })?;
-        self.stage = Stage::Media;
+        self.state = State::Media;
         Ok(())
     }
 
@@ -311,7 +280,7 @@ impl Session {
     /// does not hold (pinned root mismatch, broken history, a staged root
     /// that is not N+1) stops the ceremony.
     pub fn load_media(&mut self, dir: &Path) -> Result<(), SessionError> {
-        if self.stage != Stage::Media {
+        if !matches!(self.state, State::Media) {
             return Err(SessionError::WrongStage("loading media"));
         }
         let media = recognise(dir)?;
@@ -324,7 +293,7 @@ impl Session {
                     file: None,
                     error: error.to_string(),
                 })?;
-                self.stage = Stage::Stopped(error.to_string());
+                self.state = State::Stopped(error.to_string());
                 return Err(error.into());
             }
             Err(error) => return Err(error.into()),
@@ -346,15 +315,13 @@ impl Session {
                 pinned: trusted.pinned,
             })?;
         }
-        self.boards = (0..loaded.files.len())
-            .map(|i| loaded.plan(i, now).map(|p| p.board()).unwrap_or_default())
-            .collect();
-        let empty = loaded.files.is_empty();
-        self.loaded = Some(loaded);
-        self.stage = if empty {
-            Stage::Stopped("the stick holds nothing to sign".into())
+        self.state = if loaded.files.is_empty() {
+            State::Stopped("the stick holds nothing to sign".into())
         } else {
-            Stage::Review { file: 0 }
+            State::Review {
+                stick: Stick::new(loaded, now),
+                file: 0,
+            }
         };
         Ok(())
     }
@@ -362,27 +329,27 @@ impl Session {
     /// The keyholder and witness have read the review of the current file:
     /// on to the next file, or to choosing a token after the last.
     pub fn acknowledge_review(&mut self) -> Result<(), SessionError> {
-        let Stage::Review { file } = self.stage else {
+        let State::Review { stick, file } = &self.state else {
             return Err(SessionError::WrongStage("acknowledging a review"));
         };
-        let loaded = self
-            .loaded
-            .as_ref()
-            .ok_or(SessionError::WrongStage("review"))?;
-        let item = &loaded.files[file];
+        let item = &stick.loaded.files[*file];
         let event = Event::ReviewAcknowledged {
             file: item.staged.display.clone(),
             role: item.staged.role.clone(),
             version: item.version,
             canonical_sha256: item.canonical_sha256.clone(),
         };
-        let count = loaded.files.len();
         self.record(event)?;
-        self.stage = if file + 1 < count {
-            Stage::Review { file: file + 1 }
-        } else {
-            self.rescan();
-            Stage::Tokens
+        self.state = match std::mem::replace(&mut self.state, State::Media) {
+            State::Review { stick, file } if file + 1 < stick.loaded.files.len() => State::Review {
+                stick,
+                file: file + 1,
+            },
+            State::Review { stick, .. } => {
+                let scan = self.scan(&stick.loaded);
+                State::Tokens { stick, scan }
+            }
+            other => other,
         };
         Ok(())
     }
@@ -392,43 +359,53 @@ impl Session {
     /// to the stick; after that, the transcript there belongs to this
     /// stick, and another one needs a new session.
     pub fn change_stick(&mut self) -> Result<(), SessionError> {
-        if !matches!(self.stage, Stage::Review { .. } | Stage::Tokens) {
+        if !matches!(self.state, State::Review { .. } | State::Tokens { .. }) {
             return Err(SessionError::WrongStage("changing the stick"));
         }
         if self.transcript.is_some() {
             return Err(SessionError::StickInUse);
         }
-        self.loaded = None;
-        self.boards.clear();
-        self.stage = Stage::Media;
+        self.state = State::Media;
         Ok(())
     }
 
-    /// Looks for tokens again (a keyholder plugged theirs in).
+    /// Looks for tokens again (a keyholder plugged theirs in); only while
+    /// a token is being chosen.
     pub fn rescan(&mut self) {
-        let (list, problems) = self.tokens.scan();
-        self.token_list = list;
-        self.token_problems = problems;
+        self.state = match std::mem::replace(&mut self.state, State::Media) {
+            State::Tokens { stick, .. } => {
+                let scan = self.scan(&stick.loaded);
+                State::Tokens { stick, scan }
+            }
+            other => other,
+        };
+    }
+
+    /// Scans for tokens and works out what each may sign.
+    fn scan(&mut self, loaded: &Loaded) -> Scan {
+        let now = self.now();
+        Scan::new(self.tokens.scan(), loaded, now)
     }
 
     /// The keyholder picks token `index`: its PIN counter is read before
     /// the PIN is asked for. Refused while the machine is online.
     pub fn choose_token(&mut self, index: usize) -> Result<(), SessionError> {
-        if self.stage != Stage::Tokens {
+        let State::Tokens { scan, .. } = &self.state else {
             return Err(SessionError::WrongStage("choosing a token"));
-        }
+        };
         if let Some(reason) = self.online_refusal() {
             return Err(SessionError::Online(reason));
         }
-        let Some(choice) = self.token_list.get(index) else {
+        let Some(choice) = scan.list.get(index) else {
             return Err(SessionError::WrongStage(
                 "choosing a token that is not listed",
             ));
         };
         let description = choice.description.clone();
-        if self
-            .token_roles(index)
-            .is_some_and(|roles| roles.is_empty())
+        if scan
+            .roles
+            .get(index)
+            .is_some_and(|roles| roles.as_ref().is_some_and(Vec::is_empty))
         {
             return Err(SessionError::NoKeyHere(format!(
                 "{description}: this token holds no key of this ceremony; the PIN was not asked for"
@@ -447,199 +424,49 @@ impl Session {
                 error: SignError::Pin(signers::PinError::Locked),
             });
         }
-        self.stage = Stage::Pin {
-            token: index,
-            state: Some(state),
+        self.state = match std::mem::replace(&mut self.state, State::Media) {
+            State::Tokens { stick, scan } => State::Pin {
+                stick,
+                scan,
+                token: index,
+                pin_state: Some(state),
+            },
+            other => other,
         };
         Ok(())
     }
 
     /// Back from the PIN screen without trying the PIN.
     pub fn cancel_pin(&mut self) {
-        if matches!(self.stage, Stage::Pin { .. }) {
-            self.stage = Stage::Tokens;
-        }
-    }
-
-    /// Unlocks the chosen token with `pin` and signs every staged file one
-    /// of its keys may sign (one PIN for the whole batch), each signature
-    /// verified, written atomically and read back. `progress` is called
-    /// before each file. A wrong PIN keeps the PIN screen (with the new
-    /// counter); anything else returns to the token list with the turn's
-    /// report. Files that fail are unchanged.
-    pub fn sign_with_pin(
-        &mut self,
-        pin: Pin,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<&TurnReport, SessionError> {
-        let Stage::Pin { token, .. } = self.stage else {
-            return Err(SessionError::WrongStage("signing"));
+        self.state = match std::mem::replace(&mut self.state, State::Media) {
+            State::Pin { stick, scan, .. } => State::Tokens { stick, scan },
+            other => other,
         };
-        if let Some(reason) = self.online_refusal() {
-            self.stage = Stage::Tokens;
-            return Err(SessionError::Online(reason));
-        }
-        let description = self.token_list[token].description.clone();
-        let unlocked = self.tokens.unlock(token, &pin);
-        drop(pin);
-        let mut signers = match unlocked {
-            Ok(signers) => signers,
-            Err(error) => {
-                let state = self.tokens.pin_state(token).ok();
-                self.stage = match (&error, state) {
-                    (_, Some(PinState::Locked)) => Stage::Tokens,
-                    (SignError::Pin(_), state) => Stage::Pin { token, state },
-                    _ => Stage::Tokens,
-                };
-                self.record(Event::Failed {
-                    step: "unlock".into(),
-                    file: None,
-                    error: format!("{description}: {error}"),
-                })?;
-                return Err(SessionError::Token {
-                    token: description,
-                    error,
-                });
-            }
-        };
-        let now = self.now();
-        let loaded = self
-            .loaded
-            .as_ref()
-            .ok_or(SessionError::WrongStage("signing"))?;
-        // Which files this token's keys may sign.
-        let mut work = Vec::new();
-        let mut unreadable = None;
-        for index in 0..loaded.files.len() {
-            match loaded.plan(index, now) {
-                Ok(plan) => {
-                    if signers
-                        .iter()
-                        .any(|s| !plan.keyids_for(s.public_key()).is_empty())
-                    {
-                        work.push(index);
-                    }
-                }
-                Err(error) => unreadable = unreadable.or(Some(error)),
-            }
-        }
-        if work.is_empty() {
-            self.stage = Stage::Tokens;
-            if let Some(error) = unreadable {
-                // A pulled stick, or a file changed under the ceremony.
-                return Err(SessionError::Media(error));
-            }
-            let held: Vec<String> = signers
-                .iter()
-                .map(|s| short_id(&s.key_id()).to_owned())
-                .collect();
-            return Err(SessionError::NoKeyHere(format!(
-                "{description}: this token holds no key of this ceremony (its keys: {})",
-                if held.is_empty() {
-                    "none".to_owned()
-                } else {
-                    held.join(", ")
-                }
-            )));
-        }
-        let mut report = TurnReport {
-            token: description,
-            skipped: loaded.files.len() - work.len(),
-            ..TurnReport::default()
-        };
-        self.flush()?;
-        for (done, &index) in work.iter().enumerate() {
-            progress(Progress {
-                done,
-                total: work.len(),
-            });
-            self.sign_one(index, now, &mut signers, &mut report)?;
-        }
-        progress(Progress {
-            done: work.len(),
-            total: work.len(),
-        });
-        self.stage = Stage::Tokens;
-        self.turns.push(report);
-        Ok(self.turns.last().expect("just pushed"))
-    }
-
-    fn sign_one(
-        &mut self,
-        index: usize,
-        now: OffsetDateTime,
-        signers: &mut [Box<dyn signers::Signer>],
-        report: &mut TurnReport,
-    ) -> Result<(), SessionError> {
-        let loaded = self.loaded.as_ref().expect("loaded before signing");
-        let file = &loaded.files[index];
-        let display = file.staged.display.clone();
-        let role = file.staged.role.clone();
-        let path = file.staged.path.clone();
-        let result = loaded
-            .read_and_plan(index, now)
-            .map_err(|e| e.to_string())
-            .and_then(|(original, plan)| {
-                let mut refs: Vec<&mut dyn signers::Signer> =
-                    signers.iter_mut().map(|s| s.as_mut() as _).collect();
-                sign_plan(&path, &original, plan, &mut refs)
-                    .map_err(|e: SignFileError| e.to_string())
-            });
-        match result {
-            Ok(outcome) => {
-                for ((who, keyids), signature) in
-                    outcome.signed_with.iter().zip(&outcome.signatures)
-                {
-                    self.record(Event::Signed {
-                        file: display.clone(),
-                        role: role.clone(),
-                        version: self.loaded.as_ref().map_or(0, |l| l.files[index].version),
-                        canonical_sha256: outcome.digest.clone(),
-                        keyids: keyids.clone(),
-                        signer: who.to_string(),
-                        signature: signature.sig.clone(),
-                    })?;
-                    report.signed.push((display.clone(), keyids.clone()));
-                }
-                self.record(Event::Written {
-                    file: display,
-                    sha256: outcome.file_sha256.clone(),
-                })?;
-                if let Some(board) = self.boards.get_mut(index) {
-                    *board = outcome.board;
-                }
-            }
-            Err(error) => {
-                report.failed.push((display.clone(), error.clone()));
-                self.record(Event::Failed {
-                    step: "sign".into(),
-                    file: Some(display),
-                    error,
-                })?;
-            }
-        }
-        Ok(())
     }
 
     /// No more keyholders: on to the witness sign-off.
     pub fn finish(&mut self) -> Result<(), SessionError> {
-        if self.stage != Stage::Tokens {
-            return Err(SessionError::WrongStage("finishing"));
-        }
-        self.stage = Stage::Finished;
+        self.state = match std::mem::replace(&mut self.state, State::Media) {
+            State::Tokens { stick, .. } => State::Finished { stick },
+            other => {
+                self.state = other;
+                return Err(SessionError::WrongStage("finishing"));
+            }
+        };
         Ok(())
     }
 
     /// The witness signs off by name; the summary closes the transcript,
     /// which is written to the stick now.
     pub fn sign_off(&mut self, witness: &str) -> Result<(), SessionError> {
-        if self.stage != Stage::Finished {
+        let State::Finished { stick } = &self.state else {
             return Err(SessionError::WrongStage("signing off"));
-        }
+        };
         let name = witness.trim();
         if name.is_empty() {
-            return Err(SessionError::WrongStage("signing off without a name"));
+            return Err(SessionError::NoWitnessName);
         }
+        let media = stick.loaded.media.clone();
         self.record(Event::WitnessSignoff {
             name: name.to_owned(),
             statement: "I watched this ceremony and compared the digests read aloud".into(),
@@ -647,13 +474,16 @@ impl Session {
         })?;
         let summary = self.summary();
         self.record(Event::SessionFinished { summary })?;
-        self.flush()?;
+        self.flush(&media)?;
         if let Some(mount) = self.remounted.take() {
             // Everything is on the stick; a failure here leaves it writable,
             // which the next boot undoes, and is not worth stopping for.
             let _ = crate::media::writable::make_read_only(&mount);
         }
-        self.stage = Stage::Done;
+        self.state = match std::mem::replace(&mut self.state, State::Media) {
+            State::Finished { stick } => State::Done { stick },
+            other => other,
+        };
         Ok(())
     }
 
@@ -676,7 +506,7 @@ impl Session {
                 out.push(format!("{file}: FAILED with {}: {error}", turn.token));
             }
         }
-        if let Some(loaded) = &self.loaded {
+        if let Some(loaded) = self.loaded() {
             for (index, file) in loaded.files.iter().enumerate() {
                 for (label, report) in self.board(index) {
                     out.push(format!(
@@ -701,22 +531,21 @@ impl Session {
         Ok(())
     }
 
-    /// Opens the stick's transcript (continuing its chain) and writes what
-    /// waited in memory. Nothing is signed if this fails.
-    fn flush(&mut self) -> Result<(), SessionError> {
-        let Some(loaded) = &self.loaded else {
-            return Ok(());
-        };
+    /// Opens the transcript of the stick `media` (continuing its chain)
+    /// and writes what waited in memory. Nothing is signed if this fails.
+    fn flush(&mut self, media: &Media) -> Result<(), SessionError> {
         if self.transcript.is_none() {
             // The first write: a stick mounted read-only (the image mounts
             // them so) is remounted read-write now, and back at sign-off.
-            if let Some(mount) = crate::media::writable::make_writable(&loaded.media.dir)? {
+            if let Some(mount) = crate::media::writable::make_writable(&media.dir)? {
                 self.remounted = Some(mount);
             }
-            let transcript = Transcript::open(&loaded.media.transcript_path, self.options.drill)?;
+            let transcript = Transcript::open(&media.transcript_path, self.options.drill)?;
             self.transcript = Some(transcript);
         }
-        let transcript = self.transcript.as_mut().expect("opened above");
+        let Some(transcript) = self.transcript.as_mut() else {
+            return Ok(());
+        };
         while !self.pending.is_empty() {
             let (at, event) = self.pending[0].clone();
             transcript.append(at, event)?;

@@ -20,7 +20,7 @@ fn at_tokens(dir: &std::path::Path, tokens: MemoryTokens) -> Session {
     s.confirm_clock(NOW).unwrap();
     s.load_media(&stick).unwrap();
     s.acknowledge_review().unwrap();
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     s
 }
 
@@ -34,7 +34,7 @@ fn the_ceremony_starts_at_the_clock_and_nothing_else_is_allowed_first() {
     let dir = tempfile::tempdir().unwrap();
     let stick = rotation_stick(dir.path());
     let mut s = session(dir.path(), MemoryTokens::default(), false);
-    assert_eq!(s.stage(), &Stage::Clock);
+    assert_eq!(s.stage(), Stage::Clock);
     assert!(matches!(
         s.load_media(&stick),
         Err(SessionError::WrongStage(_))
@@ -45,7 +45,7 @@ fn the_ceremony_starts_at_the_clock_and_nothing_else_is_allowed_first() {
     ));
     assert!(matches!(s.finish(), Err(SessionError::WrongStage(_))));
     s.confirm_clock(NOW).unwrap();
-    assert_eq!(s.stage(), &Stage::Media);
+    assert_eq!(s.stage(), Stage::Media);
     assert_eq!(s.now(), NOW);
     assert!(matches!(
         s.confirm_clock(NOW),
@@ -79,9 +79,9 @@ fn an_unrecognised_stick_can_be_replaced_by_another() {
     s.confirm_clock(NOW).unwrap();
     let err = s.load_media(&empty).unwrap_err();
     assert!(err.to_string().contains("no ceremony files"), "{err}");
-    assert_eq!(s.stage(), &Stage::Media);
+    assert_eq!(s.stage(), Stage::Media);
     s.load_media(&stick).unwrap();
-    assert_eq!(s.stage(), &Stage::Review { file: 0 });
+    assert_eq!(s.stage(), Stage::Review { file: 0 });
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn reviewing_reads_the_stick_only_and_records_the_acknowledgement() {
     assert_eq!(board.len(), 2, "{board:?}");
     assert!(board.iter().all(|(_, r)| r.counted() == 0));
     s.acknowledge_review().unwrap();
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     // Nothing written yet: the stick is untouched until a signature.
     assert_eq!(
         std::fs::read(stick.join("staged/root.json")).unwrap(),
@@ -148,7 +148,7 @@ fn two_keyholders_meet_both_thresholds_and_the_transcript_verifies() {
     s.choose_token(0).unwrap();
     assert_eq!(
         s.stage(),
-        &Stage::Pin {
+        Stage::Pin {
             token: 0,
             state: Some(PinState::Ok)
         }
@@ -156,7 +156,7 @@ fn two_keyholders_meet_both_thresholds_and_the_transcript_verifies() {
     let turn = s.sign_with_pin(pin("1234"), &mut |p| seen.push(p)).unwrap();
     assert_eq!(turn.signed.len(), 1);
     assert!(turn.failed.is_empty());
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     assert!(s.board(0).iter().all(|(_, r)| r.counted() == 1));
 
     s.choose_token(1).unwrap();
@@ -186,9 +186,10 @@ fn two_keyholders_meet_both_thresholds_and_the_transcript_verifies() {
     tuf_metadata::verify_root_update(&v1, v2, Some(NOW)).unwrap();
 
     s.finish().unwrap();
-    assert!(matches!(s.sign_off("  "), Err(SessionError::WrongStage(_))));
+    assert!(matches!(s.sign_off("  "), Err(SessionError::NoWitnessName)));
+    assert_eq!(s.stage(), Stage::Finished);
     s.sign_off("Wanda Witness").unwrap();
-    assert_eq!(s.stage(), &Stage::Done);
+    assert_eq!(s.stage(), Stage::Done);
 
     let path = dir.path().join("stick/ceremony-transcript.jsonl");
     let bytes = std::fs::read(&path).unwrap();
@@ -230,7 +231,7 @@ fn a_wrong_pin_keeps_the_pin_screen_with_the_tries_left_and_never_retries() {
     assert_eq!(tokens.0.borrow()[0].tries, 2);
     assert_eq!(
         s.stage(),
-        &Stage::Pin {
+        Stage::Pin {
             token: 0,
             state: Some(PinState::CountLow {
                 tries_left: Some(2)
@@ -240,14 +241,14 @@ fn a_wrong_pin_keeps_the_pin_screen_with_the_tries_left_and_never_retries() {
     s.sign_with_pin(pin("0000"), &mut |_| {}).unwrap_err();
     assert_eq!(
         s.stage(),
-        &Stage::Pin {
+        Stage::Pin {
             token: 0,
             state: Some(PinState::FinalTry)
         }
     );
     s.sign_with_pin(pin("0000"), &mut |_| {}).unwrap_err();
     // Locked: back to the list; choosing it again is refused before a PIN.
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     let err = s.choose_token(0).unwrap_err().to_string();
     assert!(err.contains("locked"), "{err}");
     assert!(staged_root(dir.path()).signatures().is_empty());
@@ -269,7 +270,7 @@ fn a_token_without_a_key_of_this_ceremony_signs_nothing() {
     let err = s.choose_token(0).unwrap_err().to_string();
     assert!(err.contains("holds no key of this ceremony"), "{err}");
     assert!(err.contains("PIN was not asked for"), "{err}");
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     assert_eq!(tokens.0.borrow()[0].tries, 3);
     assert!(staged_root(dir.path()).signatures().is_empty());
 }
@@ -286,7 +287,7 @@ fn a_pulled_token_shows_an_error_and_allows_a_retry() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("removed"), "{err}");
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
     tokens.0.borrow_mut()[0].removed = false;
     s.rescan();
     s.choose_token(0).unwrap();
@@ -323,7 +324,7 @@ fn signing_is_refused_while_a_network_interface_is_up_unless_drilling() {
     fake_interface(&dir.path().join("net"), "eth0", "0x1003", "1");
     let err = s.choose_token(0).unwrap_err().to_string();
     assert!(err.contains("eth0 is up"), "{err}");
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
 
     let drill_dir = tempfile::tempdir().unwrap();
     let stick = rotation_stick(drill_dir.path());
@@ -397,7 +398,7 @@ fn another_stick_can_be_chosen_until_something_is_written_to_this_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1)]));
     s.change_stick().unwrap();
-    assert_eq!(s.stage(), &Stage::Media);
+    assert_eq!(s.stage(), Stage::Media);
     assert!(s.loaded().is_none());
     s.load_media(&dir.path().join("stick")).unwrap();
     s.acknowledge_review().unwrap();
@@ -408,5 +409,65 @@ fn another_stick_can_be_chosen_until_something_is_written_to_this_one() {
         err.contains("already holds this session's signatures"),
         "{err}"
     );
-    assert_eq!(s.stage(), &Stage::Tokens);
+    assert_eq!(s.stage(), Stage::Tokens);
+}
+
+#[test]
+fn what_each_token_may_sign_is_worked_out_once_when_the_tokens_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = MemoryTokens::with(&[("alice", 1)]);
+    let stick = rotation_stick(dir.path());
+    let mut s = session(dir.path(), tokens, false);
+    s.confirm_clock(NOW).unwrap();
+    // Nothing is listed before the token step.
+    assert!(s.tokens().0.is_empty());
+    assert_eq!(s.token_roles(0), None);
+    s.load_media(&stick).unwrap();
+    // A rescan outside the token step changes nothing.
+    s.rescan();
+    assert!(s.tokens().0.is_empty());
+    s.acknowledge_review().unwrap();
+    let listed = s.token_roles(0).unwrap();
+    assert_eq!(listed.len(), 1);
+    // The stick is pulled: the list still says what was worked out, and
+    // signing (which reads the stick again) is what reports it.
+    let moved = dir.path().join("pulled");
+    std::fs::rename(&stick, &moved).unwrap();
+    assert_eq!(s.token_roles(0), Some(listed));
+    // Rescanning works it out again: unknown while the stick is away.
+    s.rescan();
+    assert_eq!(s.token_roles(0), None);
+    std::fs::rename(&moved, &stick).unwrap();
+    s.rescan();
+    assert_eq!(s.token_roles(0).map(|r| r.len()), Some(1));
+}
+
+#[test]
+fn leaving_the_pin_screen_keeps_the_stick_and_the_token_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    s.choose_token(1).unwrap();
+    assert_eq!(s.tokens().0.len(), 2, "the list is shown on the PIN screen");
+    s.cancel_pin();
+    assert_eq!(s.stage(), Stage::Tokens);
+    assert_eq!(s.tokens().0.len(), 2);
+    assert!(s.loaded().is_some());
+    assert!(matches!(
+        s.sign_with_pin(pin("1234"), &mut |_| {}),
+        Err(SessionError::WrongStage(_))
+    ));
+    assert_eq!(s.stage(), Stage::Tokens);
+    // After sign-off the stick and its boards stay for the witness sheet,
+    // but no token list.
+    s.finish().unwrap();
+    assert!(s.tokens().0.is_empty());
+    assert!(matches!(s.finish(), Err(SessionError::WrongStage(_))));
+    assert_eq!(s.stage(), Stage::Finished);
+    s.sign_off("Wanda").unwrap();
+    assert!(s.loaded().is_some());
+    assert_eq!(s.board(0).len(), 2);
+    assert!(matches!(
+        s.sign_off("Wanda"),
+        Err(SessionError::WrongStage(_))
+    ));
 }

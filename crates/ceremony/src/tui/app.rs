@@ -1,6 +1,9 @@
-//! The terminal UI's model and update: key presses become messages, and
-//! `update` turns them into session steps. Rendering (`view`) only reads
-//! this state, so every screen can be drawn into a `TestBackend`.
+//! The terminal UI's model and update (model → message → update → view):
+//! key presses and a once-a-second tick arrive as [`Message`]s, and
+//! `update` turns them into session steps and does every read the screens
+//! need (the network state, the file under review), caching the results
+//! here. Rendering (`view`) only reads this state, so every screen can be
+//! drawn into a `TestBackend`.
 
 use std::path::PathBuf;
 
@@ -10,6 +13,8 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use zeroize::Zeroizing;
 
 use crate::session::{Progress, Session, Stage};
+use crate::tui::keys::{self, Action, Screen};
+use crate::tui::model::{ReviewCache, network_warning};
 
 /// How a message at the bottom of the screen is meant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +23,22 @@ pub enum Severity {
     Info,
     /// Refused or failed: the keyholder must act.
     Error,
+}
+
+/// What reaches `update`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A key press (or release, which is ignored).
+    Key(KeyEvent),
+    /// A second passed: the clock moves, and the network and the file
+    /// under review are read again.
+    Tick,
+}
+
+impl From<KeyEvent> for Message {
+    fn from(key: KeyEvent) -> Self {
+        Message::Key(key)
+    }
 }
 
 /// What the UI shows besides the session's own state.
@@ -45,6 +66,13 @@ pub struct App {
     pub progress: Option<Progress>,
     /// The user asked to leave.
     pub quit: bool,
+    /// The session's time as of the last message, for the header.
+    pub now: OffsetDateTime,
+    /// Why signing would be refused (a network interface up), as of the
+    /// last tick or step; `None` when it would not.
+    pub network: Option<String>,
+    /// The review of the file on the review screen.
+    pub review: Option<ReviewCache>,
 }
 
 /// Something that takes longer than a key press and draws progress while
@@ -58,7 +86,9 @@ pub enum Effect {
 impl App {
     /// The UI over `session`, offering `media` on the stick screen.
     pub fn new(session: Session, media: Vec<PathBuf>) -> Self {
-        App {
+        let now = session.now();
+        let network = network_warning(&session);
+        let mut app = App {
             session,
             scroll: 0,
             raw_view: false,
@@ -70,6 +100,28 @@ impl App {
             message: None,
             progress: None,
             quit: false,
+            now,
+            network,
+            review: None,
+        };
+        app.sync();
+        app
+    }
+
+    /// Which key map applies now.
+    pub fn screen(&self) -> Screen {
+        if self.show_transcript {
+            return Screen::Transcript;
+        }
+        match self.session.stage() {
+            Stage::Clock if self.editing_clock => Screen::ClockEditing,
+            Stage::Clock => Screen::Clock,
+            Stage::Media => Screen::Media,
+            Stage::Review { .. } => Screen::Review,
+            Stage::Tokens => Screen::Tokens,
+            Stage::Pin { .. } => Screen::Pin,
+            Stage::Finished => Screen::Witness,
+            Stage::Done | Stage::Stopped(_) => Screen::End,
         }
     }
 
@@ -86,9 +138,54 @@ impl App {
         self.input = Zeroizing::new(String::new());
     }
 
-    /// Handles one key press. Returns an effect for the runtime when the
-    /// key starts a long operation.
-    pub fn update(&mut self, key: KeyEvent) -> Option<Effect> {
+    /// Handles one message. Returns an effect for the runtime when a key
+    /// starts a long operation.
+    pub fn update(&mut self, message: impl Into<Message>) -> Option<Effect> {
+        let before = self.session.stage();
+        let effect = match message.into() {
+            Message::Key(key) => self.on_key(key),
+            Message::Tick => {
+                self.network = network_warning(&self.session);
+                if self
+                    .review
+                    .as_ref()
+                    .is_some_and(|r| r.is_stale(&self.session))
+                {
+                    // The file changed under the review: show what it
+                    // holds now (or why it cannot be signed any more).
+                    self.review = None;
+                }
+                None
+            }
+        };
+        self.after_step(&before);
+        effect
+    }
+
+    /// Brings the cached reads up to date with the session: the network
+    /// again when the step changed or something was refused (it may be
+    /// why), the review when another file is shown.
+    fn after_step(&mut self, before: &Stage) {
+        let refused = matches!(self.message, Some((Severity::Error, _)));
+        if refused || self.session.stage() != *before {
+            self.network = network_warning(&self.session);
+        }
+        self.sync();
+    }
+
+    fn sync(&mut self) {
+        self.now = self.session.now();
+        match self.session.stage() {
+            Stage::Review { file } => {
+                if self.review.as_ref().is_none_or(|r| r.file != file) {
+                    self.review = ReviewCache::make(&self.session, file, self.now);
+                }
+            }
+            _ => self.review = None,
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
         if key.kind != KeyEventKind::Press {
             return None;
         }
@@ -96,86 +193,123 @@ impl App {
             self.quit = true;
             return None;
         }
-        if self.show_transcript {
-            match key.code {
-                KeyCode::Esc | KeyCode::Char('t') => self.show_transcript = false,
-                other => self.scroll_key(other),
-            }
-            return None;
+        let screen = self.screen();
+        if let Some(action) = keys::action(screen, key.code) {
+            return self.perform(screen, action);
         }
-        match self.session.stage().clone() {
-            Stage::Clock => self.on_clock(key.code),
-            Stage::Media => self.on_media(key.code),
-            Stage::Review { .. } => self.on_review(key.code),
-            Stage::Tokens => self.on_tokens(key.code),
-            Stage::Pin { .. } => return self.on_pin(key.code),
-            Stage::Finished => self.on_finished(key.code),
-            Stage::Done | Stage::Stopped(_) => match key.code {
-                KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
-                KeyCode::Char('t') => self.open_transcript(),
-                other => self.scroll_key(other),
-            },
+        if let KeyCode::Char(c) = key.code {
+            self.type_char(screen, c);
         }
         None
     }
 
-    fn open_transcript(&mut self) {
-        self.show_transcript = true;
-        self.scroll = 0;
-    }
-
-    fn scroll_key(&mut self, code: KeyCode) {
-        match code {
-            KeyCode::Down | KeyCode::Char('j') => self.scroll = self.scroll.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = self.scroll.saturating_add(10),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
-            KeyCode::Home => self.scroll = 0,
-            _ => {}
-        }
-    }
-
-    fn on_clock(&mut self, code: KeyCode) {
-        if self.editing_clock {
-            match code {
-                KeyCode::Esc => {
-                    self.editing_clock = false;
-                    self.clear_input();
-                }
-                KeyCode::Backspace => {
-                    self.input.pop();
-                }
-                KeyCode::Char(c)
-                    if (c.is_ascii_digit() || matches!(c, '-' | ':' | ' ' | 'T'))
-                        && self.input.len() < 19 =>
-                {
-                    self.input.push(c);
-                }
-                KeyCode::Enter => match parse_witness_time(&self.input) {
-                    Ok(at) => {
-                        self.editing_clock = false;
-                        self.clear_input();
-                        self.confirm(at);
-                    }
-                    Err(why) => self.error(why),
-                },
-                _ => {}
+    /// Typed text on the screens that take it (nothing elsewhere).
+    fn type_char(&mut self, screen: Screen, c: char) {
+        let fits = match screen {
+            Screen::ClockEditing => {
+                (c.is_ascii_digit() || matches!(c, '-' | ':' | ' ' | 'T')) && self.input.len() < 19
             }
-            return;
+            Screen::Pin => !c.is_control() && self.input.len() < 64,
+            Screen::Witness => !c.is_control() && self.input.chars().count() < 60,
+            _ => false,
+        };
+        if fits {
+            self.input.push(c);
         }
-        match code {
-            KeyCode::Enter | KeyCode::Char('y') => {
+    }
+
+    fn perform(&mut self, screen: Screen, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ConfirmHostClock => {
                 let at = self.session.host_clock();
                 self.confirm(at);
             }
-            KeyCode::Char('e') => {
+            Action::EditClock => {
                 self.editing_clock = true;
                 self.clear_input();
                 self.message = None;
             }
-            KeyCode::Char('q') => self.quit = true,
-            _ => {}
+            Action::ConfirmTypedTime => match parse_witness_time(&self.input) {
+                Ok(at) => {
+                    self.editing_clock = false;
+                    self.clear_input();
+                    self.confirm(at);
+                }
+                Err(why) => self.error(why),
+            },
+            Action::Back => {
+                self.clear_input();
+                if screen == Screen::Pin {
+                    self.session.cancel_pin();
+                    self.message = None;
+                } else {
+                    self.editing_clock = false;
+                }
+            }
+            Action::Erase => {
+                self.input.pop();
+            }
+            Action::SelectUp => self.selected = self.selected.saturating_sub(1),
+            Action::SelectDown => {
+                let count = match screen {
+                    Screen::Media => self.media.len(),
+                    _ => self.session.tokens().0.len(),
+                };
+                if self.selected + 1 < count {
+                    self.selected += 1;
+                }
+            }
+            Action::Rescan if screen == Screen::Media => self.rescan_media(),
+            Action::Rescan => {
+                self.session.rescan();
+                self.selected = 0;
+                let found = self.session.tokens().0.len();
+                self.info(format!("{found} token(s) found"));
+            }
+            Action::LoadStick => self.load_stick(),
+            Action::ToggleRaw => {
+                self.raw_view = !self.raw_view;
+                self.scroll = 0;
+            }
+            Action::Acknowledge => match self.session.acknowledge_review() {
+                Ok(()) => {
+                    self.scroll = 0;
+                    self.raw_view = false;
+                    self.selected = 0;
+                    self.message = None;
+                }
+                Err(e) => self.error(e),
+            },
+            Action::ChangeStick => self.change_stick(),
+            Action::OpenTranscript => {
+                self.show_transcript = true;
+                self.scroll = 0;
+            }
+            Action::CloseTranscript => self.show_transcript = false,
+            Action::UseToken => self.use_token(),
+            Action::Finish => match self.session.finish() {
+                Ok(()) => {
+                    self.clear_input();
+                    self.message = None;
+                }
+                Err(e) => self.error(e),
+            },
+            Action::SignWithPin => {
+                if self.input.is_empty() {
+                    self.error("type the PIN first");
+                } else {
+                    return Some(Effect::Sign);
+                }
+            }
+            Action::SignOff => self.sign_off(),
+            Action::LineDown => self.scroll = self.scroll.saturating_add(1),
+            Action::LineUp => self.scroll = self.scroll.saturating_sub(1),
+            Action::PageDown => self.scroll = self.scroll.saturating_add(10),
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            Action::Top => self.scroll = 0,
         }
+        None
     }
 
     fn confirm(&mut self, at: OffsetDateTime) {
@@ -188,99 +322,46 @@ impl App {
         }
     }
 
-    fn on_media(&mut self, code: KeyCode) {
-        match code {
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down if self.selected + 1 < self.media.len() => self.selected += 1,
-            KeyCode::Char('r') => {
-                let mut found: Vec<PathBuf> = crate::media::discover()
-                    .into_iter()
-                    .map(|m| m.mount_point)
-                    .collect();
-                for given in &self.media {
-                    if !found.contains(given) {
-                        found.push(given.clone());
-                    }
-                }
-                self.media = found;
-                self.selected = 0;
-                self.info(format!("{} stick(s) found", self.media.len()));
+    fn rescan_media(&mut self) {
+        let mut found: Vec<PathBuf> = crate::media::discover()
+            .into_iter()
+            .map(|m| m.mount_point)
+            .collect();
+        for given in &self.media {
+            if !found.contains(given) {
+                found.push(given.clone());
             }
-            KeyCode::Enter => {
-                let Some(dir) = self.media.get(self.selected).cloned() else {
-                    self.error("no stick to load: plug one in and press r");
-                    return;
-                };
-                match self.session.load_media(&dir) {
-                    Ok(()) => {
-                        self.scroll = 0;
-                        self.info(format!("loaded {}", dir.display()));
-                    }
-                    Err(e) => self.error(e),
-                }
-            }
-            KeyCode::Char('q') => self.quit = true,
-            _ => {}
         }
+        self.media = found;
+        self.selected = 0;
+        self.info(format!("{} stick(s) found", self.media.len()));
     }
 
-    fn on_review(&mut self, code: KeyCode) {
-        match code {
-            KeyCode::Char('v') => {
-                self.raw_view = !self.raw_view;
+    fn load_stick(&mut self) {
+        let Some(dir) = self.media.get(self.selected).cloned() else {
+            self.error("no stick to load: plug one in and press r");
+            return;
+        };
+        match self.session.load_media(&dir) {
+            Ok(()) => {
                 self.scroll = 0;
+                self.info(format!("loaded {}", dir.display()));
             }
-            KeyCode::Char('t') => self.open_transcript(),
-            KeyCode::Char('m') => self.change_stick(),
-            KeyCode::Enter | KeyCode::Char('a') => match self.session.acknowledge_review() {
-                Ok(()) => {
-                    self.scroll = 0;
-                    self.raw_view = false;
-                    self.selected = 0;
-                    self.message = None;
-                }
-                Err(e) => self.error(e),
-            },
-            KeyCode::Char('q') => self.quit = true,
-            other => self.scroll_key(other),
+            Err(e) => self.error(e),
         }
     }
 
-    fn on_tokens(&mut self, code: KeyCode) {
-        let count = self.session.tokens().0.len();
-        match code {
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down if self.selected + 1 < count => self.selected += 1,
-            KeyCode::Char('r') => {
-                self.session.rescan();
-                self.selected = 0;
-                let found = self.session.tokens().0.len();
-                self.info(format!("{found} token(s) found"));
+    fn use_token(&mut self) {
+        if self.session.tokens().0.is_empty() {
+            self.error("no token found: plug in your token and press r");
+            return;
+        }
+        match self.session.choose_token(self.selected) {
+            Ok(()) => {
+                self.clear_input();
+                self.message = None;
             }
-            KeyCode::Enter => {
-                if count == 0 {
-                    self.error("no token found: plug in your token and press r");
-                    return;
-                }
-                match self.session.choose_token(self.selected) {
-                    Ok(()) => {
-                        self.clear_input();
-                        self.message = None;
-                    }
-                    Err(e) => self.error(e),
-                }
-            }
-            KeyCode::Char('m') => self.change_stick(),
-            KeyCode::Char('f') => match self.session.finish() {
-                Ok(()) => {
-                    self.clear_input();
-                    self.message = None;
-                }
-                Err(e) => self.error(e),
-            },
-            KeyCode::Char('t') => self.open_transcript(),
-            KeyCode::Char('q') => self.quit = true,
-            other => self.scroll_key(other),
+            Err(e) => self.error(e),
         }
     }
 
@@ -296,32 +377,22 @@ impl App {
         }
     }
 
-    fn on_pin(&mut self, code: KeyCode) -> Option<Effect> {
-        match code {
-            KeyCode::Esc => {
+    fn sign_off(&mut self) {
+        let name = self.input.to_string();
+        match self.session.sign_off(&name) {
+            Ok(()) => {
                 self.clear_input();
-                self.session.cancel_pin();
-                self.message = None;
+                self.scroll = 0;
+                self.info("signed off; the transcript is on the stick");
             }
-            KeyCode::Backspace => {
-                self.input.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() && self.input.len() < 64 => self.input.push(c),
-            KeyCode::Enter => {
-                if self.input.is_empty() {
-                    self.error("type the PIN first");
-                } else {
-                    return Some(Effect::Sign);
-                }
-            }
-            _ => {}
+            Err(e) => self.error(e),
         }
-        None
     }
 
     /// Performs [`Effect::Sign`]: the typed PIN goes to the token (and is
     /// wiped here), `progress` is called before each file.
     pub fn sign(&mut self, progress: &mut dyn FnMut(Progress)) {
+        let before = self.session.stage();
         let pin = Pin::new(std::mem::replace(
             &mut self.input,
             Zeroizing::new(String::new()),
@@ -351,30 +422,7 @@ impl App {
             }
             Err(e) => self.error(e),
         }
-    }
-
-    fn on_finished(&mut self, code: KeyCode) {
-        match code {
-            KeyCode::Backspace => {
-                self.input.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() && self.input.chars().count() < 60 => {
-                self.input.push(c)
-            }
-            KeyCode::Enter => {
-                let name = self.input.to_string();
-                match self.session.sign_off(&name) {
-                    Ok(()) => {
-                        self.clear_input();
-                        self.scroll = 0;
-                        self.info("signed off; the transcript is on the stick");
-                    }
-                    Err(e) => self.error(e),
-                }
-            }
-            KeyCode::Esc => {}
-            _ => {}
-        }
+        self.after_step(&before);
     }
 }
 

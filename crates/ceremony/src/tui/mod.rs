@@ -3,6 +3,8 @@
 //! else is drawn and tested without one.
 
 pub mod app;
+pub mod keys;
+pub mod model;
 pub mod view;
 
 use std::io;
@@ -11,7 +13,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{self, Event};
 use ratatui::{DefaultTerminal, Frame};
 
-pub use app::{App, Effect};
+pub use app::{App, Effect, Message};
 
 /// Runs the UI until the user quits, restoring the terminal afterwards
 /// (also on panic: ratatui's `init` installs that hook). With
@@ -31,19 +33,21 @@ pub fn run(app: &mut App, first_frame_only: bool) -> io::Result<()> {
 fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
     terminal.draw(|frame: &mut Frame| view::view(app, frame))?;
     while !app.quit {
-        // Redraw once a second for the clock in the header, else on input.
-        if !event::poll(Duration::from_secs(1))? {
-            terminal.draw(|frame| view::view(app, frame))?;
-            continue;
-        }
-        match event::read()? {
-            Event::Key(key) => {
-                if let Some(Effect::Sign) = app.update(key) {
-                    perform_sign(terminal, app)?;
-                }
+        // A tick once a second (the clock in the header, the network and
+        // the file under review are read again), else on input.
+        let message = if event::poll(Duration::from_secs(1))? {
+            match event::read()? {
+                Event::Key(key) => Some(Message::Key(key)),
+                Event::Resize(_, _) => None,
+                _ => continue,
             }
-            Event::Resize(_, _) => {}
-            _ => continue,
+        } else {
+            Some(Message::Tick)
+        };
+        if let Some(message) = message
+            && let Some(Effect::Sign) = app.update(message)
+        {
+            perform_sign(terminal, app)?;
         }
         terminal.draw(|frame| view::view(app, frame))?;
     }

@@ -1,34 +1,56 @@
 //! Every screen drawn into a `TestBackend` at 80×24 (the appliance's
 //! console) and at 160×48, compared with the snapshots in `snapshots/`.
-//! Keys are fixed seeds, the clock is frozen and sticks live at fixed paths,
-//! so a screen only changes when the code that draws it does.
+//! Keys are fixed seeds and the clock is frozen, so a screen only changes
+//! when the code that draws it does. Each test has its own temporary
+//! directory, named with as many characters as the fixed name the
+//! snapshots show in its place (so lines wrap the same); the transcript's
+//! head, which covers that name, is checked against the stick's and shown
+//! as `x`s.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Effect};
+use super::app::{App, Effect, Message};
 use super::view::{progress_frame, view};
 use crate::session::Progress;
 use crate::test_support::{MemoryTokens, fake_interface, rotation_stick, session};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
-/// A fresh fixed directory for test `name` (paths show on screen).
-fn fixed_dir(name: &str) -> PathBuf {
-    let dir = Path::new("/tmp/ceremony-tui-tests").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// What the snapshots show in place of a test's temporary directory.
+const SHOWN_ROOT: &str = "/tmp/ceremony-tui-tests";
+
+/// A test's app over a rotation stick, in a temporary directory of its own
+/// that lives as long as the returned guard.
+struct Fixture {
+    _temp: tempfile::TempDir,
+    /// `<temp>/<name>`: the stick, the fake network, as before.
+    dir: PathBuf,
 }
 
-fn app(name: &str, tokens: MemoryTokens) -> (App, PathBuf) {
-    let dir = fixed_dir(name);
+fn app(name: &str, tokens: MemoryTokens) -> (App, Fixture) {
+    // "/tmp/ceremony-tui-" and five random characters: as long as SHOWN_ROOT.
+    let temp = tempfile::Builder::new()
+        .prefix("ceremony-tui-")
+        .rand_bytes(SHOWN_ROOT.len() - "/tmp/ceremony-tui-".len())
+        .tempdir_in("/tmp")
+        .unwrap();
+    assert_eq!(temp.path().as_os_str().len(), SHOWN_ROOT.len());
+    let dir = temp.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
     let stick = rotation_stick(&dir);
     let session = session(&dir, tokens, false);
-    (App::new(session, vec![stick]), dir)
+    (App::new(session, vec![stick]), Fixture { _temp: temp, dir })
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.dir
+    }
 }
 
 fn press(app: &mut App, code: KeyCode) -> Option<Effect> {
@@ -42,9 +64,49 @@ fn type_text(app: &mut App, text: &str) {
 }
 
 fn render(app: &App, width: u16, height: u16) -> String {
+    stable(app, render_raw(app, width, height))
+}
+
+/// The screen exactly as drawn.
+fn render_raw(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| view(app, frame)).unwrap();
     terminal.backend().to_string()
+}
+
+/// The stick's transcript head, hidden in the snapshots, is on screen.
+fn assert_head_shown(app: &App, grouped: bool) {
+    let head = app.session.transcript().unwrap().head();
+    let screen = render_raw(app, 160, 48);
+    if grouped {
+        for row in crate::review::grouped_digest(&head) {
+            assert!(screen.contains(&row), "{row} not on screen:\n{screen}");
+        }
+    } else {
+        assert!(screen.contains(&head), "{head} not on screen:\n{screen}");
+    }
+}
+
+/// `screen` with the test's temporary directory shown as [`SHOWN_ROOT`]
+/// and the transcript head (which covers that name) as `x`s.
+fn stable(app: &App, screen: String) -> String {
+    let mut screen = screen;
+    if let Some(stick) = app.media.first() {
+        let root = stick.parent().and_then(|p| p.parent()).unwrap();
+        screen = screen.replace(&*root.to_string_lossy(), SHOWN_ROOT);
+    }
+    if let Some(transcript) = app.session.transcript() {
+        let head = transcript.head();
+        screen = screen.replace(&head, &"x".repeat(head.len()));
+        for row in crate::review::grouped_digest(&head) {
+            let hidden: String = row
+                .chars()
+                .map(|c| if c == ' ' { c } else { 'x' })
+                .collect();
+            screen = screen.replace(&row, &hidden);
+        }
+    }
+    screen
 }
 
 /// Snapshots the screen at both sizes.
@@ -96,7 +158,7 @@ fn a_mistyped_time_is_refused_on_the_clock_screen() {
     type_text(&mut app, "2026-13-40 99:99");
     press(&mut app, KeyCode::Enter);
     snapshot(&app, "clock_refused");
-    assert_eq!(app.session.stage(), &crate::session::Stage::Clock);
+    assert_eq!(app.session.stage(), crate::session::Stage::Clock);
 }
 
 #[test]
@@ -156,8 +218,10 @@ fn the_board_fills_up_as_keyholders_sign_and_the_witness_signs_off() {
     snapshot(&app, "witness");
     press(&mut app, KeyCode::Enter);
     snapshot(&app, "done");
+    assert_head_shown(&app, true);
     press(&mut app, KeyCode::Char('t'));
     snapshot(&app, "transcript");
+    assert_head_shown(&app, false);
     assert!(dir.join("stick/ceremony-transcript.jsonl").exists());
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('q'));
@@ -171,7 +235,7 @@ fn a_network_interface_up_is_shown_and_signing_refused() {
     to_tokens(&mut app);
     press(&mut app, KeyCode::Enter);
     snapshot(&app, "online_refused");
-    assert_eq!(app.session.stage(), &crate::session::Stage::Tokens);
+    assert_eq!(app.session.stage(), crate::session::Stage::Tokens);
 }
 
 #[test]
@@ -212,4 +276,58 @@ fn the_highlighted_token_stays_in_view_when_many_are_plugged_in() {
     let screen = render(&app, 80, 24);
     assert!(screen.contains("> memory token \"token-7\""), "{screen}");
     snapshot(&app, "many_tokens");
+}
+
+#[test]
+fn the_file_under_review_is_read_again_on_a_tick_not_on_every_frame() {
+    let (mut app, dir) = app("review_changed", MemoryTokens::default());
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    let before = render(&app, 160, 48);
+    assert!(before.contains("version 1 → 2"), "{before}");
+    // The releaser's file is swapped under the review for another root v2.
+    let k1 = tuf_metadata::testing::TestKey::from_seed(1);
+    let other = tuf_metadata::Metadata::new(tuf_metadata::testing::root(
+        2,
+        &[&k1],
+        1,
+        "2027-11-22T00:00:00Z",
+    ));
+    std::fs::write(
+        dir.join("stick/staged/root.json"),
+        tuf_metadata::testing::file_bytes(&other),
+    )
+    .unwrap();
+    // Drawing reads nothing: the screen is what update last worked out.
+    assert_eq!(render(&app, 160, 48), before);
+    app.update(Message::Tick);
+    let after = render(&app, 160, 48);
+    assert!(after.contains("cannot be signed"), "{after}");
+    assert!(!after.contains("version 1 → 2"), "{after}");
+}
+
+#[test]
+fn the_network_is_read_on_a_tick() {
+    let (mut app, dir) = app("network_tick", MemoryTokens::default());
+    assert!(app.network.is_none());
+    fake_interface(&dir.join("net"), "eth0", "0x1003", "1");
+    assert!(!render(&app, 80, 24).contains("NETWORK UP"));
+    app.update(Message::Tick);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("NETWORK UP (eth0)"), "{screen}");
+}
+
+#[test]
+fn the_footer_is_the_key_map_of_the_screen_shown() {
+    let (mut app, _dir) = app("footer", MemoryTokens::with(&[("alice", 1)]));
+    to_tokens(&mut app);
+    let screen = render(&app, 160, 48);
+    for hint in super::keys::hints(app.screen()) {
+        assert!(screen.contains(&hint), "{hint:?} missing:\n{screen}");
+    }
+    // `k` scrolls the board here, as the bar says.
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.scroll, 1);
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.scroll, 0);
 }

@@ -1,4 +1,5 @@
-//! Drawing: one function per screen, reading the model only. Everything
+//! Drawing: one function per screen, reading the model only (no file,
+//! network or clock is read here: `update` did that). Everything
 //! fits 80×24 (long content scrolls); a larger terminal shows more of it.
 //! Meaning never rests on colour alone: lines carry `+`, `-`, `[x]`,
 //! `WARNING`, `MET` in their words too.
@@ -9,18 +10,20 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::review::{ReviewLine, Tone, board_lines, grouped_digest, review};
-use crate::safety::OfflineCheck;
+use crate::review::{ReviewLine, Tone, board_lines, grouped_digest};
 use crate::session::{Session, Stage};
 use crate::tui::app::{App, Severity, show_time};
+use crate::tui::keys;
+use crate::tui::model::ReviewCache;
 
 /// Draws the whole screen for the current state.
 pub fn view(app: &App, frame: &mut Frame) {
+    let hint_rows = keys::hint_rows(app.screen(), usize::from(frame.area().width));
     let [header, body, message, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
         Constraint::Length(2),
-        Constraint::Length(1),
+        Constraint::Length(u16::try_from(hint_rows.len()).unwrap_or(1)),
     ])
     .areas(frame.area());
     draw_header(app, frame, header);
@@ -30,17 +33,18 @@ pub fn view(app: &App, frame: &mut Frame) {
         match app.session.stage() {
             Stage::Clock => draw_clock(app, frame, body),
             Stage::Media => draw_media(app, frame, body),
-            Stage::Review { file } => draw_review(app, frame, body, *file),
+            Stage::Review { file } => draw_review(app, frame, body, file),
             Stage::Tokens => draw_tokens(app, frame, body),
-            Stage::Pin { token, state } => draw_pin(app, frame, body, *token, *state),
+            Stage::Pin { token, state } => draw_pin(app, frame, body, token, state),
             Stage::Finished => draw_finished(app, frame, body),
             Stage::Done => draw_done(app, frame, body),
-            Stage::Stopped(reason) => draw_stopped(frame, body, reason),
+            Stage::Stopped(reason) => draw_stopped(frame, body, &reason),
         }
     }
     draw_message(app, frame, message);
+    let hints: Vec<Line> = hint_rows.into_iter().map(Line::raw).collect();
     frame.render_widget(
-        Paragraph::new(hints(app)).style(Style::new().add_modifier(Modifier::REVERSED)),
+        Paragraph::new(hints).style(Style::new().add_modifier(Modifier::REVERSED)),
         footer,
     );
 }
@@ -78,11 +82,7 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    if session.online_refusal().is_some() {
-        let short = match session.network_state() {
-            OfflineCheck::Online { up } => format!("NETWORK UP ({})", up.join(", ")),
-            _ => "NETWORK STATE UNKNOWN".to_owned(),
-        };
+    if let Some(short) = &app.network {
         spans.push(Span::styled(
             format!(" {short}: SIGNING REFUSED "),
             Style::new()
@@ -91,8 +91,8 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    spans.push(Span::raw(format!(" {} ", stage_name(session.stage()))));
-    spans.push(Span::raw(format!(" {}", show_time(session.now()))));
+    spans.push(Span::raw(format!(" {} ", stage_name(&session.stage()))));
+    spans.push(Span::raw(format!(" {}", show_time(app.now))));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -172,7 +172,6 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
     };
     let count = loaded.files.len();
     let title = format!(" Review {}/{count} ", index + 1);
-    let now = session.now();
     let mut text: Vec<Line> = Vec::new();
     if let Some(trusted) = &loaded.trusted {
         text.push(Line::raw(format!(
@@ -197,28 +196,26 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
             text.push(Line::styled(format!("  {row}"), style(Tone::Digest)));
         }
     }
-    match loaded.read_and_plan(index, now) {
-        Ok((bytes, plan)) => {
+    match app.review.as_ref().filter(|r| r.file == index) {
+        Some(ReviewCache {
+            content: Ok(content),
+            ..
+        }) => {
             if app.raw_view {
-                let raw = String::from_utf8_lossy(plan.metadata().signed_bytes()).into_owned();
                 text.push(Line::styled(
-                    format!("canonical bytes signed ({} bytes):", raw.len()),
+                    format!("canonical bytes signed ({} bytes):", content.raw.len()),
                     style(Tone::Heading),
                 ));
-                text.push(Line::raw(raw));
-                drop(bytes);
+                text.push(Line::raw(content.raw.clone()));
             } else {
-                let display = &loaded.files[index].staged.display;
-                let trusted = loaded.trusted.as_ref().map(|t| t.metadata());
-                let compare = if plan.role() == "root" { trusted } else { None };
-                text.extend(lines(&review(display, plan.metadata(), compare, now)));
+                text.extend(lines(&content.lines));
                 text.extend(lines(&board_lines(session.board(index))));
             }
         }
-        Err(e) => text.push(Line::styled(
-            format!("cannot be signed: {e}"),
-            style(Tone::Removed),
-        )),
+        Some(ReviewCache {
+            content: Err(why), ..
+        }) => text.push(Line::styled(why.clone(), style(Tone::Removed))),
+        None => {}
     }
     frame.render_widget(
         Paragraph::new(text)
@@ -462,26 +459,6 @@ fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
                 .wrap(Wrap { trim: true }),
             area,
         );
-    }
-}
-
-fn hints(app: &App) -> &'static str {
-    if app.show_transcript {
-        return " ↑↓ scroll  Esc close";
-    }
-    match app.session.stage() {
-        Stage::Clock if app.editing_clock => " Enter confirm this time  Esc back",
-        Stage::Clock => " Enter the clock is right  e type the correct time  q quit",
-        Stage::Media => " ↑↓ choose  Enter load  r rescan  q quit",
-        Stage::Review { .. } => {
-            " Enter reviewed, next  v raw bytes  ↑↓ scroll  m stick  t transcript  q quit"
-        }
-        Stage::Tokens => {
-            " ↑↓ choose  Enter use token  r rescan  f finish  m stick  t transcript  q quit"
-        }
-        Stage::Pin { .. } => " Enter sign  Esc back",
-        Stage::Finished => " type your name, Enter sign off",
-        Stage::Done | Stage::Stopped(_) => " ↑↓ scroll  t transcript  q quit",
     }
 }
 

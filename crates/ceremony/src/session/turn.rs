@@ -1,0 +1,221 @@
+//! A keyholder's turn: unlock the chosen token once, then sign, verify,
+//! write and read back every staged file one of its keys may sign.
+
+use signers::{Pin, PinState, SignError, Signer};
+use time::OffsetDateTime;
+use transcript::Event;
+use tuf_metadata::threshold::short_id;
+
+use super::state::{State, Stick};
+use super::{Progress, Session, SessionError, TurnReport};
+use crate::sign_file::{SignFileError, sign_plan};
+
+/// Where a turn that did not complete leaves the session.
+#[derive(Clone, Copy)]
+enum Back {
+    /// The PIN screen again (the same token, its counter unchanged).
+    ToPin,
+    /// The token list.
+    ToTokens,
+}
+
+impl Session {
+    /// Unlocks the chosen token with `pin` and signs every staged file one
+    /// of its keys may sign (one PIN for the whole batch), each signature
+    /// verified, written atomically and read back. `progress` is called
+    /// before each file. A wrong PIN keeps the PIN screen (with the new
+    /// counter); anything else returns to the token list with the turn's
+    /// report. Files that fail are unchanged.
+    pub fn sign_with_pin(
+        &mut self,
+        pin: Pin,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<&TurnReport, SessionError> {
+        let (stick, scan, token, pin_state) = match std::mem::replace(&mut self.state, State::Media)
+        {
+            State::Pin {
+                stick,
+                scan,
+                token,
+                pin_state,
+            } => (stick, scan, token, pin_state),
+            other => {
+                self.state = other;
+                return Err(SessionError::WrongStage("signing"));
+            }
+        };
+        if let Some(reason) = self.online_refusal() {
+            self.state = State::Tokens { stick, scan };
+            return Err(SessionError::Online(reason));
+        }
+        let description = scan.list[token].description.clone();
+        let unlocked = self.tokens.unlock(token, &pin);
+        drop(pin);
+        let signers = match unlocked {
+            Ok(signers) => signers,
+            Err(error) => {
+                let state = self.tokens.pin_state(token).ok();
+                self.state = match (&error, state) {
+                    (_, Some(PinState::Locked)) => State::Tokens { stick, scan },
+                    (SignError::Pin(_), state) => State::Pin {
+                        stick,
+                        scan,
+                        token,
+                        pin_state: state,
+                    },
+                    _ => State::Tokens { stick, scan },
+                };
+                self.record(Event::Failed {
+                    step: "unlock".into(),
+                    file: None,
+                    error: format!("{description}: {error}"),
+                })?;
+                return Err(SessionError::Token {
+                    token: description,
+                    error,
+                });
+            }
+        };
+        let mut stick = stick;
+        let mut back = Back::ToTokens;
+        let result = self.sign_batch(&mut stick, description, signers, progress, &mut back);
+        self.state = match (&result, back) {
+            (Ok(_), _) | (Err(_), Back::ToTokens) => State::Tokens { stick, scan },
+            (Err(_), Back::ToPin) => State::Pin {
+                stick,
+                scan,
+                token,
+                pin_state,
+            },
+        };
+        self.turns.push(result?);
+        Ok(self.turns.last().expect("just pushed"))
+    }
+
+    /// Signs every file of `stick` the unlocked `signers` may sign;
+    /// `back` says where a failure leaves the session.
+    fn sign_batch(
+        &mut self,
+        stick: &mut Stick,
+        description: String,
+        mut signers: Vec<Box<dyn Signer>>,
+        progress: &mut dyn FnMut(Progress),
+        back: &mut Back,
+    ) -> Result<TurnReport, SessionError> {
+        let now = self.now();
+        let loaded = &stick.loaded;
+        // Which files this token's keys may sign.
+        let mut work = Vec::new();
+        let mut unreadable = None;
+        for index in 0..loaded.files.len() {
+            match loaded.plan(index, now) {
+                Ok(plan) => {
+                    if signers
+                        .iter()
+                        .any(|s| !plan.keyids_for(s.public_key()).is_empty())
+                    {
+                        work.push(index);
+                    }
+                }
+                Err(error) => unreadable = unreadable.or(Some(error)),
+            }
+        }
+        if work.is_empty() {
+            if let Some(error) = unreadable {
+                // A pulled stick, or a file changed under the ceremony.
+                return Err(SessionError::Media(error));
+            }
+            let held: Vec<String> = signers
+                .iter()
+                .map(|s| short_id(&s.key_id()).to_owned())
+                .collect();
+            return Err(SessionError::NoKeyHere(format!(
+                "{description}: this token holds no key of this ceremony (its keys: {})",
+                if held.is_empty() {
+                    "none".to_owned()
+                } else {
+                    held.join(", ")
+                }
+            )));
+        }
+        let mut report = TurnReport {
+            token: description,
+            skipped: loaded.files.len() - work.len(),
+            ..TurnReport::default()
+        };
+        // From here on a failure keeps the PIN screen, as a refused PIN does.
+        *back = Back::ToPin;
+        self.flush(&stick.loaded.media)?;
+        for (done, &index) in work.iter().enumerate() {
+            progress(Progress {
+                done,
+                total: work.len(),
+            });
+            self.sign_one(stick, index, now, &mut signers, &mut report)?;
+        }
+        progress(Progress {
+            done: work.len(),
+            total: work.len(),
+        });
+        Ok(report)
+    }
+
+    fn sign_one(
+        &mut self,
+        stick: &mut Stick,
+        index: usize,
+        now: OffsetDateTime,
+        signers: &mut [Box<dyn Signer>],
+        report: &mut TurnReport,
+    ) -> Result<(), SessionError> {
+        let file = &stick.loaded.files[index];
+        let display = file.staged.display.clone();
+        let role = file.staged.role.clone();
+        let version = file.version;
+        let path = file.staged.path.clone();
+        let result = stick
+            .loaded
+            .read_and_plan(index, now)
+            .map_err(|e| e.to_string())
+            .and_then(|(original, plan)| {
+                let mut refs: Vec<&mut dyn Signer> =
+                    signers.iter_mut().map(|s| s.as_mut() as _).collect();
+                sign_plan(&path, &original, plan, &mut refs)
+                    .map_err(|e: SignFileError| e.to_string())
+            });
+        match result {
+            Ok(outcome) => {
+                for ((who, keyids), signature) in
+                    outcome.signed_with.iter().zip(&outcome.signatures)
+                {
+                    self.record(Event::Signed {
+                        file: display.clone(),
+                        role: role.clone(),
+                        version,
+                        canonical_sha256: outcome.digest.clone(),
+                        keyids: keyids.clone(),
+                        signer: who.to_string(),
+                        signature: signature.sig.clone(),
+                    })?;
+                    report.signed.push((display.clone(), keyids.clone()));
+                }
+                self.record(Event::Written {
+                    file: display,
+                    sha256: outcome.file_sha256.clone(),
+                })?;
+                if let Some(board) = stick.boards.get_mut(index) {
+                    *board = outcome.board;
+                }
+            }
+            Err(error) => {
+                report.failed.push((display.clone(), error.clone()));
+                self.record(Event::Failed {
+                    step: "sign".into(),
+                    file: Some(display),
+                    error,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
