@@ -255,10 +255,8 @@ fn go_tuf(dir: &Path, names: Vec<String>) -> Result<Media, MediaError> {
     let mut notes = Vec::new();
     let mut keep = Vec::new();
     for name in names {
-        if matches!(
-            name.as_str(),
-            "snapshot.json" | "timestamp.json" | "manifest.json"
-        ) {
+        // A `tuf-repo` repository's `staged/` also holds the last bundle's manifest.
+        if matches!(name.as_str(), "snapshot.json" | "timestamp.json") || name == MANIFEST_FILE {
             notes.push(format!("staged/{name}: skipped (not signed offline)"));
         } else {
             keep.push(name);
