@@ -11,9 +11,9 @@ use clap::{Args as ClapArgs, ValueEnum};
 use signers::pkcs11::Access;
 
 use crate::cli_token::TokenArgs;
+use bundle_format::{Attestation, PublicKeyFile, TokenRecord};
 use signers::software::{self, SoftwareKey};
 use signers::{KeyKind, Pin, SignerIdentity};
-use tuf_metadata::json::{self, Object, Value};
 
 /// Key algorithms a keyholder can onboard.
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,8 +89,12 @@ pub fn run(args: &Args) -> Result<()> {
         (None, Some(path)) => in_age_file(args, path, kind)?,
         (None, None) => unreachable!("clap requires --profile or --age"),
     };
-    let record = public_key_record(&key, &identity, born_on_token, attestation);
-    write_atomically(&args.out, &json::to_pretty(&record)).with_context(|| out.clone())?;
+    let attestation = attestation
+        .map(Attestation::from_value)
+        .transpose()
+        .with_context(|| format!("{out}: the attestation evidence"))?;
+    let record = public_key_file(key.clone(), &identity, born_on_token, attestation);
+    write_atomically(&args.out, &record.to_bytes()).with_context(|| out.clone())?;
     println!(
         "generated {kind} key in {identity}: key id {}",
         key.key_id()
@@ -145,31 +149,21 @@ fn in_age_file(
 /// where the key lives, for the transcript and the review screen; for a
 /// YubiKey also `"attestation": {"certificate", "intermediate"}` (base64
 /// DER), which `tuf-repo check-key`, `init` and `stage-rotation` re-check.
-fn public_key_record(
-    key: &tuf_metadata::Key,
+/// The format is `bundle_format::public_key`'s, which `tuf-repo` reads.
+fn public_key_file(
+    key: tuf_metadata::Key,
     who: &SignerIdentity,
     born_on_token: Option<bool>,
-    attestation: Option<Value>,
-) -> Value {
-    let text = |s: &str| Value::String(s.to_owned());
-    let mut token = Object::new();
-    token.insert("backend".into(), text(&who.backend.to_string()));
-    token.insert("model".into(), text(&who.model));
-    token.insert("serial".into(), text(&who.serial));
-    token.insert("token_label".into(), text(&who.token_label));
-    token.insert("key_label".into(), text(&who.key_label));
-    if let Some(slot) = who.slot {
-        token.insert("slot".into(), Value::Int(slot as i64));
-    }
-    if let Some(born) = born_on_token {
-        token.insert("generated_on_token".into(), Value::Bool(born));
-    }
-    let mut record = Object::new();
-    record.insert("keyid".into(), text(&key.key_id()));
-    record.insert("key".into(), key.to_value());
-    record.insert("token".into(), Value::Object(token));
-    if let Some(attestation) = attestation {
-        record.insert("attestation".into(), attestation);
-    }
-    Value::Object(record)
+    attestation: Option<Attestation>,
+) -> PublicKeyFile {
+    let token = TokenRecord {
+        backend: who.backend.to_string(),
+        model: who.model.clone(),
+        serial: who.serial.clone(),
+        token_label: who.token_label.clone(),
+        key_label: who.key_label.clone(),
+        slot: who.slot,
+        generated_on_token: born_on_token,
+    };
+    PublicKeyFile::new(key, &token, attestation)
 }

@@ -12,15 +12,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use bundle_format::layout::{
+    BUNDLE_DIR, HISTORY_DIR, MANIFEST_FILE, STAGED_DIR, history_path, staged_path,
+};
+use bundle_format::{Item, Manifest, PublicKeyFile};
 use metadata_io::atomic::write_atomically;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
-use tuf_metadata::json::{self, Object, Value};
+use tuf_metadata::json::{self, Object};
 use tuf_metadata::signing::SigningPlan;
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{Common, Expires, Key, Limits, Metadata, RoleKeys, Root};
+use tuf_metadata::{Common, Expires, Key, Metadata, RoleKeys, Root};
 
 /// The security officer PIN of every drill token (fixed: it is a drill).
 const SO_PIN: &str = "87654321";
@@ -36,9 +40,6 @@ const KEYHOLDERS: [(&str, &str, &str, bool, bool); 4] = [
 
 /// Root's threshold in both roots.
 const ROOT_THRESHOLD: u64 = 2;
-
-/// The `format` of the bundle manifest (as `tuf-repo` writes it).
-const MANIFEST_FORMAT: &str = "tuf-ceremony-bundle/1";
 
 /// Why a drill stick could not be staged; each names the step and the file
 /// (or command) involved, so a drill leader can fix it without a debugger.
@@ -122,31 +123,6 @@ struct DrillFile<'a> {
     keyholders: &'a [DrillKeyholder],
 }
 
-/// The bundle manifest, in `tuf-repo`'s field order.
-#[derive(Serialize)]
-struct Manifest {
-    format: &'static str,
-    repository: &'static str,
-    created: String,
-    items: Vec<ManifestItem>,
-}
-
-#[derive(Serialize)]
-struct ManifestItem {
-    file: &'static str,
-    role: String,
-    version: u64,
-    canonical_sha256: String,
-    key_sets: Vec<ManifestKeySet>,
-}
-
-#[derive(Serialize)]
-struct ManifestKeySet {
-    label: String,
-    threshold: u64,
-    keyids: Vec<String>,
-}
-
 /// Stages a drill into `dir` (empty or new): SoftHSM2 tokens with keys,
 /// root v1 signed by its keyholders, root v2 staged unsigned on the stick
 /// `<dir>/stick`, and `drill.json`. `ceremony_exe` is the `ceremony` binary
@@ -227,13 +203,13 @@ pub fn stage(
     let v2_members: Vec<&str> = KEYHOLDERS.iter().filter(|k| k.4).map(|k| k.0).collect();
 
     let stick = dir.join("stick");
-    let bundle = stick.join("tuf-ceremony");
-    for sub in ["repository", "staged"] {
+    let bundle = stick.join(BUNDLE_DIR);
+    for sub in [HISTORY_DIR, STAGED_DIR] {
         create_dir(&bundle.join(sub), "creating the stick's bundle")?;
     }
 
     // Root v1, signed on each of its keyholders' tokens.
-    let v1_path = bundle.join("repository/1.root.json");
+    let v1_path = bundle.join(history_path("1.root.json"));
     let v1_unsigned = Metadata::new(root_of(1, &v1_members));
     write(
         &v1_path,
@@ -259,7 +235,8 @@ pub fn stage(
     })?;
 
     // Root v2: carol out, dave in; unsigned, for the ceremony.
-    let v2_path = bundle.join("staged/root.json");
+    let v2_file = staged_path("root.json");
+    let v2_path = bundle.join(&v2_file);
     let v2_bytes = json::to_pretty(&Metadata::new(root_of(2, &v2_members)).to_value());
     let plan = SigningPlan::new(&v2_bytes, Some(&v1), now).map_err(|e| DrillError::Metadata {
         step: "planning the signatures of root v2".into(),
@@ -267,33 +244,16 @@ pub fn stage(
         why: e.to_string(),
     })?;
     write(&v2_path, &v2_bytes, "writing root v2")?;
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        repository: "drill",
-        created: Expires::from_time(now).as_str().to_owned(),
-        items: vec![ManifestItem {
-            file: "staged/root.json",
-            role: plan.role().to_owned(),
-            version: plan.metadata().signed().common().version,
-            canonical_sha256: plan.metadata().signed_digest(),
-            key_sets: plan
-                .key_sets()
-                .iter()
-                .map(|set| ManifestKeySet {
-                    label: set.label.clone(),
-                    threshold: set.role.threshold,
-                    keyids: set.role.keyids.clone(),
-                })
-                .collect(),
-        }],
-    };
+    let manifest = Manifest::new(
+        "drill",
+        Expires::from_time(now).as_str(),
+        vec![Item::from_plan(&v2_file, &plan)],
+    );
     // The manifest last, as tuf-repo writes it: without one the bundle is
     // visibly unfinished.
-    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
-    manifest_bytes.push(b'\n');
     write(
-        &bundle.join("manifest.json"),
-        &manifest_bytes,
+        &bundle.join(MANIFEST_FILE),
+        &manifest.to_bytes(),
         "writing the bundle manifest",
     )?;
 
@@ -428,39 +388,22 @@ fn run_child(mut command: Command, conf: &Path, step: &str) -> Result<(), DrillE
     })
 }
 
-/// The TUF key object out of the `{"keyid", "key", "token"}` record that
-/// `ceremony onboard` writes, checked against the key id it lists.
+/// The TUF key object out of the public key file `ceremony onboard`
+/// wrote (read as `tuf-repo` reads it: the key id must be the key's).
 fn read_public_key(path: &Path) -> Result<Key, DrillError> {
     let file = path.display().to_string();
-    let bad = |why: String| DrillError::Metadata {
-        step: "reading a public key".into(),
-        file: file.clone(),
-        why,
-    };
     let bytes = std::fs::read(path).map_err(|error| DrillError::Io {
         step: "reading a public key".into(),
         file: file.clone(),
         error,
     })?;
-    let value = json::parse(&bytes, Limits::ROOT.max_bytes).map_err(|e| bad(e.to_string()))?;
-    let Value::Object(mut record) = value else {
-        return Err(bad("not a JSON object".into()));
-    };
-    let listed = match record.remove("keyid") {
-        Some(Value::String(id)) => id,
-        _ => return Err(bad("no \"keyid\" string".into())),
-    };
-    let key = record
-        .remove("key")
-        .ok_or_else(|| bad("no \"key\" object".into()))
-        .and_then(|v| Key::from_value(v).map_err(|e| bad(e.to_string())))?;
-    if key.key_id() != listed {
-        return Err(bad(format!(
-            "lists key id {listed} but its key's id is {}",
-            key.key_id()
-        )));
-    }
-    Ok(key)
+    PublicKeyFile::parse(&bytes)
+        .map(|parsed| parsed.key)
+        .map_err(|e| DrillError::Metadata {
+            step: "reading a public key".into(),
+            file,
+            why: e.to_string(),
+        })
 }
 
 /// A fresh random Ed25519 public key; the private half is dropped.

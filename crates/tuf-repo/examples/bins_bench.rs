@@ -39,13 +39,9 @@ fn main() -> ExitCode {
 
 fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
     let now = OffsetDateTime::now_utc();
-    let bundle = stick.join("tuf-ceremony");
-    let manifest_path = bundle.join("manifest.json");
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&manifest_path).map_err(|e| format!("{}: {e}", manifest_path.display()))?,
-    )
-    .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-    let items = manifest["items"].as_array().ok_or("manifest: no items")?;
+    let bundle = stick.join(bundle_format::layout::BUNDLE_DIR);
+    let manifest_path = bundle.join(bundle_format::layout::MANIFEST_FILE);
+    let manifest = bundle_format::Manifest::read(&manifest_path).map_err(|e| e.to_string())?;
 
     let started = Instant::now();
     let passphrase = signers::Pin::from_file(pass).map_err(|e| e.to_string())?;
@@ -57,16 +53,11 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
     let mut delegators: Vec<(String, Targets, String)> = Vec::new();
     let mut plans: Vec<(PathBuf, SigningPlan)> = Vec::new();
     let mut skipped = 0usize;
-    for item in items {
-        let Some(delegator) = item["delegator"].as_str() else {
+    for item in &manifest.items {
+        let Some(delegator) = item.delegator.as_deref() else {
             continue;
         };
-        let role = item["role"]
-            .as_str()
-            .ok_or("manifest: item without a role")?;
-        let file = item["file"]
-            .as_str()
-            .ok_or("manifest: item without a file")?;
+        let (role, file) = (item.role.as_str(), item.file.as_str());
         if !delegators.iter().any(|(p, _, _)| p == delegator) {
             let path = bundle.join(delegator);
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -89,7 +80,7 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
         };
         let plan = SigningPlan::with_anchor(&bytes, anchor, now)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if plan.metadata().signed_digest() != item["canonical_sha256"].as_str().unwrap_or("") {
+        if plan.metadata().signed_digest() != item.canonical_sha256 {
             return Err(format!("{}: not what the manifest lists", path.display()));
         }
         // Items this key may not sign are left for another key's batch.

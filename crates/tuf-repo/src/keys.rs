@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use bundle_format::{PublicKeyError, PublicKeyFile};
 use signers::yubikey::attestation::{self, AttestationEvidence, TrustedRoots, stored};
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{Key, KeyId, Limits, PublicKey, Root, Value, json};
+use tuf_metadata::{Key, KeyId, PublicKey, Root};
 
 /// Extra attestation roots (PEM or DER files, separated by `:`) trusted
 /// besides Yubico's pinned ones when `init` and `stage-rotation` re-check
@@ -135,60 +136,43 @@ pub fn add_root_file(roots: &mut TrustedRoots, path: &Path) -> Result<(), String
 }
 
 /// [`read_public_key_file`] without printing: the key, and the verified
-/// evidence when the file has an `"attestation"` member.
+/// evidence when the file has an `"attestation"` member. The file's format
+/// (and the key id check) is `bundle_format::public_key`'s.
 pub fn read_key_and_evidence(
     path: &Path,
     roots: &TrustedRoots,
 ) -> Result<(Key, Option<AttestationEvidence>), KeyFileError> {
     let file = path.display().to_string();
-    let malformed = |why: String| KeyFileError::Malformed {
-        file: file.clone(),
-        why,
-    };
     let bytes = std::fs::read(path).map_err(|error| KeyFileError::Read {
         file: file.clone(),
         error,
     })?;
-    let Value::Object(mut record) =
-        json::parse(&bytes, Limits::ROOT.max_bytes).map_err(|e| malformed(e.to_string()))?
-    else {
-        return Err(malformed("not a JSON object".into()));
-    };
-    let listed = match record.remove("keyid") {
-        Some(Value::String(id)) => id,
-        _ => return Err(malformed("no \"keyid\" string".into())),
-    };
-    let key = record
-        .remove("key")
-        .ok_or_else(|| malformed("no \"key\" object".into()))?;
-    let key = Key::from_value(key).map_err(|e| malformed(format!("key: {e}")))?;
-    key.public_key()
-        .map_err(|e| malformed(format!("key: {e}")))?;
-    let computed = key.key_id();
-    if listed != computed {
-        return Err(KeyFileError::KeyIdMismatch {
-            file,
-            listed,
-            computed,
-        });
-    }
-    let Some(evidence) = record.remove("attestation") else {
-        return Ok((key, None));
-    };
     let refuse = |why: String| KeyFileError::Attestation {
         file: file.clone(),
         why,
     };
-    let Value::Object(evidence) = evidence else {
-        return Err(refuse("\"attestation\" is not an object".into()));
+    let parsed = PublicKeyFile::parse(&bytes).map_err(|e| match e {
+        PublicKeyError::Malformed(why) => KeyFileError::Malformed {
+            file: file.clone(),
+            why,
+        },
+        PublicKeyError::KeyIdMismatch { listed, computed } => KeyFileError::KeyIdMismatch {
+            file: file.clone(),
+            listed,
+            computed,
+        },
+        PublicKeyError::Attestation(why) => refuse(why),
+    })?;
+    let key = parsed.key;
+    let Some(evidence) = parsed.attestation else {
+        return Ok((key, None));
     };
-    let der = |name: &str| match evidence.get(name) {
-        Some(Value::String(text)) => {
-            stored::decode(text).map_err(|e| refuse(format!("\"{name}\": {e}")))
-        }
-        _ => Err(refuse(format!("\"attestation\" has no \"{name}\" string"))),
+    let der = |name: &str, text: &str| {
+        stored::decode(text).map_err(|e| refuse(format!("\"{name}\": {e}")))
     };
-    let evidence = attestation::verify_evidence(&der("certificate")?, &der("intermediate")?, roots)
+    let certificate = der("certificate", &evidence.certificate)?;
+    let intermediate = der("intermediate", &evidence.intermediate)?;
+    let evidence = attestation::verify_evidence(&certificate, &intermediate, roots)
         .and_then(|evidence| {
             evidence.check_binding(&key, &file)?;
             Ok(evidence)
@@ -265,6 +249,7 @@ pub fn check_signable(root: &Root) -> Result<(), RoleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tuf_metadata::{Value, json};
 
     const ED: &str = "a5cd7c8b5a6f4b0e4d0e3a2c1f1d6a1c3e4b5a6f7d8c9b0a1e2f3d4c5b6a7980";
 

@@ -51,7 +51,7 @@ struct Gathered {
 pub fn run(args: &Args) -> Result<()> {
     let now = now_or(args.at);
     let repo = Repo::new(&args.repo);
-    let manifest = Manifest::read(&repo.staged_file("manifest.json"))?;
+    let manifest = Manifest::read(&repo.staged_file(bundle_format::layout::MANIFEST_FILE))?;
     let trusted = repo.latest_root()?;
     // Non-root items are keyed as `stage` keyed them: by a pending root
     // N+1 (or v1) if there is one, otherwise by the published root N.

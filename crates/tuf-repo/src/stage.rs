@@ -20,7 +20,7 @@ use crate::layout::{Repo, load_any, load_root};
 use crate::manifest::{Item, Manifest};
 
 /// The bundle directory's name on a stick.
-pub const BUNDLE_DIR: &str = "tuf-ceremony";
+pub use bundle_format::layout::BUNDLE_DIR;
 
 /// Arguments of `stage-rotation`.
 #[derive(ClapArgs)]
@@ -275,7 +275,7 @@ fn write_ceremony(
         let path = repo.published_file(&name);
         let bytes =
             std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?;
-        copies.push((format!("repository/{name}"), bytes));
+        copies.push((bundle_format::layout::history_path(&name), bytes));
     }
     let name = config.name.clone().unwrap_or_else(|| dir_name(dir));
     let manifest = Manifest::new(&name, &rfc3339(now), items);
@@ -285,7 +285,7 @@ fn write_ceremony(
         write_atomically(&path, &bytes)
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    let path = repo.staged_file("manifest.json");
+    let path = repo.staged_file(bundle_format::layout::MANIFEST_FILE);
     write_atomically(&path, &manifest.to_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))?;
 
@@ -367,7 +367,10 @@ pub fn unsigned_targets(
 }
 
 fn write_bundle(bundle: &Path, copies: &[(String, Vec<u8>)], manifest: &Manifest) -> Result<()> {
-    for sub in ["staged", "repository"] {
+    for sub in [
+        bundle_format::layout::STAGED_DIR,
+        bundle_format::layout::HISTORY_DIR,
+    ] {
         let dir = bundle.join(sub);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -378,7 +381,7 @@ fn write_bundle(bundle: &Path, copies: &[(String, Vec<u8>)], manifest: &Manifest
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     // The manifest last: a bundle without one is visibly unfinished.
-    let path = bundle.join("manifest.json");
+    let path = bundle.join(bundle_format::layout::MANIFEST_FILE);
     write_atomically(&path, &manifest.to_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -5,7 +5,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use bundle_format::Manifest;
+use bundle_format::layout::{BUNDLE_DIR, HISTORY_DIR, MANIFEST_FILE, TRANSCRIPT_FILE, plain_json};
+use bundle_format::manifest::{FORMAT, MANIFEST_MAX_BYTES};
 
 use super::MediaError;
 
@@ -32,18 +34,10 @@ impl fmt::Display for Layout {
     }
 }
 
-/// A key set the online tool computed when staging: the review screen
-/// shows it beside the appliance's own, so a disagreement is visible.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedKeySet {
-    /// e.g. "root v4 (trusted)".
-    pub label: String,
-    /// How many distinct keys must sign.
-    pub threshold: u64,
-    /// The key ids that may sign.
-    pub keyids: Vec<String>,
-}
+/// A key set the online tool computed when staging (the manifest's, in
+/// `bundle-format`): the review screen shows it beside the appliance's own,
+/// so a disagreement is visible.
+pub use bundle_format::KeySetEntry as ExpectedKeySet;
 
 /// A file the keyholder is asked to sign.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,77 +82,6 @@ pub struct Media {
     pub transcript_path: PathBuf,
     /// Things the keyholder should know (other layouts seen, files skipped).
     pub notes: Vec<String>,
-}
-
-/// The bundle manifest's `format`.
-pub const BUNDLE_FORMAT: &str = "tuf-ceremony-bundle/1";
-/// Cap on a manifest's size (thousands of hash-bin items fit easily).
-const MANIFEST_MAX_BYTES: usize = 32 * 1024 * 1024;
-
-/// The manifest as `tuf-repo` writes it (same shape, parsed here so the
-/// appliance does not depend on the online tool).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Manifest {
-    pub(crate) format: String,
-    pub(crate) repository: String,
-    pub(crate) created: String,
-    pub(crate) items: Vec<Item>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Item {
-    pub(crate) file: String,
-    pub(crate) role: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) delegator: Option<String>,
-    pub(crate) version: u64,
-    pub(crate) canonical_sha256: String,
-    pub(crate) key_sets: Vec<ExpectedKeySet>,
-}
-
-/// `name` is a plain `<stem>.json` file name: no separators, not hidden.
-fn plain_json(name: &str) -> bool {
-    name.len() > ".json".len()
-        && name.ends_with(".json")
-        && !name.contains(['/', '\\', '\0'])
-        && !name.starts_with('.')
-}
-
-/// A bundle path under one of `dirs` with a plain name.
-fn bundle_path_ok(path: &str, dirs: &[&str]) -> bool {
-    dirs.iter().any(|d| {
-        path.strip_prefix(d)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .is_some_and(plain_json)
-    })
-}
-
-fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    if manifest.format != BUNDLE_FORMAT {
-        return Err(format!(
-            "format {:?} is not {BUNDLE_FORMAT:?}",
-            manifest.format
-        ));
-    }
-    for item in &manifest.items {
-        if !bundle_path_ok(&item.file, &["staged"]) {
-            return Err(format!(
-                "item file {:?} is not a staged/<name>.json file",
-                item.file
-            ));
-        }
-        if let Some(d) = &item.delegator
-            && !bundle_path_ok(d, &["staged", "repository"])
-        {
-            return Err(format!(
-                "delegator {d:?} is not a staged/ or repository/ <name>.json file"
-            ));
-        }
-    }
-    Ok(manifest)
 }
 
 /// Paths relative to the stick, with `/`, as screens show them.
@@ -284,11 +207,11 @@ fn read_manifest(dir: &Path, path: &Path) -> Result<Option<Manifest>, MediaError
             file: display(dir, path),
             error: e.to_string(),
         })?;
-    parse_manifest(&bytes)
+    Manifest::parse(&bytes)
         .map(Some)
         .map_err(|why| MediaError::Manifest {
             file: display(dir, path),
-            why,
+            why: why.to_string(),
         })
 }
 
@@ -322,8 +245,8 @@ fn bundle(dir: &Path, base: &Path, manifest: Manifest) -> Result<Media, MediaErr
         dir: dir.to_path_buf(),
         layout: Layout::Bundle,
         staged,
-        history: history_in(dir, &base.join("repository"))?,
-        transcript_path: base.join("transcript.jsonl"),
+        history: history_in(dir, &base.join(HISTORY_DIR))?,
+        transcript_path: base.join(TRANSCRIPT_FILE),
         notes,
     })
 }
@@ -332,10 +255,8 @@ fn go_tuf(dir: &Path, names: Vec<String>) -> Result<Media, MediaError> {
     let mut notes = Vec::new();
     let mut keep = Vec::new();
     for name in names {
-        if matches!(
-            name.as_str(),
-            "snapshot.json" | "timestamp.json" | "manifest.json"
-        ) {
+        // A `tuf-repo` repository's `staged/` also holds the last bundle's manifest.
+        if matches!(name.as_str(), "snapshot.json" | "timestamp.json") || name == MANIFEST_FILE {
             notes.push(format!("staged/{name}: skipped (not signed offline)"));
         } else {
             keep.push(name);
@@ -416,12 +337,14 @@ fn tuf_on_ci(dir: &Path) -> Result<Media, MediaError> {
 }
 
 /// What [`recognise`] looks for, for the "unrecognised" message.
-const LOOKED_FOR: [&str; 4] = [
-    "tuf-ceremony/manifest.json (tuf-repo bundle)",
-    "manifest.json of format tuf-ceremony-bundle/1 (the bundle itself)",
-    "staged/*.json (go-tuf)",
-    "metadata/root.json (tuf-on-ci)",
-];
+fn looked_for() -> Vec<String> {
+    vec![
+        format!("{BUNDLE_DIR}/{MANIFEST_FILE} (tuf-repo bundle)"),
+        format!("{MANIFEST_FILE} of format {FORMAT} (the bundle itself)"),
+        "staged/*.json (go-tuf)".to_owned(),
+        "metadata/root.json (tuf-on-ci)".to_owned(),
+    ]
+}
 
 /// Recognises the layout of `dir` (a mount point or any directory) and
 /// lists what is to be signed and what is trusted history.
@@ -430,10 +353,10 @@ pub fn recognise(dir: &Path) -> Result<Media, MediaError> {
     let is_go_tuf = !go_tuf_names.is_empty();
     let is_tuf_on_ci = is_file(&dir.join("metadata/root.json"));
 
-    let nested = dir.join("tuf-ceremony/manifest.json");
-    let own = dir.join("manifest.json");
+    let nested = dir.join(BUNDLE_DIR).join(MANIFEST_FILE);
+    let own = dir.join(MANIFEST_FILE);
     let bundle_found = if is_file(&nested) {
-        read_manifest(dir, &nested)?.map(|m| (dir.join("tuf-ceremony"), m))
+        read_manifest(dir, &nested)?.map(|m| (dir.join(BUNDLE_DIR), m))
     } else if is_file(&own) {
         // Only ours: another tool's manifest.json is not a bundle.
         read_manifest(dir, &own)
@@ -476,7 +399,7 @@ pub fn recognise(dir: &Path) -> Result<Media, MediaError> {
     }
     Err(MediaError::Unrecognised {
         dir: dir.to_path_buf(),
-        looked_for: LOOKED_FOR.iter().map(|s| (*s).to_owned()).collect(),
+        looked_for: looked_for(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Tests of `layout.rs`: sticks built in temporary directories.
 
 use super::*;
+use bundle_format::Item;
 
 pub(crate) fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -8,13 +9,7 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) {
 }
 
 pub(crate) fn manifest_bytes(items: Vec<Item>) -> Vec<u8> {
-    serde_json::to_vec_pretty(&Manifest {
-        format: BUNDLE_FORMAT.into(),
-        repository: "demo".into(),
-        created: "2026-11-21T12:00:00Z".into(),
-        items,
-    })
-    .unwrap()
+    Manifest::new("demo", "2026-11-21T12:00:00Z", items).to_bytes()
 }
 
 pub(crate) fn item(file: &str, role: &str, digest: &str) -> Item {
@@ -24,11 +19,12 @@ pub(crate) fn item(file: &str, role: &str, digest: &str) -> Item {
         delegator: None,
         version: 1,
         canonical_sha256: digest.into(),
-        key_sets: vec![ExpectedKeySet {
-            label: "root v3 (trusted)".into(),
-            threshold: 1,
-            keyids: vec!["ab".repeat(32)],
-        }],
+        key_sets: vec![ExpectedKeySet::new(
+            "root v3 (trusted)",
+            1,
+            vec!["ab".repeat(32)],
+        )],
+        unknown: Default::default(),
     }
 }
 
@@ -215,4 +211,48 @@ fn a_bundle_beside_a_go_tuf_tree_wins_and_the_other_is_noted() {
         "{:?}",
         media.notes
     );
+}
+
+#[test]
+fn a_manifest_from_a_newer_tuf_repo_with_extra_fields_still_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("tuf-ceremony");
+    let mut value: serde_json::Value = serde_json::from_slice(&manifest_bytes(vec![item(
+        "staged/root.json",
+        "root",
+        "cd",
+    )]))
+    .unwrap();
+    value["x-signing-window"] = serde_json::json!("2026-12-01");
+    value["items"][0]["x-priority"] = serde_json::json!(1);
+    value["items"][0]["key_sets"][0]["x-note"] = serde_json::json!("hardware only");
+    write(
+        &b.join("manifest.json"),
+        &serde_json::to_vec_pretty(&value).unwrap(),
+    );
+    write(&b.join("staged/root.json"), b"{}");
+    let media = recognise(tmp.path()).unwrap();
+    assert_eq!(media.layout, Layout::Bundle);
+    assert_eq!(media.staged[0].display, "tuf-ceremony/staged/root.json");
+    assert_eq!(media.staged[0].expected_sha256.as_deref(), Some("cd"));
+    let set = &media.staged[0].expected_key_sets[0];
+    assert_eq!(
+        (set.label.as_str(), set.threshold),
+        ("root v3 (trusted)", 1)
+    );
+    assert_eq!(set.unknown["x-note"], "hardware only");
+}
+
+#[test]
+fn a_manifest_whose_delegator_leaves_the_bundle_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("tuf-ceremony");
+    for bad in ["../targets.json", "staged/a/targets.json", "targets.json"] {
+        let mut delegated = item("staged/bins-0.json", "bins-0", "cd");
+        delegated.delegator = Some(bad.into());
+        write(&b.join("manifest.json"), &manifest_bytes(vec![delegated]));
+        let err = recognise(tmp.path()).unwrap_err();
+        assert!(matches!(err, MediaError::Manifest { .. }), "{bad}: {err}");
+        assert!(err.to_string().contains("delegator"), "{bad}: {err}");
+    }
 }
