@@ -566,4 +566,34 @@ mod tests {
         let err = format!("{:#}", verify(dir.path()).unwrap_err());
         assert!(err.contains("1.bin-1.json"), "{err}");
     }
+
+    #[test]
+    fn a_snapshot_listed_by_sha384_alone_is_checked_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = TestKey::new();
+        repository(dir.path(), &k);
+        let published = dir.path().join("repository");
+        let bytes = std::fs::read(published.join("1.snapshot.json")).unwrap();
+        let listed = |digest: String| Timestamp {
+            common: common(1),
+            snapshot: MetaFile {
+                version: 1,
+                length: Some(bytes.len() as u64),
+                hashes: Some(BTreeMap::from([("sha384".to_owned(), digest)])),
+                unrecognized: Object::new(),
+            },
+            unrecognized: Object::new(),
+        };
+        // The client's rule: sha384 is checked (this tool once refused an
+        // entry without sha256 or sha512 that clients accept).
+        let good = tuf_metadata::files::digest_hex("sha384", &bytes).unwrap();
+        k.write(&published, "timestamp.json", listed(good));
+        verify(dir.path()).unwrap();
+        k.write(&published, "timestamp.json", listed("00".repeat(48)));
+        let err = format!("{:#}", verify(dir.path()).unwrap_err());
+        assert!(
+            err.contains("1.snapshot.json") && err.contains("sha384"),
+            "{err}"
+        );
+    }
 }
