@@ -7,8 +7,10 @@
 
 pub mod canonical;
 pub mod common;
+pub mod delegation;
 pub mod diff;
 pub mod fields;
+pub mod files;
 pub mod json;
 pub mod keys;
 pub mod metadata;
@@ -25,7 +27,9 @@ pub mod threshold;
 mod tests;
 
 pub use common::Expires;
+pub use delegation::{SearchError, TargetSearch, Visit, path_matches};
 pub use fields::{FormatError, Problem};
+pub use files::{FileError, HASH_ALGORITHMS};
 pub use json::{JsonError, Object, Value};
 pub use keys::{Key, KeyError, KeyId, PublicKey, SignatureError};
 pub use metadata::{Limits, Metadata, ParseError, Signature, Signed};

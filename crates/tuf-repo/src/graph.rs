@@ -41,7 +41,7 @@ pub fn role_names(delegations: &Delegations) -> Vec<String> {
 /// spec 5.6.6 and python-tuf's client do (names `delegate` accepts are
 /// plain, so this changes nothing for them).
 pub fn file_stem(role: &str) -> String {
-    crate::verify::encode_role_name(role)
+    tuf_client::names::quote(role)
 }
 
 /// The latest published version of every role, from one listing of

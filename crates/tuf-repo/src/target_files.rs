@@ -15,15 +15,19 @@ use clap::Args as ClapArgs;
 use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::common::target_path_problem;
-use tuf_metadata::{Limits, Metadata, Object, TargetFile, Targets, Value, json};
+use tuf_metadata::files::sha256_hex;
+use tuf_metadata::{
+    DelegatedRoles, Delegations, Limits, Metadata, Object, RoleScope, TargetFile, Targets, Value,
+    json,
+};
 
 use crate::clock::{expires_in_days, now_or, parse_time};
 use crate::config::Config;
+use crate::graph::Graph;
 use crate::layout::{Repo, load_any};
-use crate::online_roles::sha256_hex;
 
-/// The largest target file `add-target` copies (1 GiB).
-const MAX_TARGET_BYTES: usize = 1 << 30;
+/// The largest target file `add-target` copies (1 GiB), and `import` reads.
+pub const MAX_TARGET_BYTES: usize = 1 << 30;
 /// The largest `--custom` JSON file.
 const MAX_CUSTOM_BYTES: usize = 1 << 20;
 
@@ -215,96 +219,99 @@ pub fn role_to_edit(
 
 /// The delegated role `add-target --role` edits: `role` itself if the
 /// delegation graph in force reaches it and its delegator trusts it for
-/// `target` (a `paths` pattern matches, a hash prefix is a prefix of
-/// SHA-256(target path), or it is the bin the target hashes to), or, when
-/// `role` is a succinct delegation's name prefix, the bin `target` hashes
-/// to. Anything else is refused naming the patterns or the bin.
+/// `target` (the one delegation rule, [`Delegations::delegates`]: a `paths`
+/// pattern matches, a hash prefix is a prefix of SHA-256(target path), or
+/// it is the bin the target hashes to), or, when `role` is a succinct
+/// delegation's name prefix, the bin `target` hashes to. Anything else is
+/// refused naming the patterns or the bin.
 fn delegated_role_for(repo: &Repo, role: &str, target: &str) -> Result<String> {
-    use tuf_metadata::{DelegatedRoles, RoleScope};
-    let Some(graph) = crate::graph::Graph::load(repo)? else {
-        bail!("no targets metadata is staged or published; run `tuf-repo init` first");
-    };
-    if let Some(p) = graph.succinct_parent(role)
-        && let Some(DelegatedRoles::Succinct(bins)) = graph.roles[p]
-            .targets
-            .delegations
-            .as_ref()
-            .map(|d| &d.roles)
-    {
-        return Ok(bins.bin_for_target(target));
+    let graph = load_graph(repo)?;
+    if let Some(bin) = bin_of_prefix(&graph, role, target) {
+        return Ok(bin);
     }
-    let Some(i) = graph.find(role).filter(|&i| i > 0) else {
-        bail!(
-            "{} does not delegate to {role:?} (directly or further down)",
-            graph.roles[0].label
-        );
-    };
+    let i = reached(&graph, role)?;
     let delegator = graph.delegator_of(i).expect("a delegated role");
-    let label = &delegator.label;
     let delegations = delegator
         .targets
         .delegations
         .as_ref()
         .expect("the delegator delegates");
+    if !delegations.delegates(role, target) {
+        bail!(
+            "{}",
+            not_trusted_for(delegations, role, target, &delegator.label)
+        );
+    }
+    Ok(role.to_owned())
+}
+
+/// Why `delegations` (of the role labelled `label`) does not trust `role`
+/// for `target`, naming the patterns, hash prefixes or the right bin.
+fn not_trusted_for(delegations: &Delegations, role: &str, target: &str, label: &str) -> String {
     match &delegations.roles {
         DelegatedRoles::Succinct(bins) => {
             let bin = bins.bin_for_target(target);
-            if bin != role {
-                bail!("target {target:?} belongs in bin {bin}, not {role}");
-            }
+            format!("target {target:?} belongs in bin {bin}, not {role}")
         }
         DelegatedRoles::Listed(list) => {
             let entry = list.iter().find(|r| r.name == role).expect("listed");
             match &entry.scope {
-                RoleScope::Paths(patterns) => {
-                    if !patterns
-                        .iter()
-                        .any(|p| tuf_client::names::path_matches(p, target))
-                    {
-                        bail!(
-                            "target {target:?} matches none of {role}'s paths in {label}: {}",
-                            patterns.join(", ")
-                        );
-                    }
-                }
-                RoleScope::HashPrefixes(prefixes) => {
-                    let hash = sha256_hex(target.as_bytes());
-                    if !prefixes.iter().any(|p| hash.starts_with(p.as_str())) {
-                        bail!(
-                            "target {target:?} (path sha256 {hash}) has none of {role}'s hash prefixes in {label}: {}",
-                            prefixes.join(", ")
-                        );
-                    }
-                }
+                RoleScope::Paths(patterns) => format!(
+                    "target {target:?} matches none of {role}'s paths in {label}: {}",
+                    patterns.join(", ")
+                ),
+                RoleScope::HashPrefixes(prefixes) => format!(
+                    "target {target:?} (path sha256 {}) has none of {role}'s hash prefixes in {label}: {}",
+                    sha256_hex(target.as_bytes()),
+                    prefixes.join(", ")
+                ),
             }
         }
     }
-    Ok(role.to_owned())
 }
 
 /// The role `remove-target --role` edits: a role the graph reaches, or
 /// the bin of a succinct delegation's name prefix the target hashes to.
 fn removal_role(repo: &Repo, role: &str, target: &str) -> Result<String> {
-    use tuf_metadata::DelegatedRoles;
-    let Some(graph) = crate::graph::Graph::load(repo)? else {
-        bail!("no targets metadata is staged or published; run `tuf-repo init` first");
-    };
-    if let Some(p) = graph.succinct_parent(role)
-        && let Some(DelegatedRoles::Succinct(bins)) = graph.roles[p]
-            .targets
-            .delegations
-            .as_ref()
-            .map(|d| &d.roles)
-    {
-        return Ok(bins.bin_for_target(target));
+    let graph = load_graph(repo)?;
+    if let Some(bin) = bin_of_prefix(&graph, role, target) {
+        return Ok(bin);
     }
-    if graph.find(role).is_none_or(|i| i == 0) {
-        bail!(
+    reached(&graph, role)?;
+    Ok(role.to_owned())
+}
+
+fn load_graph(repo: &Repo) -> Result<Graph> {
+    Graph::load(repo)?.with_context(|| {
+        "no targets metadata is staged or published; run `tuf-repo init` first".to_owned()
+    })
+}
+
+/// The bin `target` hashes to, if `prefix` is the name prefix of a
+/// succinct delegation in the graph.
+fn bin_of_prefix(graph: &Graph, prefix: &str, target: &str) -> Option<String> {
+    let p = graph.succinct_parent(prefix)?;
+    match graph.roles[p]
+        .targets
+        .delegations
+        .as_ref()
+        .map(|d| &d.roles)
+    {
+        Some(DelegatedRoles::Succinct(bins)) => Some(bins.bin_for_target(target)),
+        _ => None,
+    }
+}
+
+/// The index of delegated role `role` in the graph, refused when the
+/// graph does not reach it (or it is the top-level targets).
+fn reached(graph: &Graph, role: &str) -> Result<usize> {
+    match graph.find(role).filter(|&i| i > 0) {
+        Some(i) => Ok(i),
+        None => bail!(
             "{} does not delegate to {role:?} (directly or further down)",
             graph.roles[0].label
-        );
+        ),
     }
-    Ok(role.to_owned())
 }
 
 /// Writes targets-type metadata (unsigned) after checking it reads back strictly.

@@ -4,23 +4,29 @@
 //! targets, every delegated role the targets reach (named and succinct hash
 //! bins) and every target file. One line per role checked, a summary at the
 //! end; the first failure stops it, naming the file.
+//!
+//! Every check of a metadata file is the client's own ([`TrustedSet`]): the
+//! same thresholds, rollback, version, expiry, length and hash rules
+//! (sha256, sha384, sha512) and role-name encoding. What this adds is the
+//! walk over the whole repository rather than one target's search: every
+//! delegating edge is checked (a role two delegators name must meet both
+//! thresholds, as a client may reach it through either), and every target
+//! file against its listing.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use metadata_io::read_capped;
 use time::OffsetDateTime;
-use tuf_metadata::rotation::check_expiry;
-use tuf_metadata::{
-    Limits, MetaFile, Metadata, Root, Signed, Targets, ThresholdReport, verify_root_update,
-    verify_trusted_root,
-};
+use tuf_client::names::quote;
+use tuf_client::{Freshness, TrustedSet};
+use tuf_metadata::{Expires, Limits, Metadata, Targets};
 
 use crate::clock::{now_or, parse_time, rfc3339};
 use crate::layout::{Repo, load_root};
-use crate::online_roles::sha256_hex;
 use crate::target_files::published_blob_name;
 
 /// Arguments of `verify`.
@@ -43,18 +49,14 @@ struct Tally {
     target_files: u64,
 }
 
-/// How strict [`check`] is about expiry.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Expiry {
-    /// Every role must be unexpired at `--at` (`verify`, `export`).
-    Strict,
-    /// The online roles (timestamp and snapshot) may have expired: that is
-    /// reported and not an error, since `tuf-repo snapshot` signs both anew
-    /// with the online keys (`import`, whose online keys are checked to be
-    /// the ones root lists). Root, targets and delegated roles must still
-    /// be unexpired.
-    OnlineMayHaveExpired,
-}
+/// How strict [`check`] is about expiry: every role unexpired at `--at`
+/// (`Strict`: `verify`, `export`), or the online roles (timestamp and
+/// snapshot) allowed to have expired, which is reported and not an error,
+/// since `tuf-repo snapshot` signs both anew with the online keys
+/// (`OnlineMayHaveExpired`: `import`, whose online keys are checked to be
+/// the ones root lists). Root, targets and delegated roles must still be
+/// unexpired. The client's rule, under the name this crate used first.
+pub type Expiry = Freshness;
 
 /// What [`check`] found: the versions in force and the snapshot.
 pub struct Report {
@@ -79,116 +81,97 @@ pub fn check(
     now: OffsetDateTime,
     expiry: Expiry,
 ) -> Result<Report> {
-    let root = root_chain(repo, trusted, now)?;
-    let checker = Checker {
+    let mut set = root_chain(repo, trusted, now, expiry)?;
+    let root_version = set.root().signed().common.version;
+    let reader = Reader {
         repo,
-        root: root.signed(),
-        consistent: root.signed().consistent_snapshot == Some(true),
-        now,
+        consistent: set.consistent_snapshot(),
     };
     let mut tally = Tally::default();
-    let online_expired = |path: &Path, signed: &Signed| -> Result<()> {
-        match (checker.unexpired(path, signed), expiry) {
-            (Ok(()), _) => Ok(()),
-            (Err(e), Expiry::OnlineMayHaveExpired) => {
-                println!("{e:#} — allowed: refresh it with `tuf-repo snapshot`");
-                Ok(())
-            }
-            (Err(e), Expiry::Strict) => Err(e),
-        }
-    };
 
-    let (ts_path, ts_bytes) = checker.read("timestamp.json")?;
-    let timestamp = checker.parse(&ts_path, &ts_bytes)?;
-    let Signed::Timestamp(ts) = timestamp.signed() else {
-        bail!("{}: expected timestamp metadata", ts_path.display());
-    };
-    checker.require_top(&ts_path, "timestamp", &timestamp)?;
-    online_expired(&ts_path, timestamp.signed())?;
+    let (ts_file, ts_bytes) = reader.read("timestamp.json")?;
+    let accepted = set
+        .update_timestamp(&ts_file, &ts_bytes, now)?
+        .expect("a new trusted set trusts no timestamp yet");
+    let ts = set.timestamp().expect("just trusted").clone();
+    if accepted.expired {
+        allowed(
+            &ts_file,
+            "timestamp",
+            ts.common.version,
+            &ts.common.expires,
+            now,
+        );
+    }
     println!(
-        "timestamp v{}: ok — {}, expires {}",
+        "timestamp v{}: ok — {} of {} keys, expires {}",
         ts.common.version,
-        checker.board("timestamp", &timestamp),
+        accepted.report.counted(),
+        accepted.report.threshold,
         ts.common.expires.as_str()
     );
 
-    let snapshot_name = checker.versioned("snapshot", ts.snapshot.version);
-    let (sn_path, sn_bytes) = checker.read(&snapshot_name)?;
-    checker.matches_entry(&sn_path, &sn_bytes, &ts.snapshot, "timestamp")?;
-    let snapshot = checker.parse(&sn_path, &sn_bytes)?;
-    let Signed::Snapshot(sn) = snapshot.signed() else {
-        bail!("{}: expected snapshot metadata", sn_path.display());
-    };
-    checker.version_is(
-        &sn_path,
-        sn.common.version,
-        ts.snapshot.version,
-        "timestamp",
-    )?;
-    checker.require_top(&sn_path, "snapshot", &snapshot)?;
-    online_expired(&sn_path, snapshot.signed())?;
+    let (sn_file, sn_bytes) = reader.read(&reader.versioned("snapshot", ts.snapshot.version))?;
+    let accepted = set.update_snapshot(&sn_file, &sn_bytes, now)?;
+    let sn = set.snapshot().expect("just trusted").clone();
+    if accepted.expired {
+        allowed(
+            &sn_file,
+            "snapshot",
+            sn.common.version,
+            &sn.common.expires,
+            now,
+        );
+    }
     println!(
-        "snapshot v{}: ok — {}, expires {}",
+        "snapshot v{}: ok — {} of {} keys, expires {}",
         sn.common.version,
-        checker.board("snapshot", &snapshot),
+        accepted.report.counted(),
+        accepted.report.threshold,
         sn.common.expires.as_str()
     );
 
-    let (tg_path, targets) = checker.role_file("targets", sn)?;
-    checker.require_top(&tg_path, "targets", &targets)?;
-    checker.unexpired_targets(&tg_path, targets.signed())?;
+    let (_, targets, report) = reader.role(&mut set, &sn_file, "targets", None, now)?;
     println!(
-        "targets v{}: ok — {}, expires {}, {} target files",
+        "targets v{}: ok — {} of {} keys, expires {}, {} target files",
         targets.signed().common.version,
-        checker.board("targets", &targets),
+        report.counted(),
+        report.threshold,
         targets.signed().common.expires.as_str(),
         targets.signed().targets.len()
     );
-    checker.target_files("targets", targets.signed(), &mut tally)?;
+    reader.target_files("targets", targets.signed(), &mut tally)?;
 
     // Delegated roles, breadth first, at most MAX_DEPTH levels down. Each
-    // role is read and walked once; every delegating edge is checked (a
-    // role two delegators name must meet both thresholds, as a client may
-    // reach it through either).
-    let mut loaded: BTreeMap<String, Metadata<Targets>> = BTreeMap::new();
-    let mut queue = VecDeque::from([("targets".to_owned(), targets.signed().clone(), 0usize)]);
+    // role is read and walked once; every delegating edge is checked.
+    let targets_version = targets.signed().common.version;
+    let tg_file = reader.path(&reader.versioned("targets", targets_version));
+    let mut loaded: BTreeMap<String, Arc<Metadata<Targets>>> = BTreeMap::new();
+    let mut queue = VecDeque::from([("targets".to_owned(), targets, 0usize)]);
     while let Some((delegator, parent, depth)) = queue.pop_front() {
-        let Some(delegations) = &parent.delegations else {
+        let Some(delegations) = &parent.signed().delegations else {
             continue;
         };
-        let ring = tuf_metadata::KeyRing::new(&delegations.keys);
         for name in crate::graph::role_names(delegations) {
             if name == "targets" {
-                bail!(
-                    "{}: {delegator} delegates to \"targets\", the top-level role",
-                    tg_path.display()
-                );
+                bail!("{tg_file}: {delegator} delegates to \"targets\", the top-level role");
             }
-            let first = !loaded.contains_key(&name);
-            if first {
-                if depth + 1 > crate::graph::MAX_DEPTH {
-                    bail!(
-                        "{}: {delegator} delegates to {name:?} deeper than {} levels",
-                        tg_path.display(),
-                        crate::graph::MAX_DEPTH
-                    );
-                }
-                let (_, role) = checker.role_file(&name, sn)?;
-                loaded.insert(name.clone(), role);
-            }
-            let role = &loaded[&name];
-            let path = checker
-                .repo
-                .published_file(&checker.versioned(&name, role.signed().common.version));
-            let keys = delegations
-                .role_keys(&name)
-                .expect("the role was listed by this delegation");
-            let report = ring.check(keys, role.signed_bytes(), role.signatures());
-            met(&path, &name, &format!("{delegator}'s delegation"), &report)?;
-            if !first {
+            if let Some(role) = loaded.get(&name) {
+                // Reached before through another delegator: this one's
+                // keys and threshold must sign it too.
+                let file = reader.path(&reader.versioned(&name, role.signed().common.version));
+                set.recheck_targets(&file, &name, Some(&delegator))
+                    .expect("trusted when first reached")?;
                 continue;
             }
-            checker.unexpired_targets(&path, role.signed())?;
+            if depth + 1 > crate::graph::MAX_DEPTH {
+                bail!(
+                    "{tg_file}: {delegator} delegates to {name:?} deeper than {} levels",
+                    crate::graph::MAX_DEPTH
+                );
+            }
+            let (_, role, report) =
+                reader.role(&mut set, &sn_file, &name, Some(&delegator), now)?;
             println!(
                 "{name} v{}: ok — delegated by {delegator}, {} of {} keys, {} target files",
                 role.signed().common.version,
@@ -196,39 +179,57 @@ pub fn check(
                 report.threshold,
                 role.signed().targets.len()
             );
-            checker.target_files(&name, role.signed(), &mut tally)?;
+            reader.target_files(&name, role.signed(), &mut tally)?;
             tally.delegated += 1;
-            queue.push_back((name, role.signed().clone(), depth + 1));
+            loaded.insert(name.clone(), role.clone());
+            queue.push_back((name, role, depth + 1));
         }
     }
     println!(
         "verified {}: root v{}, timestamp v{}, snapshot v{}, targets v{}, {} delegated roles, {} target files (at {})",
         repo.published().display(),
-        root.signed().common.version,
+        root_version,
         ts.common.version,
         sn.common.version,
-        targets.signed().common.version,
+        targets_version,
         tally.delegated,
         tally.target_files,
         rfc3339(now)
     );
     Ok(Report {
-        root_version: root.signed().common.version,
-        snapshot: sn.clone(),
+        root_version,
+        snapshot: sn,
     })
 }
 
-/// The root chain from 1 (or the pinned root) through the latest N: each
-/// update verified, only the last one required unexpired (TUF spec 5.3.10).
-fn root_chain(repo: &Repo, trusted: Option<&Path>, now: OffsetDateTime) -> Result<Metadata<Root>> {
+/// The line for an online role that expired and is allowed to have.
+fn allowed(file: &str, role: &str, version: u64, expires: &Expires, now: OffsetDateTime) {
+    println!(
+        "{file}: {role} v{version} expired at {} (checked at {}) — allowed: refresh it with `tuf-repo snapshot`",
+        expires.as_str(),
+        rfc3339(now)
+    );
+}
+
+/// The root chain from 1 (or the pinned root) through the latest N, each
+/// step the client's ([`TrustedSet::update_root`]), only the last root
+/// required unexpired (TUF spec 5.3.10). The trusted set it returns goes
+/// on to timestamp, snapshot and targets.
+// Coordinator: the shared root-chain walker (tuf-metadata chain.rs)
+// replaces this loop through `TrustedSet::update_root`.
+fn root_chain(
+    repo: &Repo,
+    trusted: Option<&Path>,
+    now: OffsetDateTime,
+    expiry: Expiry,
+) -> Result<TrustedSet> {
     let start = trusted.map_or_else(|| repo.published_file("1.root.json"), Path::to_path_buf);
     let file = start.display().to_string();
-    let mut root = load_root(&start)?;
-    let report = verify_trusted_root(&root)
-        .with_context(|| format!("{file}: the starting root is not signed by its own keys"))?;
+    let root = load_root(&start)?;
+    let (mut set, report) = TrustedSet::new(&start, root, expiry)?;
     println!(
         "root v{}: ok — starting point, root keys {report}",
-        root.signed().common.version
+        set.root().signed().common.version
     );
     let Some(latest) = repo.latest_version("root")? else {
         bail!(
@@ -236,26 +237,26 @@ fn root_chain(repo: &Repo, trusted: Option<&Path>, now: OffsetDateTime) -> Resul
             repo.published().display()
         );
     };
-    let first = root.signed().common.version + 1;
+    let first = set.root().signed().common.version + 1;
     for n in first..=latest {
         let path = repo.published_file(&format!("{n}.root.json"));
         let file = path.display().to_string();
         let bytes = read_capped(&path, Limits::ROOT.max_bytes).with_context(|| file.clone())?;
-        let next = Metadata::parse(&bytes, &Limits::ROOT).with_context(|| file.clone())?;
-        let at = (n == latest).then_some(now);
-        let update = verify_root_update(&root, next, at).with_context(|| file.clone())?;
+        let update = set.update_root(&file, &bytes)?;
+        if n == latest {
+            set.check_root_expiry(&file, now)?;
+        }
         println!(
             "root v{n}: ok — root keys {} of v{}, {} of v{n}",
             update.by_trusted,
             n - 1,
             update.by_itself
         );
-        root = update.root;
     }
     if first > latest {
-        check_expiry(root.signed(), now).with_context(|| file.clone())?;
+        set.check_root_expiry(&file, now)?;
     }
-    let version = root.signed().common.version;
+    let version = set.root().signed().common.version;
     if version < latest {
         bail!("{file}: the pinned root v{version} is older than the published root v{latest}");
     }
@@ -265,21 +266,20 @@ fn root_chain(repo: &Repo, trusted: Option<&Path>, now: OffsetDateTime) -> Resul
     if std::fs::read(&plain).ok() != std::fs::read(&newest).ok() {
         bail!("{}: is not the same as {latest}.root.json", plain.display());
     }
-    Ok(root)
+    Ok(set)
 }
 
-/// Checks files of the published directory against the trusted root.
-struct Checker<'a> {
+/// Reads files of the published directory for the trusted set.
+struct Reader<'a> {
     repo: &'a Repo,
-    root: &'a Root,
     consistent: bool,
-    now: OffsetDateTime,
 }
 
-impl Checker<'_> {
-    /// `<V>.<role>.json` with consistent snapshots, `<role>.json` without.
+impl Reader<'_> {
+    /// `<V>.<role>.json` with consistent snapshots, `<role>.json` without,
+    /// the role name percent-encoded as the client asks for it.
     fn versioned(&self, role: &str, version: u64) -> String {
-        let encoded = encode_role_name(role);
+        let encoded = quote(role);
         if self.consistent {
             format!("{version}.{encoded}.json")
         } else {
@@ -287,117 +287,38 @@ impl Checker<'_> {
         }
     }
 
-    fn read(&self, name: &str) -> Result<(PathBuf, Vec<u8>)> {
+    /// The published file `name`, as messages name it.
+    fn path(&self, name: &str) -> String {
+        self.repo.published_file(name).display().to_string()
+    }
+
+    fn read(&self, name: &str) -> Result<(String, Vec<u8>)> {
         let path = self.repo.published_file(name);
-        let bytes = read_capped(&path, Limits::ANY.max_bytes)
-            .with_context(|| path.display().to_string())?;
-        Ok((path, bytes))
+        let file = path.display().to_string();
+        let bytes = read_capped(&path, Limits::ANY.max_bytes).with_context(|| file.clone())?;
+        Ok((file, bytes))
     }
 
-    fn parse(&self, path: &Path, bytes: &[u8]) -> Result<Metadata> {
-        Metadata::parse(bytes, &Limits::ANY).with_context(|| path.display().to_string())
-    }
-
-    /// A targets role file as snapshot lists it: length, hashes, version.
-    fn role_file(
+    /// A targets role as the trusted snapshot (the file `snapshot_file`)
+    /// lists it, trusted through `delegator` (`None`: root).
+    fn role(
         &self,
+        set: &mut TrustedSet,
+        snapshot_file: &str,
         role: &str,
-        snapshot: &tuf_metadata::Snapshot,
-    ) -> Result<(PathBuf, Metadata<Targets>)> {
-        let Some(entry) = snapshot.meta.get(&format!("{role}.json")) else {
-            let version = snapshot.common.version;
-            bail!(
-                "{}: snapshot v{version} lists no {role}.json, so the {role} role cannot be checked",
-                self.repo
-                    .published_file(&self.versioned("snapshot", version))
-                    .display()
-            );
-        };
-        let (path, bytes) = self.read(&self.versioned(role, entry.version))?;
-        self.matches_entry(&path, &bytes, entry, "snapshot")?;
-        let file = path.display().to_string();
-        let targets = self
-            .parse(&path, &bytes)?
-            .into_targets()
-            .with_context(|| file.clone())?;
-        self.version_is(
-            &path,
-            targets.signed().common.version,
-            entry.version,
-            "snapshot",
-        )?;
-        Ok((path, targets))
-    }
-
-    /// Length and hashes as the referring metadata lists them (when it does).
-    fn matches_entry(&self, path: &Path, bytes: &[u8], entry: &MetaFile, by: &str) -> Result<()> {
-        let file = path.display().to_string();
-        if let Some(length) = entry.length
-            && length != bytes.len() as u64
-        {
-            bail!("{file}: {} bytes, but {by} says {length}", bytes.len());
-        }
-        if let Some(hashes) = &entry.hashes {
-            check_hashes(&file, bytes, hashes, by)?;
-        }
-        Ok(())
-    }
-
-    fn version_is(&self, path: &Path, found: u64, expected: u64, by: &str) -> Result<()> {
-        if found != expected {
-            bail!(
-                "{}: version {found}, but {by} says {expected}",
-                path.display()
-            );
-        }
-        Ok(())
-    }
-
-    fn require_top<T>(&self, path: &Path, role: &str, metadata: &Metadata<T>) -> Result<()> {
-        let report = tuf_metadata::rotation::check_role(self.root, role, metadata)
-            .with_context(|| path.display().to_string())?;
-        met(
-            path,
-            role,
-            &format!("root v{}'s", self.root.common.version),
-            &report,
-        )
-    }
-
-    fn board<T>(&self, role: &str, metadata: &Metadata<T>) -> String {
-        match tuf_metadata::rotation::check_role(self.root, role, metadata) {
-            Ok(report) => format!("{} of {} keys", report.counted(), report.threshold),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    fn unexpired(&self, path: &Path, signed: &Signed) -> Result<()> {
-        let common = signed.common();
-        if common.expires.is_expired_at(self.now) {
-            bail!(
-                "{}: {} v{} expired at {} (checked at {})",
-                path.display(),
-                signed.type_name(),
-                common.version,
-                common.expires.as_str(),
-                rfc3339(self.now)
-            );
-        }
-        Ok(())
-    }
-
-    fn unexpired_targets(&self, path: &Path, targets: &Targets) -> Result<()> {
-        let common = &targets.common;
-        if common.expires.is_expired_at(self.now) {
-            bail!(
-                "{}: targets v{} expired at {} (checked at {})",
-                path.display(),
-                common.version,
-                common.expires.as_str(),
-                rfc3339(self.now)
-            );
-        }
-        Ok(())
+        delegator: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(
+        String,
+        Arc<Metadata<Targets>>,
+        tuf_metadata::ThresholdReport,
+    )> {
+        let (meta, _) = set
+            .role_meta(role, delegator)
+            .with_context(|| format!("{snapshot_file}: the {role} role cannot be checked"))?;
+        let (file, bytes) = self.read(&self.versioned(role, meta.version))?;
+        let (metadata, report) = set.update_targets(&file, &bytes, role, delegator, now)?;
+        Ok((file, metadata, report))
     }
 
     /// Every target file of `role`: present under its (consistent) name,
@@ -415,72 +336,12 @@ impl Checker<'_> {
             let shown = path.display().to_string();
             let bytes = std::fs::read(&path)
                 .with_context(|| format!("{shown}: target {target} of {role}: cannot read"))?;
-            if bytes.len() as u64 != file.length {
-                bail!(
-                    "{shown}: target {target}: {} bytes, but {role} says {}",
-                    bytes.len(),
-                    file.length
-                );
-            }
-            check_hashes(&shown, &bytes, &file.hashes, role)
-                .with_context(|| format!("target {target}"))?;
+            file.check(&bytes)
+                .with_context(|| format!("{shown}: target {target}, as {role} lists it"))?;
             tally.target_files += 1;
         }
         Ok(())
     }
-}
-
-fn met(path: &Path, role: &str, whose: &str, report: &ThresholdReport) -> Result<()> {
-    if report.is_met() {
-        return Ok(());
-    }
-    let mut details = report.rejections().join("; ");
-    if !details.is_empty() {
-        details.insert_str(0, "; ");
-    }
-    bail!(
-        "{}: {role} role: threshold of {whose} keys not met: {report} distinct keys{details}",
-        path.display()
-    )
-}
-
-/// sha256 and sha512 are checked; at least one of them must be listed.
-fn check_hashes(
-    file: &str,
-    bytes: &[u8],
-    hashes: &std::collections::BTreeMap<String, String>,
-    by: &str,
-) -> Result<()> {
-    let mut checked = 0;
-    for (alg, expected) in hashes {
-        let actual = match alg.as_str() {
-            "sha256" => sha256_hex(bytes),
-            "sha512" => hex::encode(ring::digest::digest(&ring::digest::SHA512, bytes)),
-            _ => continue,
-        };
-        if actual != *expected {
-            bail!("{file}: {alg} {actual} differs from the {expected} {by} lists");
-        }
-        checked += 1;
-    }
-    if checked == 0 {
-        bail!("{file}: {by} lists no sha256 or sha512 hash to check it by");
-    }
-    Ok(())
-}
-
-/// A role name as a file name: percent-encoded as python-tuf's client
-/// (`urllib.parse.quote(name, "")`) asks for it.
-pub fn encode_role_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -493,6 +354,9 @@ mod tests {
         Common, DelegatedRole, DelegatedRoles, Delegations, Expires, Key, Object, RoleKeys,
         RoleScope, Signature, Snapshot, SuccinctRoles, TargetFile, Timestamp, json,
     };
+
+    use tuf_metadata::files::sha256_hex;
+    use tuf_metadata::{MetaFile, Root};
 
     use super::*;
 
@@ -704,9 +568,32 @@ mod tests {
     }
 
     #[test]
-    fn role_names_are_percent_encoded_like_python_tufs_client() {
-        assert_eq!(encode_role_name("bin-3fff"), "bin-3fff");
-        assert_eq!(encode_role_name("a/b c"), "a%2Fb%20c");
-        assert_eq!(encode_role_name("é"), "%C3%A9");
+    fn a_snapshot_listed_by_sha384_alone_is_checked_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = TestKey::new();
+        repository(dir.path(), &k);
+        let published = dir.path().join("repository");
+        let bytes = std::fs::read(published.join("1.snapshot.json")).unwrap();
+        let listed = |digest: String| Timestamp {
+            common: common(1),
+            snapshot: MetaFile {
+                version: 1,
+                length: Some(bytes.len() as u64),
+                hashes: Some(BTreeMap::from([("sha384".to_owned(), digest)])),
+                unrecognized: Object::new(),
+            },
+            unrecognized: Object::new(),
+        };
+        // The client's rule: sha384 is checked (this tool once refused an
+        // entry without sha256 or sha512 that clients accept).
+        let good = tuf_metadata::files::digest_hex("sha384", &bytes).unwrap();
+        k.write(&published, "timestamp.json", listed(good));
+        verify(dir.path()).unwrap();
+        k.write(&published, "timestamp.json", listed("00".repeat(48)));
+        let err = format!("{:#}", verify(dir.path()).unwrap_err());
+        assert!(
+            err.contains("1.snapshot.json") && err.contains("sha384"),
+            "{err}"
+        );
     }
 }
