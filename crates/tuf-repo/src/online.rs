@@ -2,9 +2,8 @@
 //! with the passphrase the configuration points at, and used only for the
 //! role the root lists them under.
 
-use std::path::Path;
-
 use std::fmt;
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use signers::Pin;
