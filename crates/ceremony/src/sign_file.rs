@@ -252,7 +252,7 @@ mod tests {
     fn staged(dir: &Path) -> (Metadata<tuf_metadata::Root>, PathBuf) {
         let k1 = TestKey::from_seed(1);
         let v1 = signed(root(1, &[&k1], 1, "2030-01-01T00:00:00Z"), &[&k1]);
-        let v2 = tuf_metadata::Metadata::new(root(2, &[&k1], 1, "2030-01-01T00:00:00Z"));
+        let v2 = Metadata::new(root(2, &[&k1], 1, "2030-01-01T00:00:00Z"));
         let path = dir.join("root.json");
         std::fs::write(&path, file_bytes(&v2)).unwrap();
         (v1, path)
