@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
 use tuf_metadata::{KeyId, Limits, Metadata};
 
-use crate::signing::{Anchor, PlanError, SigningPlan, board};
+use crate::signing::{Anchor, PlanError, RecordError, SigningPlan, board};
 use metadata_io::{ReadError, read_capped, write_atomically};
 
 /// What one signing run did.
@@ -49,6 +49,10 @@ pub enum SignFileError {
     /// The signer failed.
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// The file refused the signature (checked over other bytes, or by a
+    /// key no key set lists).
+    #[error(transparent)]
+    Record(#[from] RecordError),
     /// The signature did not count under the metadata's key id.
     #[error("the new signature does not count for {0}; nothing written")]
     NotCounted(KeyId),
@@ -96,9 +100,11 @@ pub fn sign_plan(
             continue;
         }
         let signature = signer.sign(plan.metadata().signed_bytes())?;
-        plan.apply(&keyids, &signature);
-        signatures.push(signature);
-        signed_with.push((signer.identity().clone(), keyids));
+        // Recorded under every key id listing the key that signed, which
+        // the plan checks is the key the signer published.
+        let recorded = plan.apply(&signature)?;
+        signatures.push(signature.to_signature());
+        signed_with.push((signer.identity().clone(), recorded));
     }
     if signed_with.is_empty() {
         return Err(no_key_in_role(&plan, signers));
@@ -190,5 +196,86 @@ fn no_key_in_role(plan: &SigningPlan, signers: &[&mut dyn Signer]) -> SignFileEr
             offered
         },
         wanted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use signers::{Backend, CheckedSignature};
+    use time::macros::datetime;
+    use tuf_metadata::Key;
+    use tuf_metadata::testing::{TestKey, file_bytes, root, signed};
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-22 09:30 UTC);
+
+    /// A signer whose signature is properly self-checked, but over the
+    /// bytes it chooses: `other` set, over bytes that are not the file's.
+    struct Lying {
+        key: TestKey,
+        identity: SignerIdentity,
+        other: Option<Vec<u8>>,
+    }
+
+    impl Lying {
+        fn new(seed: u8, other: Option<&[u8]>) -> Self {
+            Lying {
+                key: TestKey::from_seed(seed),
+                identity: SignerIdentity {
+                    backend: Backend::Software,
+                    model: "test".into(),
+                    serial: String::new(),
+                    token_label: String::new(),
+                    key_label: format!("key {seed}"),
+                    slot: None,
+                },
+                other: other.map(<[u8]>::to_vec),
+            }
+        }
+    }
+
+    impl Signer for Lying {
+        fn public_key(&self) -> &Key {
+            self.key.key()
+        }
+        fn identity(&self) -> &SignerIdentity {
+            &self.identity
+        }
+        fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError> {
+            let bytes = self.other.as_deref().unwrap_or(canonical_bytes);
+            signers::checked_signature(self.key.key(), bytes, &self.key.sign_bytes(bytes))
+        }
+    }
+
+    /// Trusted root v1 (key 1) and a stick file holding staged v2.
+    fn staged(dir: &Path) -> (Metadata<tuf_metadata::Root>, PathBuf) {
+        let k1 = TestKey::from_seed(1);
+        let v1 = signed(root(1, &[&k1], 1, "2030-01-01T00:00:00Z"), &[&k1]);
+        let v2 = Metadata::new(root(2, &[&k1], 1, "2030-01-01T00:00:00Z"));
+        let path = dir.join("root.json");
+        std::fs::write(&path, file_bytes(&v2)).unwrap();
+        (v1, path)
+    }
+
+    #[test]
+    fn a_signature_checked_over_other_bytes_is_refused_and_the_file_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v1, path) = staged(dir.path());
+        let before = std::fs::read(&path).unwrap();
+        let mut liar = Lying::new(1, Some(b"{\"_type\":\"root\",\"version\":99}"));
+        let err = sign_file(&path, Anchor::Trusted(&v1), NOW, &mut [&mut liar]).unwrap_err();
+        assert!(
+            matches!(err, SignFileError::Record(RecordError::OtherBytes { .. })),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        let mut honest = Lying::new(1, None);
+        let outcome = sign_file(&path, Anchor::Trusted(&v1), NOW, &mut [&mut honest]).unwrap();
+        let id = TestKey::from_seed(1).id();
+        assert_eq!(outcome.signed_with[0].1, vec![id.clone()]);
+        assert_eq!(outcome.signatures[0].keyid, id);
+        assert!(outcome.board.iter().all(|(_, report)| report.is_met()));
     }
 }

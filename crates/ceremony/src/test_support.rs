@@ -7,11 +7,13 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use signers::{Backend, Pin, PinError, PinState, SignError, Signer, SignerIdentity};
+use signers::{
+    Backend, CheckedSignature, Pin, PinError, PinState, SignError, Signer, SignerIdentity,
+};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tuf_metadata::testing::{TestKey, file_bytes, root, signed};
-use tuf_metadata::{Key, Metadata, Signature};
+use tuf_metadata::{Key, Metadata};
 
 use crate::session::{Options, Session, TokenChoice, Tokens};
 
@@ -31,7 +33,7 @@ impl Signer for KeySigner {
     fn identity(&self) -> &SignerIdentity {
         &self.identity
     }
-    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
+    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError> {
         signers::checked_signature(
             self.key.key(),
             canonical_bytes,

@@ -3,7 +3,9 @@
 //!
 //! Every backend implements [`Signer`]: it publishes the TUF key object it
 //! holds, signs the canonical bytes it is given, and checks its own signature
-//! with `tuf-metadata`'s verifier before returning it, so a broken token or a
+//! with `tuf-metadata`'s verifier before returning it. What it returns is a
+//! [`CheckedSignature`], which only that check can make and which metadata
+//! records only for the bytes it was checked over, so a broken token or a
 //! wrong mechanism can never put a bad signature into a file.
 
 pub mod key_kind;
@@ -16,7 +18,10 @@ pub mod yubikey;
 
 use std::fmt;
 
-use tuf_metadata::{Key, KeyId, PublicKey, Signature};
+use tuf_metadata::signing::CheckError;
+use tuf_metadata::{Key, KeyId};
+
+pub use tuf_metadata::signing::{CheckedSignature, CheckingKey};
 
 pub use key_kind::KeyKind;
 pub use pin::{Pin, PinError, PinState};
@@ -120,8 +125,9 @@ pub trait Signer {
     fn identity(&self) -> &SignerIdentity;
 
     /// Signs `canonical_bytes` (the canonical JSON of `signed`) and returns
-    /// the TUF signature, already checked against [`Signer::public_key`].
-    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError>;
+    /// the signature checked against [`Signer::public_key`] over exactly
+    /// those bytes (the only kind of signature metadata records).
+    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError>;
 
     /// The key id of [`Signer::public_key`].
     fn key_id(&self) -> KeyId {
@@ -139,47 +145,46 @@ pub trait Signer {
     /// This default signs one message at a time. Backends whose token works
     /// while the host is idle override it to check signature *n* while the
     /// token makes signature *n + 1*; the rule stays the same.
-    fn sign_many(&mut self, messages: &[&[u8]]) -> Vec<Result<Signature, SignError>> {
+    fn sign_many(&mut self, messages: &[&[u8]]) -> Vec<Result<CheckedSignature, SignError>> {
         messages.iter().map(|message| self.sign(message)).collect()
     }
 }
 
-/// Checks a signature a backend produced before anyone sees it, and wraps
-/// it as a TUF signature. Backends call this as their last step.
+/// Checks a signature a backend produced before anyone sees it: the
+/// self-check every backend ends with, the only way it gets a
+/// [`CheckedSignature`] to return.
 pub fn checked_signature(
     key: &Key,
     canonical_bytes: &[u8],
     signature: &[u8],
-) -> Result<Signature, SignError> {
-    let key_id = key.key_id();
-    let public = key.public_key().map_err(|e| SignError::SelfCheckFailed {
-        key_id: key_id.clone(),
-        reason: e.to_string(),
-    })?;
-    checked_signature_with(&public, &key_id, canonical_bytes, signature)
+) -> Result<CheckedSignature, SignError> {
+    let key = CheckingKey::new(key).map_err(self_check_failed)?;
+    checked_signature_with(&key, canonical_bytes, signature)
 }
 
 /// [`checked_signature`] for a key decoded once and checked many times (a
 /// signer making thousands of signatures decodes its PEM and hashes its
-/// key object once, not per signature). `public` and `key_id` must be
-/// `key.public_key()` and `key.key_id()` of one and the same [`Key`].
+/// key object once, not per signature).
 pub fn checked_signature_with(
-    public: &PublicKey,
-    key_id: &KeyId,
+    key: &CheckingKey,
     canonical_bytes: &[u8],
     signature: &[u8],
-) -> Result<Signature, SignError> {
-    public
-        .verify(canonical_bytes, signature)
-        .map_err(|e| SignError::SelfCheckFailed {
-            key_id: key_id.clone(),
-            reason: e.to_string(),
-        })?;
-    Ok(Signature {
-        keyid: key_id.clone(),
-        sig: hex::encode(signature),
-        unrecognized: Default::default(),
-    })
+) -> Result<CheckedSignature, SignError> {
+    CheckedSignature::check(key, canonical_bytes, signature).map_err(self_check_failed)
+}
+
+/// Decodes a backend's published key once, for [`checked_signature_with`]:
+/// a key that cannot check its own signatures fails the self-check before
+/// anything is signed.
+pub fn checking_key(key: &Key) -> Result<CheckingKey, SignError> {
+    CheckingKey::new(key).map_err(self_check_failed)
+}
+
+fn self_check_failed(e: CheckError) -> SignError {
+    SignError::SelfCheckFailed {
+        key_id: e.key_id,
+        reason: e.reason.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -197,8 +202,9 @@ mod tests {
         let der = signature.to_der();
 
         let good = checked_signature(&key, b"signed bytes", der.as_bytes()).unwrap();
-        assert_eq!(good.keyid, key.key_id());
-        assert_eq!(good.sig, hex::encode(der.as_bytes()));
+        assert_eq!(good.key_id(), &key.key_id());
+        assert_eq!(good.sig(), hex::encode(der.as_bytes()));
+        assert!(good.covers(b"signed bytes"));
 
         for (what, message, sig) in [
             ("other bytes", &b"other bytes"[..], der.as_bytes().to_vec()),
@@ -226,17 +232,17 @@ mod tests {
         let signing = SigningKey::from_slice(&[9u8; 32]).unwrap();
         let point = signing.verifying_key().to_sec1_bytes();
         let key = KeyKind::EcdsaP256.tuf_key(&point).unwrap();
-        let (public, key_id) = (key.public_key().unwrap(), key.key_id());
+        let checking = checking_key(&key).unwrap();
         let signature: p256::ecdsa::Signature = signing.sign(b"signed bytes");
         let der = signature.to_der();
         let der = der.as_bytes();
         assert_eq!(
-            checked_signature_with(&public, &key_id, b"signed bytes", der).unwrap(),
+            checked_signature_with(&checking, b"signed bytes", der).unwrap(),
             checked_signature(&key, b"signed bytes", der).unwrap()
         );
         for message in [&b"other bytes"[..], b""] {
             let one = checked_signature(&key, message, der).unwrap_err();
-            let other = checked_signature_with(&public, &key_id, message, der).unwrap_err();
+            let other = checked_signature_with(&checking, message, der).unwrap_err();
             assert_eq!(one.to_string(), other.to_string());
         }
     }
@@ -255,7 +261,7 @@ mod tests {
         fn identity(&self) -> &SignerIdentity {
             &self.identity
         }
-        fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
+        fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError> {
             let signature: p256::ecdsa::Signature = self.signing.sign(canonical_bytes);
             checked_signature(&self.key, canonical_bytes, signature.to_der().as_bytes())
         }
@@ -284,8 +290,28 @@ mod tests {
         assert_eq!(results.len(), 5);
         let public = key.public_key().unwrap();
         for (message, result) in messages.iter().zip(results) {
-            public.verify_hex(message, &result.unwrap().sig).unwrap();
+            let signature = result.unwrap();
+            assert!(signature.covers(message));
+            public.verify_hex(message, signature.sig()).unwrap();
         }
         assert!(signer.sign_many(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_key_that_cannot_check_its_signatures_fails_the_self_check() {
+        let signing = SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let point = signing.verifying_key().to_sec1_bytes();
+        let mut key = KeyKind::EcdsaP256.tuf_key(&point).unwrap();
+        key.public = "not a key".into();
+        let err = checking_key(&key).unwrap_err();
+        assert!(
+            matches!(&err, SignError::SelfCheckFailed { key_id, .. } if *key_id == key.key_id()),
+            "{err}"
+        );
+        let signature: p256::ecdsa::Signature = signing.sign(b"signed bytes");
+        assert!(matches!(
+            checked_signature(&key, b"signed bytes", signature.to_der().as_bytes()),
+            Err(SignError::SelfCheckFailed { .. })
+        ));
     }
 }

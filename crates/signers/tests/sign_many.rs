@@ -57,12 +57,12 @@ softhsm_test! {
             assert_eq!(results.len(), messages.len());
             for (index, (message, result)) in messages.iter().zip(results).enumerate() {
                 let signature = result.unwrap_or_else(|e| panic!("{}: document {index}: {e}", key.kind));
-                assert_eq!(signature.keyid, key.key_id);
-                public.verify_hex(message, &signature.sig).unwrap();
+                assert_eq!(signature.key_id(), &key.key_id);
+                public.verify_hex(message, signature.sig()).unwrap();
                 // In order: each is its own document's signature, not a
                 // neighbour's.
                 let next = messages[(index + 1) % messages.len()];
-                assert!(public.verify_hex(next, &signature.sig).is_err(), "document {index}");
+                assert!(public.verify_hex(next, signature.sig()).is_err(), "document {index}");
                 if key.kind == KeyKind::Ed25519 {
                     // Ed25519 is deterministic: exactly what `sign` returns.
                     assert_eq!(signature, signer.sign(message).unwrap(), "document {index}");
@@ -72,7 +72,7 @@ softhsm_test! {
             let one = signer.sign_many(&[b"one"]);
             assert_eq!(one.len(), 1);
             let signature = one.into_iter().next().unwrap().unwrap();
-            public.verify_hex(b"one", &signature.sig).unwrap();
+            public.verify_hex(b"one", signature.sig()).unwrap();
         }
     }
 }
@@ -115,7 +115,7 @@ softhsm_test! {
         for (index, result) in results.iter().enumerate() {
             match result {
                 Ok(signature) if index < first_error => {
-                    public.verify_hex(messages[index], &signature.sig).unwrap();
+                    public.verify_hex(messages[index], signature.sig()).unwrap();
                 }
                 Err(SignError::NotLoggedIn) if index >= first_error => {}
                 other => panic!("document {index}: {other:?}"),

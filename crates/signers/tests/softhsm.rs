@@ -53,12 +53,12 @@ fn onboard_then_sign(hsm: &SoftHsm, kind: KeyKind, label: &str) {
     let mut signer = Pkcs11Signer::new(token, found).unwrap();
     assert_eq!(signer.identity(), &generated.identity);
     let signature = signer.sign(DOCUMENT).unwrap();
-    assert_eq!(signature.keyid, key.key_id);
+    assert_eq!(signature.key_id(), &key.key_id);
 
     // Checked again here, independently of the signer's own check.
     let public = key.key.public_key().unwrap();
-    public.verify_hex(DOCUMENT, &signature.sig).unwrap();
-    assert!(public.verify_hex(b"other bytes", &signature.sig).is_err());
+    public.verify_hex(DOCUMENT, signature.sig()).unwrap();
+    assert!(public.verify_hex(b"other bytes", signature.sig()).is_err());
 }
 
 softhsm_test! {
@@ -216,7 +216,7 @@ softhsm_test! {
             for n in 0..100 {
                 let document = format!(r#"{{"_type":"targets","version":{n}}}"#);
                 let signature = signer.sign(document.as_bytes()).unwrap();
-                public.verify_hex(document.as_bytes(), &signature.sig).unwrap();
+                public.verify_hex(document.as_bytes(), signature.sig()).unwrap();
             }
         }
     }
@@ -303,7 +303,7 @@ softhsm_test! {
             let ours = f64::from(N) / start.elapsed().as_secs_f64();
 
             // The self-check alone (every signature pays it).
-            let signature = hex::decode(signer.sign(DOCUMENT).unwrap().sig).unwrap();
+            let signature = hex::decode(signer.sign(DOCUMENT).unwrap().sig()).unwrap();
             let start = Instant::now();
             for _ in 0..N {
                 signers::checked_signature(&key.key, DOCUMENT, &signature).unwrap();

@@ -80,10 +80,10 @@ fn a_generated_key_opens_signs_and_verifies_with_tuf_metadata_for_both_kinds() {
         let signature = signer.sign(&message).unwrap();
         // As a verifier reads it: the key object from its JSON, by key id.
         let read_back = Key::from_value(published.to_value()).unwrap();
-        assert_eq!(signature.keyid, read_back.key_id());
+        assert_eq!(signature.key_id(), &read_back.key_id());
         let public = read_back.public_key().unwrap();
-        public.verify_hex(&message, &signature.sig).unwrap();
-        assert!(public.verify_hex(b"other bytes", &signature.sig).is_err());
+        public.verify_hex(&message, signature.sig()).unwrap();
+        assert!(public.verify_hex(b"other bytes", signature.sig()).is_err());
     }
 }
 
@@ -234,7 +234,7 @@ fn python_tuf_agrees_on_key_objects_key_ids_and_signatures() {
             ("key", signer.public_key().to_value()),
             ("keyid", Value::String(signer.key_id())),
             ("message", Value::String(hex::encode(&message))),
-            ("sig", Value::String(signature.sig)),
+            ("sig", Value::String(signature.sig().to_owned())),
         ]));
         ours.push(signer.public_key().clone());
     }

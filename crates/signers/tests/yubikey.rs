@@ -83,11 +83,11 @@ fn onboard_then_sign(firmware: [u8; 3], serial: u32, pin_policy: PinPolicy) {
     // Twice: a PIN-always key needs VERIFY before each signature.
     for _ in 0..2 {
         let signature = signer.sign(DOCUMENT).expect("signed");
-        assert_eq!(signature.keyid, expected.key_id());
+        assert_eq!(signature.key_id(), &expected.key_id());
         expected
             .public_key()
             .unwrap()
-            .verify_hex(DOCUMENT, &signature.sig)
+            .verify_hex(DOCUMENT, signature.sig())
             .expect("tuf-metadata verifies the card's signature");
     }
 }
@@ -194,7 +194,7 @@ fn a_touch_slot_waits_for_the_touch_and_says_so() {
         .public_key()
         .public_key()
         .unwrap()
-        .verify_hex(DOCUMENT, &signature.sig)
+        .verify_hex(DOCUMENT, signature.sig())
         .unwrap();
 }
 

@@ -19,9 +19,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ring::rand::SystemRandom;
 use ring::signature::{self as sig, KeyPair as _};
 use tuf_metadata::json::{self, Object, Value};
+use tuf_metadata::signing::{self, CheckedSignature, CheckingKey, KeySet};
 use tuf_metadata::{
     Common, DelegatedRoles, Delegations, Expires, Key, KeyRing, Limits, Metadata, PublicKey,
-    RoleKeys, Signature, SuccinctRoles, TargetFile, Targets, canonical,
+    RoleKeys, SuccinctRoles, TargetFile, Targets, canonical,
 };
 
 /// 2^6 = 64 bins: enough distinct files for the encoding figure, quick to sign.
@@ -152,6 +153,12 @@ fn make_tree(keytype: KeyType) -> Tree {
         bit_length: BIT_LENGTH,
         name_prefix: "bin".into(),
     };
+    let checking = CheckingKey::new(&key).expect("the key decodes");
+    let key_set = [KeySet {
+        label: "bins".into(),
+        role: succinct.keys.clone(),
+        keys: BTreeMap::from([(key_id.clone(), key.clone())]),
+    }];
     let common = Common {
         spec_version: "1.0.31".into(),
         version: 1,
@@ -197,12 +204,9 @@ fn make_tree(keytype: KeyType) -> Tree {
                 unrecognized: Object::new(),
             });
             let signature = signer.sign(md.signed_bytes(), &rng);
-            md.add_signature(Signature {
-                keyid: key_id.clone(),
-                sig: hex::encode(signature),
-                unrecognized: Object::new(),
-            })
-            .expect("one signature");
+            let checked = CheckedSignature::check(&checking, md.signed_bytes(), &signature)
+                .expect("the signature verifies");
+            signing::record(&mut md, &key_set, &checked).expect("one signature");
             (name, json::to_pretty(&md.to_value()))
         })
         .collect();

@@ -6,6 +6,7 @@ use crate::fields::{Fields, FormatError, Problem, Within, as_string, err, object
 use crate::json::{self, JsonError, Object, Value};
 use crate::keys::KeyId;
 use crate::root::{Common, Root};
+use crate::signing::{CheckedSignature, RecordError};
 use crate::snapshot::{Snapshot, Timestamp};
 use crate::targets::Targets;
 
@@ -256,10 +257,29 @@ impl<T: SignedPart> Metadata<T> {
 }
 
 impl<T> Metadata<T> {
-    /// Puts `signature` in place of the one under the same key id (an empty
-    /// placeholder, a stale or a broken one), keeping its position, or
-    /// appends it. Other signatures and unknown fields are untouched.
-    pub fn set_signature(&mut self, signature: Signature) {
+    /// Records a checked signature under `keyid`, in place of the one under
+    /// that key id (an empty placeholder, a stale or a broken one), keeping
+    /// its position, or appended. Refuses a signature checked over other
+    /// bytes than this file's canonical `signed`. Which key ids a key goes
+    /// under is the signing rule's business ([`crate::signing::record`]),
+    /// the only caller.
+    pub(crate) fn record_signature(
+        &mut self,
+        keyid: &KeyId,
+        signature: &CheckedSignature,
+    ) -> Result<(), RecordError> {
+        if !signature.covers(&self.signed_bytes) {
+            return Err(RecordError::OtherBytes {
+                key_id: signature.key_id().clone(),
+                covers: signature.covers_digest(),
+                file: self.signed_digest(),
+            });
+        }
+        self.put_signature(signature.signature_as(keyid));
+        Ok(())
+    }
+
+    fn put_signature(&mut self, signature: Signature) {
         match self
             .signatures
             .iter_mut()
@@ -272,8 +292,18 @@ impl<T> Metadata<T> {
         }
     }
 
-    /// Adds a signature; a second signature under the same key id is refused,
-    /// as the parser refuses it.
+    /// Test support: puts a raw, unchecked `signature` in place of the one
+    /// under the same key id, or appends it, so tests can build metadata
+    /// and forge bad signatures. Tools record signatures only as
+    /// [`CheckedSignature`]s ([`crate::signing::record`]).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn set_signature(&mut self, signature: Signature) {
+        self.put_signature(signature);
+    }
+
+    /// Test support: adds a raw, unchecked signature; a second signature
+    /// under the same key id is refused, as the parser refuses it.
+    #[cfg(any(test, feature = "testing"))]
     pub fn add_signature(&mut self, signature: Signature) -> Result<(), FormatError> {
         if self.signatures.iter().any(|s| s.keyid == signature.keyid) {
             return Err(err(

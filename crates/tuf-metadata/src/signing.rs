@@ -8,16 +8,23 @@
 //! rotation) and its own root role — so a key listed in either may sign, and
 //! where the two list one key under different key ids, the signature is
 //! recorded under each id.
+//!
+//! What is recorded is always a [`CheckedSignature`]: verified over the
+//! file's exact canonical bytes, and refused by any other file.
+
+mod checked;
 
 use time::OffsetDateTime;
 
 use crate::json;
 use crate::keys::{Key, KeyId, PublicKey, keyid_mismatches};
-use crate::metadata::{Limits, Metadata, ParseError, Signature, Signed};
+use crate::metadata::{Limits, Metadata, ParseError, Signed};
 use crate::root::{RoleKeys, Root};
 use crate::rotation::{VerifyError, verify_trusted_root};
 use crate::targets::Targets;
 use crate::threshold::{KeyRing, ThresholdReport};
+
+pub use checked::{CheckError, CheckFailure, CheckedSignature, CheckingKey, RecordError};
 
 /// Why a file may not be signed at all.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +116,55 @@ pub struct KeySet {
     pub role: RoleKeys,
     /// The keys the key ids refer to.
     pub keys: std::collections::BTreeMap<KeyId, Key>,
+}
+
+impl KeySet {
+    /// Top-level `role` as `root` lists it (labelled as a plan labels a
+    /// trusted root's role), or `None` if root has no such role: what the
+    /// online keys sign snapshot and timestamp for.
+    pub fn of_root_role(root: &Root, role: &str) -> Option<KeySet> {
+        role_key_set(
+            role,
+            root,
+            format!("{role} (root v{})", root.common.version),
+        )
+        .ok()
+    }
+}
+
+/// The one rule for where a key's signature goes: every key id, in any of
+/// `key_sets` (in their order, each id once), under which `key`'s public
+/// key is listed. Empty: this key may not sign.
+pub fn keyids_listing(key_sets: &[KeySet], key: &PublicKey) -> Vec<KeyId> {
+    let mut ids: Vec<KeyId> = Vec::new();
+    for set in key_sets {
+        for id in &set.role.keyids {
+            let listed: Option<PublicKey> = set.keys.get(id).and_then(|k| k.public_key().ok());
+            if listed.as_ref() == Some(key) && !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    ids
+}
+
+/// Records `signature` in `metadata` under every key id listing its key in
+/// `key_sets` ([`keyids_listing`]), and returns those ids. Refuses a
+/// signature checked over other bytes, or by a key no set lists; then
+/// nothing is recorded. The one way a signature gets into metadata.
+pub fn record<T>(
+    metadata: &mut Metadata<T>,
+    key_sets: &[KeySet],
+    signature: &CheckedSignature,
+) -> Result<Vec<KeyId>, RecordError> {
+    let ids = keyids_listing(key_sets, signature.public_key());
+    if ids.is_empty() {
+        return Err(RecordError::NotListed(signature.key_id().clone()));
+    }
+    for id in &ids {
+        metadata.record_signature(id, signature)?;
+    }
+    Ok(ids)
 }
 
 /// A file being signed: its parsed metadata and the key sets that may sign.
@@ -226,32 +282,19 @@ impl SigningPlan {
     }
 
     /// Every key id, in any key set, under which `key`'s public key is
-    /// listed. Empty: this key may not sign this file.
+    /// listed ([`keyids_listing`]). Empty: this key may not sign this file.
     pub fn keyids_for(&self, key: &Key) -> Vec<KeyId> {
-        let Ok(wanted) = key.public_key() else {
-            return Vec::new();
-        };
-        let mut ids: Vec<KeyId> = Vec::new();
-        for set in &self.key_sets {
-            for id in &set.role.keyids {
-                let listed: Option<PublicKey> = set.keys.get(id).and_then(|k| k.public_key().ok());
-                if listed.as_ref() == Some(&wanted) && !ids.contains(id) {
-                    ids.push(id.clone());
-                }
-            }
+        match key.public_key() {
+            Ok(wanted) => keyids_listing(&self.key_sets, &wanted),
+            Err(_) => Vec::new(),
         }
-        ids
     }
 
-    /// Records `signature` (made by the key behind `keyids`) under each id.
-    pub fn apply(&mut self, keyids: &[KeyId], signature: &Signature) {
-        for id in keyids {
-            self.metadata.set_signature(Signature {
-                keyid: id.clone(),
-                sig: signature.sig.clone(),
-                unrecognized: Default::default(),
-            });
-        }
+    /// Records `signature` under every key id listing its key ([`record`]),
+    /// returning those ids; refuses one checked over other bytes than this
+    /// file's, or by a key no key set lists.
+    pub fn apply(&mut self, signature: &CheckedSignature) -> Result<Vec<KeyId>, RecordError> {
+        record(&mut self.metadata, &self.key_sets, signature)
     }
 
     /// The threshold board: each key set's count after the signatures so far.
@@ -346,7 +389,7 @@ fn root_key_sets(root: &Root, trusted: Option<&Metadata<Root>>) -> Result<Vec<Ke
 mod tests {
     use std::collections::BTreeMap;
 
-    use crate::{Common, Expires, Object, Value};
+    use crate::{Common, Expires, Object, Signature, Value};
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use time::macros::datetime;
 
@@ -453,15 +496,20 @@ mod tests {
         let mut plan = SigningPlan::new(&staged, Some(&v1), NOW).unwrap();
         let ids = plan.keyids_for(&a.key());
         assert_eq!(ids, vec![a.key().key_id(), renamed.key_id()]);
-        let sig = hex::encode(a.0.sign(plan.metadata().signed_bytes()));
-        plan.apply(
-            &ids,
-            &Signature {
-                keyid: a.key().key_id(),
-                sig,
-                unrecognized: Object::new(),
-            },
-        );
+        let checked = CheckedSignature::check(
+            &CheckingKey::new(&a.key()).unwrap(),
+            plan.metadata().signed_bytes(),
+            a.0.sign(plan.metadata().signed_bytes()).as_ref(),
+        )
+        .unwrap();
+        assert_eq!(plan.apply(&checked).unwrap(), ids);
+        let recorded: Vec<&str> = plan
+            .metadata()
+            .signatures()
+            .iter()
+            .map(|s| s.keyid.as_str())
+            .collect();
+        assert_eq!(recorded, ids);
         let board = plan.board();
         assert!(board.iter().all(|(_, r)| r.is_met()), "{board:?}");
     }
@@ -599,5 +647,75 @@ mod tests {
             SigningPlan::with_anchor(&next, Anchor::Staged(&staged), NOW),
             Err(PlanError::RootAgainstStaged)
         ));
+    }
+
+    fn checked(key: &TestKey, bytes: &[u8]) -> CheckedSignature {
+        let checking = CheckingKey::new(&key.key()).unwrap();
+        CheckedSignature::check(&checking, bytes, key.0.sign(bytes).as_ref()).unwrap()
+    }
+
+    #[test]
+    fn a_signature_checked_over_another_file_is_refused_and_nothing_is_recorded() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let v1 = trusted(&[&a, &b], 2);
+        let mut plan =
+            SigningPlan::new(&bytes(root(2, &[&a.key(), &b.key()], 2)), Some(&v1), NOW).unwrap();
+        let other = Metadata::new(root(2, &[&a.key()], 1));
+        let elsewhere = checked(&a, other.signed_bytes());
+        let err = plan.apply(&elsewhere).unwrap_err();
+        assert_eq!(
+            err,
+            RecordError::OtherBytes {
+                key_id: a.key().key_id(),
+                covers: other.signed_digest(),
+                file: plan.metadata().signed_digest(),
+            }
+        );
+        assert!(plan.metadata().signatures().is_empty());
+        // The same key's signature over this file's bytes is recorded.
+        let here = checked(&a, plan.metadata().signed_bytes());
+        assert_eq!(plan.apply(&here).unwrap(), vec![a.key().key_id()]);
+        assert_eq!(plan.metadata().signatures(), [here.to_signature()]);
+    }
+
+    #[test]
+    fn a_key_no_key_set_lists_is_not_recorded() {
+        let [a, stranger] = [(); 2].map(|()| TestKey::new());
+        let v1 = trusted(&[&a], 1);
+        let mut plan = SigningPlan::new(&bytes(root(2, &[&a.key()], 1)), Some(&v1), NOW).unwrap();
+        let theirs = checked(&stranger, plan.metadata().signed_bytes());
+        assert_eq!(
+            plan.apply(&theirs).unwrap_err(),
+            RecordError::NotListed(stranger.key().key_id())
+        );
+        assert!(plan.metadata().signatures().is_empty());
+    }
+
+    #[test]
+    fn record_goes_under_every_id_of_the_key_in_a_roots_role() {
+        let [a, b] = [(); 2].map(|()| TestKey::new());
+        let mut renamed = a.key();
+        renamed
+            .unrecognized
+            .insert("x-owner".into(), Value::from("@a"));
+        let mut v1 = root(1, &[&a.key(), &b.key()], 1);
+        v1.keys.insert(renamed.key_id(), renamed.clone());
+        let snapshot = v1.roles.get_mut("snapshot").unwrap();
+        snapshot.keyids = vec![renamed.key_id(), b.key().key_id(), a.key().key_id()];
+        let set = KeySet::of_root_role(&v1, "snapshot").unwrap();
+        assert_eq!(set.label, "snapshot (root v1)");
+        assert!(KeySet::of_root_role(&v1, "bins-0").is_none());
+        let ids = vec![renamed.key_id(), a.key().key_id()];
+        let public = a.key().public_key().unwrap();
+        assert_eq!(keyids_listing(std::slice::from_ref(&set), &public), ids);
+        let mut md = Metadata::new(root(7, &[&b.key()], 1));
+        let signature = checked(&a, md.signed_bytes());
+        assert_eq!(
+            record(&mut md, std::slice::from_ref(&set), &signature).unwrap(),
+            ids
+        );
+        let recorded: Vec<&KeyId> = md.signatures().iter().map(|s| &s.keyid).collect();
+        assert_eq!(recorded, [&ids[0], &ids[1]]);
+        assert!(md.signatures().iter().all(|s| s.sig == signature.sig()));
     }
 }

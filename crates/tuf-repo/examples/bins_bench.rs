@@ -112,15 +112,8 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
     let mut count = 0;
     for ((path, mut plan), signature) in plans.into_iter().zip(signatures) {
         let signature = signature.map_err(|e| format!("{}: {e}", path.display()))?;
-        let ids = plan.keyids_for(&key);
-        if ids.is_empty() {
-            return Err(format!(
-                "{}: key {} may not sign it",
-                path.display(),
-                key.key_id()
-            ));
-        }
-        plan.apply(&ids, &signature);
+        plan.apply(&signature)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         write_atomically(&path, &plan.to_file_bytes())
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
         count += 1;

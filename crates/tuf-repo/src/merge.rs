@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
-use tuf_metadata::signing::{Anchor, SigningPlan};
+use tuf_metadata::signing::{Anchor, CheckedSignature, SigningPlan};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
-use tuf_metadata::{Key, KeyId, Limits, Metadata, Root, Signature};
+use tuf_metadata::{Key, KeyId, Limits, Metadata, Root};
 
 use crate::clock::{now_or, parse_time};
 use crate::layout::Repo;
@@ -45,6 +45,10 @@ struct Merged {
 struct Gathered {
     sig: String,
     from: String,
+    /// Checked over the staged canonical bytes (a stick's); `None` for the
+    /// repository's own staged copy, whose signatures are in the file as
+    /// it is.
+    checked: Option<CheckedSignature>,
 }
 
 /// Runs the command.
@@ -165,6 +169,7 @@ fn merge_item(
                 Gathered {
                     sig: signature.sig.clone(),
                     from,
+                    checked: None,
                 },
             );
         }
@@ -175,15 +180,11 @@ fn merge_item(
         gather_from_stick(&copy, item, &plan, &listed, &mut gathered)
             .with_context(|| format!("stick {stick_name} refused"))?;
     }
-    for (keyid, g) in &gathered {
-        plan.apply(
-            std::slice::from_ref(keyid),
-            &Signature {
-                keyid: keyid.clone(),
-                sig: g.sig.clone(),
-                unrecognized: Default::default(),
-            },
-        );
+    for g in gathered.values() {
+        if let Some(checked) = &g.checked {
+            plan.apply(checked)
+                .with_context(|| format!("{file}: {} role: from {}", item.role, g.from))?;
+        }
     }
     let boards = plan.board();
     Ok(Merged {
@@ -227,13 +228,15 @@ fn gather_from_stick(
                 item.role
             );
         };
-        let verifies = key.public_key().map_err(|e| e.to_string()).and_then(|k| {
-            k.verify_hex(plan.metadata().signed_bytes(), &signature.sig)
-                .map_err(|e| e.to_string())
-        });
-        if let Err(why) = verifies {
-            bail!("{file}: {} role: signature by key {id}: {why}", item.role);
-        }
+        let checked = match CheckedSignature::verify(signature, key, plan.metadata().signed_bytes())
+        {
+            Ok(checked) => checked,
+            Err(e) => bail!(
+                "{file}: {} role: signature by key {id}: {}",
+                item.role,
+                e.reason
+            ),
+        };
         match gathered.get(&signature.keyid) {
             Some(earlier) if earlier.sig != signature.sig => bail!(
                 "{file}: {} role: a different signature by key {id} than the one from {}",
@@ -247,6 +250,7 @@ fn gather_from_stick(
                     Gathered {
                         sig: signature.sig.clone(),
                         from: file.clone(),
+                        checked: Some(checked),
                     },
                 );
             }

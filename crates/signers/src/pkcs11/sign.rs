@@ -5,7 +5,8 @@
 //! re-encoded as the ASN.1 DER TUF wants. Ed25519: `CKM_EDDSA` in one
 //! `C_Sign` over the whole message (SoftHSM2 refuses multi-part EdDSA).
 //! Every signature is checked against the published key before it is
-//! returned ([`crate::checked_signature`]).
+//! returned ([`crate::checked_signature_with`]), and only a
+//! [`CheckedSignature`] is ever returned.
 //!
 //! Keys with `CKA_ALWAYS_AUTHENTICATE` (YubiKey PIV slot 9c through
 //! ykcs11) want the PIN again for every signature: `C_SignInit`, then
@@ -32,13 +33,16 @@ use cryptoki::object::ObjectHandle;
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 use sha2::{Digest, Sha256};
-use tuf_metadata::{Key, KeyId, PublicKey, Signature};
+use tuf_metadata::Key;
 
 use super::errors::sign_error;
 use super::keys::TokenKey;
 use super::token::Token;
 use crate::KeyKind;
-use crate::{Pin, SignError, Signer, SignerIdentity, checked_signature_with};
+use crate::{
+    CheckedSignature, CheckingKey, Pin, SignError, Signer, SignerIdentity, checked_signature_with,
+    checking_key,
+};
 
 /// Signatures waiting for the checking worker in [`Signer::sign_many`]
 /// before this thread checks one itself: enough to ride out scheduling
@@ -82,10 +86,9 @@ pub struct Pkcs11Signer {
     private: ObjectHandle,
     identity: SignerIdentity,
     how: How,
-    /// The published key decoded once, and its key id: what every
+    /// The published key decoded once, with its key id: what every
     /// signature is checked against.
-    public: PublicKey,
-    key_id: KeyId,
+    checking: CheckingKey,
     /// For a `CKA_ALWAYS_AUTHENTICATE` key: the PIN for the context-specific
     /// login before each signature (a [`Pin`] zeroizes itself on drop).
     context_pin: Option<Pin>,
@@ -134,14 +137,7 @@ impl Pkcs11Signer {
         // Decoded and hashed once here rather than for every signature
         // (the PEM parse and the key-id hash add a few per cent to each
         // ECDSA check).
-        let key_id = key.key.key_id();
-        let public = key
-            .key
-            .public_key()
-            .map_err(|e| SignError::SelfCheckFailed {
-                key_id: key_id.clone(),
-                reason: e.to_string(),
-            })?;
+        let checking = checking_key(&key.key)?;
         let private = token.private_handle(&key)?;
         let identity = SignerIdentity {
             key_label: key.label.clone(),
@@ -153,8 +149,7 @@ impl Pkcs11Signer {
             private,
             identity,
             how,
-            public,
-            key_id,
+            checking,
             context_pin: None,
             pin_refused: Cell::new(false),
         })
@@ -310,9 +305,9 @@ impl Signer for Pkcs11Signer {
         &self.identity
     }
 
-    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
+    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError> {
         let signature = self.token_signature(canonical_bytes)?;
-        checked_signature_with(&self.public, &self.key_id, canonical_bytes, &signature)
+        checked_signature_with(&self.checking, canonical_bytes, &signature)
     }
 
     /// A pipeline: this thread asks the token for signature *n + 1* while a
@@ -320,17 +315,16 @@ impl Signer for Pkcs11Signer {
     /// [`CHECK_QUEUE`] signatures behind, this thread checks the next one
     /// itself, so on two cores the work is shared whichever half is slower.
     /// Each message's result lands at its own index.
-    fn sign_many(&mut self, messages: &[&[u8]]) -> Vec<Result<Signature, SignError>> {
+    fn sign_many(&mut self, messages: &[&[u8]]) -> Vec<Result<CheckedSignature, SignError>> {
         if messages.len() < 2 {
             return messages.iter().map(|message| self.sign(message)).collect();
         }
-        let mut results: Vec<Option<Result<Signature, SignError>>> =
+        let mut results: Vec<Option<Result<CheckedSignature, SignError>>> =
             messages.iter().map(|_| None).collect();
         // The worker gets the decoded key only: the session stays here.
-        let (public, key_id) = (&self.public, &self.key_id);
-        let check = |message: &[u8], signature: &[u8]| {
-            checked_signature_with(public, key_id, message, signature)
-        };
+        let checking = &self.checking;
+        let check =
+            |message: &[u8], signature: &[u8]| checked_signature_with(checking, message, signature);
         let checked = thread::scope(|scope| {
             let (queue, unchecked) = mpsc::sync_channel::<(usize, Vec<u8>)>(CHECK_QUEUE);
             let worker = scope.spawn(move || {

@@ -23,10 +23,12 @@ mod key_pair;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use tuf_metadata::{Key, Signature};
+use tuf_metadata::Key;
 use zeroize::Zeroizing;
 
-use crate::{Backend, KeyKind, Pin, SignError, Signer, SignerIdentity, checked_signature};
+use crate::{
+    Backend, CheckedSignature, KeyKind, Pin, SignError, Signer, SignerIdentity, checked_signature,
+};
 use key_pair::KeyPair;
 
 /// How a software key file appears in transcripts and onboarding records:
@@ -209,7 +211,7 @@ impl Signer for SoftwareSigner {
         &self.identity
     }
 
-    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
+    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError> {
         let signature = {
             // Lives for this block only: ring does not wipe it (module doc).
             let pair = KeyPair::from_pkcs8(&self.pkcs8).map_err(SignError::Backend)?;

@@ -46,12 +46,12 @@ fn a_signer_signs_and_its_signature_verifies_for_both_kinds() {
         let mut signer = SoftwareSigner::open(&path, &pin("drill passphrase")).unwrap();
         assert_eq!(signer.kind(), kind);
         let signature = signer.sign(b"{\"_type\":\"timestamp\"}").unwrap();
-        assert_eq!(signature.keyid, signer.key_id());
+        assert_eq!(signature.key_id(), &signer.key_id());
         signer
             .public_key()
             .public_key()
             .unwrap()
-            .verify_hex(b"{\"_type\":\"timestamp\"}", &signature.sig)
+            .verify_hex(b"{\"_type\":\"timestamp\"}", signature.sig())
             .unwrap();
         std::fs::remove_file(&path).unwrap();
     }

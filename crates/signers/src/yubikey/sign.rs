@@ -6,10 +6,13 @@ use std::fmt;
 use ::yubikey::piv::{AlgorithmId, SlotAlgorithmId, SlotId};
 use ::yubikey::{PinPolicy, TouchPolicy};
 use sha2::{Digest, Sha256};
-use tuf_metadata::{Key, KeyId, PublicKey, Signature};
+use tuf_metadata::{Key, KeyId};
 
 use super::token::{YubiKeyToken, card_error, pin_error, slot_name};
-use crate::{KeyKind, SignError, Signer, SignerIdentity, checked_signature_with};
+use crate::{
+    CheckedSignature, CheckingKey, KeyKind, SignError, Signer, SignerIdentity,
+    checked_signature_with,
+};
 
 /// Called just before a signature that needs a touch, so the user
 /// interface can say "touch your YubiKey now".
@@ -23,8 +26,8 @@ pub struct YubiKeySigner {
     token: YubiKeyToken,
     slot: SlotId,
     key: Key,
-    public: PublicKey,
-    key_id: KeyId,
+    /// The published key decoded once, with its key id.
+    checking: CheckingKey,
     identity: SignerIdentity,
     pin_policy: PinPolicy,
     touch_policy: TouchPolicy,
@@ -35,7 +38,7 @@ impl fmt::Debug for YubiKeySigner {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.debug_struct("YubiKeySigner")
             .field("identity", &self.identity)
-            .field("key_id", &self.key_id)
+            .field("key_id", self.checking.key_id())
             .field("pin_policy", &self.pin_policy)
             .field("touch_policy", &self.touch_policy)
             .finish_non_exhaustive()
@@ -91,17 +94,13 @@ impl YubiKeySigner {
     /// or after, with [`YubiKeyToken::login`] or [`YubiKeySigner::login`].
     pub fn new(mut token: YubiKeyToken, slot: SlotId) -> Result<YubiKeySigner, SignError> {
         let (key, pin_policy, touch_policy) = slot_key(&mut token, slot)?;
-        let public = key
-            .public_key()
-            .map_err(|e| SignError::Backend(e.to_string()))?;
-        let key_id = key.key_id();
+        let checking = CheckingKey::new(&key).map_err(|e| SignError::Backend(e.to_string()))?;
         let identity = token.identity(slot);
         Ok(YubiKeySigner {
             token,
             slot,
             key,
-            public,
-            key_id,
+            checking,
             identity,
             pin_policy,
             touch_policy,
@@ -159,10 +158,10 @@ impl Signer for YubiKeySigner {
     }
 
     fn key_id(&self) -> KeyId {
-        self.key_id.clone()
+        self.checking.key_id().clone()
     }
 
-    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<Signature, SignError> {
+    fn sign(&mut self, canonical_bytes: &[u8]) -> Result<CheckedSignature, SignError> {
         let digest = Sha256::digest(canonical_bytes);
         if self.pin_policy == PinPolicy::Always {
             // The card forgets the PIN after each signature of such a key.
@@ -194,6 +193,6 @@ impl Signer for YubiKeySigner {
             Err(::yubikey::Error::AuthenticationError) => return Err(SignError::NotLoggedIn),
             Err(e) => return Err(card_error(e)),
         };
-        checked_signature_with(&self.public, &self.key_id, canonical_bytes, &der)
+        checked_signature_with(&self.checking, canonical_bytes, &der)
     }
 }
