@@ -6,6 +6,7 @@
 //! the time to check expiry against is always a parameter.
 
 pub mod canonical;
+pub mod chain;
 pub mod common;
 pub mod diff;
 pub mod fields;
@@ -24,6 +25,7 @@ pub mod threshold;
 #[cfg(test)]
 mod tests;
 
+pub use chain::{ChainError, ChainLimits, RootChain, RootStep, Walk, WalkError, walk};
 pub use common::Expires;
 pub use fields::{FormatError, Problem};
 pub use json::{JsonError, Object, Value};
