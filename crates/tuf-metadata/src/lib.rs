@@ -6,6 +6,7 @@
 //! the time to check expiry against is always a parameter.
 
 pub mod canonical;
+pub mod chain;
 pub mod common;
 pub mod delegation;
 pub mod diff;
@@ -26,6 +27,7 @@ pub mod threshold;
 #[cfg(test)]
 mod tests;
 
+pub use chain::{ChainError, ChainLimits, RootChain, RootStep, Walk, WalkError, walk};
 pub use common::Expires;
 pub use delegation::{SearchError, TargetSearch, Visit, path_matches};
 pub use fields::{FormatError, Problem};

@@ -1,6 +1,7 @@
 //! Root rotation (TUF spec 5.3): root N+1 is trusted only if its version is
 //! exactly N+1 and it is signed by a threshold of root N's keys and by a
 //! threshold of its own. Expiry is checked against a time the caller passes.
+//! This is the rule for one step; [`crate::chain`] walks a chain of them.
 
 use time::OffsetDateTime;
 
@@ -48,6 +49,13 @@ pub enum VerifyError {
     /// The role has no entry in root (cannot happen for parsed roots).
     #[error("root defines no {0} role")]
     MissingRole(String),
+    /// A walk reached its cap on rotations (a client's guard against a
+    /// mirror that serves roots without end).
+    #[error("more than {max} root rotations in one walk; refused")]
+    TooManyRotations {
+        /// The cap.
+        max: u64,
+    },
 }
 
 impl VerifyError {
@@ -59,6 +67,7 @@ impl VerifyError {
             VerifyError::ThresholdNotMet { .. } => "threshold-not-met",
             VerifyError::Expired { .. } => "expired",
             VerifyError::MissingRole(_) => "missing-role",
+            VerifyError::TooManyRotations { .. } => "too-many-rotations",
         }
     }
 }

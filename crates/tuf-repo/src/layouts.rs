@@ -16,7 +16,7 @@
 //! Both directions write into a scratch directory beside the destination
 //! and rename it into place at the end, so a refusal leaves nothing behind.
 //! `import` checks everything before the first write: the root chain from
-//! v1 (`verify_root_update`), the targets against root, each delegated role
+//! v1 (`RootChain`), the targets against root, each delegated role
 //! against its delegator, the target files, and that the online keys are
 //! the ones root lists for snapshot and timestamp.
 
@@ -27,8 +27,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, ValueEnum};
 use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
-use tuf_metadata::rotation::check_expiry;
-use tuf_metadata::{Limits, Metadata, Root, Targets, verify_root_update, verify_trusted_root};
+use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Targets};
 
 use crate::clock::{now_or, parse_time};
 use crate::config::{self, Config};
@@ -442,8 +441,8 @@ fn import_tuf_on_ci(dir: &Path, config: &Config, out: &Path, now: OffsetDateTime
 }
 
 /// The root chain of a tuf-on-ci `metadata/`: `root_history/1..N.root.json`
-/// (without a history, `root.json` must be v1), each root verified with
-/// `verify_root_update` from v1 and only the last required unexpired;
+/// (without a history, `root.json` must be v1), walked with a
+/// [`RootChain`] from v1 and only the last required unexpired;
 /// `root.json` must be the same file as the latest. The files' bytes, and
 /// the latest root.
 fn root_history(metadata: &Path, now: OffsetDateTime) -> Result<(Vec<Vec<u8>>, Root)> {
@@ -457,35 +456,35 @@ fn root_history(metadata: &Path, now: OffsetDateTime) -> Result<(Vec<Vec<u8>>, R
         None => vec![plain.clone()],
     };
     let mut bytes_of = Vec::new();
-    let mut root: Option<Metadata<Root>> = None;
-    let last = paths.len();
-    for (i, path) in paths.iter().enumerate() {
+    let mut chain: Option<RootChain> = None;
+    for path in &paths {
         let file = path.display().to_string();
         let bytes = read(path, Limits::ROOT.max_bytes)?;
-        let parsed = Metadata::parse(&bytes, &Limits::ROOT).with_context(|| file.clone())?;
-        let at = (i + 1 == last).then_some(now);
-        root = Some(match root {
+        match &mut chain {
             None => {
+                let parsed =
+                    Metadata::parse(&bytes, &Limits::ROOT).with_context(|| file.clone())?;
                 let first = parsed.into_root().with_context(|| file.clone())?;
                 let version = first.signed().common.version;
                 if version != 1 {
                     bail!("{file}: the root history must start at version 1, found {version}");
                 }
-                verify_trusted_root(&first)
+                let (start, _) = RootChain::from_trusted(first, ChainLimits::LOCAL)
                     .with_context(|| format!("{file}: root v1 is not signed by its own keys"))?;
-                if let Some(now) = at {
-                    check_expiry(first.signed(), now).with_context(|| file.clone())?;
-                }
-                first
+                chain = Some(start);
             }
-            Some(previous) => {
-                verify_root_update(&previous, parsed, at)
-                    .with_context(|| file.clone())?
-                    .root
+            Some(chain) => {
+                chain.advance_bytes(&bytes).with_context(|| file.clone())?;
             }
-        });
+        }
         bytes_of.push(bytes);
     }
+    let chain = chain.expect("at least one root");
+    // Only the last root must be unexpired (TUF spec 5.3.10).
+    let last = paths.len();
+    chain
+        .check_expiry(now)
+        .with_context(|| paths[last - 1].display().to_string())?;
     if n.is_some() {
         let latest = bytes_of.last().expect("at least one root");
         if read(&plain, Limits::ROOT.max_bytes)? != *latest {
@@ -495,8 +494,7 @@ fn root_history(metadata: &Path, now: OffsetDateTime) -> Result<(Vec<Vec<u8>>, R
             );
         }
     }
-    let root = root.expect("at least one root").signed().clone();
-    Ok((bytes_of, root))
+    Ok((bytes_of, chain.into_trusted().signed().clone()))
 }
 
 /// This tool publishes consistent snapshots only.

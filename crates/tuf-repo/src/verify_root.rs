@@ -7,9 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tuf_metadata::keys::keyid_mismatches;
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{Limits, Metadata, Root, verify_root_update, verify_trusted_root};
+use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain};
 
 use metadata_io::read_capped;
 
@@ -36,26 +35,25 @@ fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
 pub fn run(args: &Args) -> Result<()> {
     let at = args.at.unwrap_or_else(OffsetDateTime::now_utc);
     let trusted_name = args.trusted.display().to_string();
-    let mut trusted = load_root(&args.trusted).with_context(|| trusted_name.clone())?;
-    verify_trusted_root(&trusted)
+    let trusted = load_root(&args.trusted).with_context(|| trusted_name.clone())?;
+    let (mut chain, _) = RootChain::from_trusted(trusted, ChainLimits::LOCAL)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("{trusted_name}: trusted root is not signed by its own keys"))?;
-    warn_keyid_mismatches(&trusted_name, &keyid_mismatches(&trusted.signed().keys));
+    warn_keyid_mismatches(&trusted_name, &chain.keyid_mismatches());
     let last = args.next.len() - 1;
     for (i, path) in args.next.iter().enumerate() {
         let name = path.display().to_string();
         let bytes = read_capped(path, Limits::ROOT.max_bytes).with_context(|| name.clone())?;
-        let next = Metadata::parse(&bytes, &Limits::ROOT).with_context(|| name.clone())?;
-        let now = (i == last).then_some(at);
-        let update = verify_root_update(&trusted, next, now).with_context(|| name.clone())?;
-        warn_keyid_mismatches(&name, &update.keyid_mismatches);
-        let old_version = trusted.signed().common.version;
-        let version = update.root.signed().common.version;
+        let step = chain.advance_bytes(&bytes).with_context(|| name.clone())?;
+        // Only the last root of the chain must be unexpired (spec 5.3.10).
+        if i == last {
+            chain.check_expiry(at).with_context(|| name.clone())?;
+        }
+        warn_keyid_mismatches(&name, &step.keyid_mismatches);
         println!(
-            "root v{version}: ok — root keys {} of v{old_version}, {} of v{version}",
-            update.by_trusted, update.by_itself
+            "root v{}: ok — root keys {} of v{}, {} of v{}",
+            step.version, step.by_trusted, step.from, step.by_itself, step.version
         );
-        trusted = update.root;
     }
     Ok(())
 }

@@ -7,9 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
-use tuf_metadata::rotation::{check_expiry, verify_root_update, verify_trusted_root};
 use tuf_metadata::signing::{Anchor, SigningPlan};
-use tuf_metadata::{Limits, Metadata, Root, Signed, Targets};
+use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Signed, Targets};
 
 use super::MediaError;
 use super::layout::{Media, StagedFile, display};
@@ -184,7 +183,7 @@ fn establish(
     pinned: Option<&[u8]>,
     now: OffsetDateTime,
 ) -> Result<Option<TrustedRoot>, MediaError> {
-    let (start, mut current, is_pinned) = match pinned {
+    let (start, root, is_pinned) = match pinned {
         Some(bytes) => {
             let root = Metadata::parse_root(bytes).map_err(MediaError::PinnedInvalid)?;
             let version = root.signed().common.version;
@@ -208,26 +207,35 @@ fn establish(
             (at, root, true)
         }
         None => {
-            let Some((first, _, root)) = history.first() else {
+            let Some((_, _, root)) = history.first() else {
                 return Ok(None);
             };
-            verify_trusted_root(root).map_err(|error| MediaError::History {
-                file: first.display.clone(),
-                error,
-            })?;
-            if first.version > 1 {
-                media.notes.push(format!(
-                    "trust starts at {} (root v{}), the oldest root on the stick, checked only against its own keys",
-                    first.display, first.version
-                ));
-            }
             (0, root.clone(), false)
         }
     };
-    let mut display = history[start].0.display.clone();
-    let mut chain = vec![current.signed().common.version];
+    let first = history[start].0;
+    // The pinned root's signatures are its own (the stick's copy need only
+    // have the same signed part), so a failure there names the image.
+    let start_file = if is_pinned {
+        "root pinned on this image".to_owned()
+    } else {
+        first.display.clone()
+    };
+    let (mut chain, _) =
+        RootChain::from_trusted(root, ChainLimits::LOCAL).map_err(|error| MediaError::History {
+            file: start_file,
+            error,
+        })?;
+    if !is_pinned && first.version > 1 {
+        media.notes.push(format!(
+            "trust starts at {} (root v{}), the oldest root on the stick, checked only against its own keys",
+            first.display, first.version
+        ));
+    }
+    let mut display = first.display.clone();
     for (h, signed, _) in history.iter().skip(start + 1) {
-        let expected = current.signed().common.version.saturating_add(1);
+        // A missing file is named as such, before its successor is tried.
+        let expected = chain.version().saturating_add(1);
         if h.version != expected {
             return Err(MediaError::HistoryGap {
                 dir: history_dir(media),
@@ -235,17 +243,18 @@ fn establish(
                 next: h.version,
             });
         }
-        let update = verify_root_update(&current, signed.clone(), None).map_err(|error| {
-            MediaError::History {
+        chain
+            .advance(signed.clone())
+            .map_err(|error| MediaError::History {
                 file: h.display.clone(),
                 error,
-            }
-        })?;
-        current = update.root;
-        chain.push(h.version);
+            })?;
         display = h.display.clone();
     }
-    let expired = check_expiry(current.signed(), now).is_err();
+    // Only the newest root's expiry matters, and even then it may still
+    // sign its successor.
+    let expired = chain.check_expiry(now).is_err();
+    let current = chain.trusted();
     if expired {
         media.notes.push(format!(
             "trusted root v{} expired at {}: it may still sign its successor",
@@ -254,13 +263,13 @@ fn establish(
         ));
     }
     Ok(Some(TrustedRoot {
-        version: current.signed().common.version,
+        version: chain.version(),
         canonical_sha256: current.signed_digest(),
         display,
         pinned: is_pinned,
         expired,
-        chain,
-        metadata: current,
+        chain: (chain.start_version()..=chain.version()).collect(),
+        metadata: chain.into_trusted(),
     }))
 }
 

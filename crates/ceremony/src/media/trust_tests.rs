@@ -272,6 +272,24 @@ fn a_pinned_root_found_on_the_stick_starts_the_chain() {
 }
 
 #[test]
+fn a_pinned_root_not_signed_by_its_own_keys_stops_the_ceremony() {
+    let k = keys();
+    let tmp = tempfile::tempdir().unwrap();
+    bundle_stick(tmp.path(), &k, 3, &unsigned_root(&k, 4));
+    // Same signed part as the stick's v2 (so the digests agree), but the
+    // pinned copy carries only a signature by a key v2 does not list.
+    let pinned = file_bytes(&signed(root(2, &[&k[2]], 1, LATER), &[&k[9]]));
+    let err = load_dir(tmp.path(), Some(&pinned)).unwrap_err();
+    assert!(err.stops_the_ceremony());
+    let text = err.to_string();
+    assert!(matches!(err, MediaError::History { .. }), "{text}");
+    assert!(
+        text.starts_with("root pinned on this image: trusted history broken: root v2's own"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_stick_root_that_differs_from_the_pinned_one_stops_the_ceremony() {
     let k = keys();
     let tmp = tempfile::tempdir().unwrap();
