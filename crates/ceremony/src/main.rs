@@ -8,7 +8,6 @@ mod cli_inspect;
 mod cli_onboard;
 mod cli_preflight;
 mod cli_sign;
-mod cli_time;
 mod cli_token;
 mod cli_tui;
 mod cli_yubikey;

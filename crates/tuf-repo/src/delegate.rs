@@ -26,7 +26,7 @@ use tuf_metadata::{
     PublicKey, RoleKeys, RoleScope, SuccinctRoles, Targets, json,
 };
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::Config;
 use crate::graph::{Graph, MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::SPEC_VERSION;
@@ -104,9 +104,8 @@ pub struct Args {
     /// delegation --name.
     #[arg(long, value_name = "keyid", conflicts_with = "key")]
     remove_key: Vec<String>,
-    /// The time expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.

@@ -11,7 +11,7 @@ use metadata_io::write_atomically;
 use time::OffsetDateTime;
 use tuf_metadata::{Common, Metadata, Object, RoleKeys, Root, Targets, json};
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::{self, Config, Expiry, Margin, Online, OnlineKey};
 use crate::keys::{add_key, check_signable, read_public_key_file};
 use crate::layout::Repo;
@@ -53,9 +53,8 @@ pub struct Args {
     /// The repository's name in ceremony manifests (default: directory name).
     #[arg(long)]
     name: Option<String>,
-    /// The time expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.

@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 use tuf_metadata::rotation::check_expiry;
 use tuf_metadata::{Limits, Metadata, Root, Targets, verify_root_update, verify_trusted_root};
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::config::{self, Config};
 use crate::graph::{MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::ExpiryArgs;
@@ -65,9 +65,8 @@ pub struct ExportArgs {
     /// The directory to write (absent or empty).
     #[arg(long, value_name = "dir")]
     out: PathBuf,
-    /// The time the repository is verified at (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Arguments of `import`.
@@ -91,10 +90,8 @@ pub struct ImportArgs {
     /// The repository's name in ceremony manifests (default: directory name).
     #[arg(long)]
     name: Option<String>,
-    /// The time expiry is checked against and new expiries count from
-    /// (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs `export`.

@@ -16,7 +16,7 @@ use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 use tuf_metadata::{Key, KeyId, Limits, Metadata, Root, Signature};
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::layout::Repo;
 use crate::manifest::{Item, Manifest};
 use crate::stage::{BUNDLE_DIR, pending_root};
@@ -29,9 +29,8 @@ pub struct Args {
     /// The sticks (directories holding `tuf-ceremony/`) to merge.
     #[arg(value_name = "stick dir", required = true)]
     sticks: Vec<PathBuf>,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// One merged file: where it goes, its bytes, and its threshold board.

@@ -13,7 +13,7 @@ use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root, json};
 
-use crate::clock::{expires_in_days, now_or, parse_time, rfc3339};
+use crate::clock::{AtArgs, expires_in_days, now_or, rfc3339};
 use crate::config::Config;
 use crate::keys::{add_key, check_signable, read_public_key_file, remove_key};
 use crate::layout::{Repo, load_any, load_root};
@@ -51,9 +51,8 @@ pub struct Args {
     /// Days the new root is valid (default: the configuration's).
     #[arg(long, value_name = "d")]
     expires_days: Option<u32>,
-    /// The time expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.
@@ -131,9 +130,8 @@ pub struct PendingArgs {
     /// The stick (or any directory) to write `tuf-ceremony/` into.
     #[arg(long, value_name = "stick dir")]
     out: PathBuf,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// `stage`: a bundle of whatever is staged and not yet published — root

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tuf_metadata::common::target_path_problem;
 use tuf_metadata::{Limits, Metadata, Object, TargetFile, Targets, Value, json};
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::Config;
 use crate::layout::{Repo, load_any};
 use crate::online_roles::sha256_hex;
@@ -44,9 +44,8 @@ pub struct AddArgs {
     /// targets; a succinct delegation's name prefix picks the target's bin.
     #[arg(long, value_name = "role")]
     role: Option<String>,
-    /// The time the new expiry counts from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Arguments of `remove-target`.
@@ -61,9 +60,8 @@ pub struct RemoveArgs {
     /// targets; a succinct delegation's name prefix picks the target's bin.
     #[arg(long, value_name = "role")]
     role: Option<String>,
-    /// The time the new expiry counts from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Where a target file's bytes wait until `commit`: `staged/targets/<sha256>`.

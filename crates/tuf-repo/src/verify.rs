@@ -18,7 +18,7 @@ use tuf_metadata::{
     verify_trusted_root,
 };
 
-use crate::clock::{now_or, parse_time, rfc3339};
+use crate::clock::{AtArgs, now_or, rfc3339};
 use crate::layout::{Repo, load_root};
 use crate::online_roles::sha256_hex;
 use crate::target_files::published_blob_name;
@@ -31,9 +31,8 @@ pub struct Args {
     /// A pinned root to start from instead of `repository/1.root.json`.
     #[arg(long, value_name = "root.json")]
     trusted: Option<PathBuf>,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// What was checked, for the summary.
