@@ -10,6 +10,8 @@
 
 mod at;
 mod attestation;
+mod names;
 
 pub use at::{AtArgs, MAX_DAYS, MAX_YEAR, parse_days, parse_time};
-pub use attestation::{ATTESTATION_ROOTS_ENV, AttestationRootArgs};
+pub use attestation::AttestationRootArgs;
+pub use names::{lower_case_value_names, value_name_problems};

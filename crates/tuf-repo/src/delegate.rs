@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
+use cli_common::AttestationRootArgs;
 use metadata_io::write_atomically;
 use time::OffsetDateTime;
 use tuf_metadata::threshold::short_id;
@@ -105,6 +106,8 @@ pub struct Args {
     #[arg(long, value_name = "keyid", conflicts_with = "key")]
     remove_key: Vec<String>,
     #[command(flatten)]
+    attestation: AttestationRootArgs,
+    #[command(flatten)]
     at: AtArgs,
 }
 
@@ -142,7 +145,7 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     let (mut targets, path) = role_to_edit(&repo, &config, now, &args.from)?;
-    let keys = read_keys(&args.key)?;
+    let keys = read_keys(&args.key, &args.attestation.roots)?;
     let threshold = args
         .threshold
         .expect("clap requires --threshold with --key");
@@ -271,10 +274,10 @@ pub fn run(args: &Args) -> Result<()> {
 }
 
 /// Reads key files, refusing one given twice.
-fn read_keys(files: &[PathBuf]) -> Result<BTreeMap<KeyId, Key>> {
+fn read_keys(files: &[PathBuf], extra_roots: &[PathBuf]) -> Result<BTreeMap<KeyId, Key>> {
     let mut keys: BTreeMap<KeyId, Key> = BTreeMap::new();
     for file in files {
-        let key = read_public_key_file(file)?;
+        let key = read_public_key_file(file, extra_roots)?;
         let id = key.key_id();
         if keys.insert(id.clone(), key).is_some() {
             bail!("{}: key {id} is given twice", file.display());
@@ -351,7 +354,7 @@ fn rekey(
             _ => bail!("--remove-key {prefix:?}: several keys of {name} match"),
         }
     }
-    for added in read_keys(&args.add_key)? {
+    for added in read_keys(&args.add_key, &args.attestation.roots)? {
         let (id, key) = added;
         if role.keyids.contains(&id) {
             bail!(

@@ -26,8 +26,11 @@ use crate::stage::{BUNDLE_DIR, pending_root};
 pub struct Args {
     /// The repository directory.
     repo: PathBuf,
-    /// The sticks (directories holding `tuf-ceremony/`) to merge.
-    #[arg(value_name = "stick dir", required = true)]
+    /// A stick (a directory holding `tuf-ceremony/`) to merge; repeatable.
+    #[arg(long = "stick", value_name = "dir", required_unless_present = "sticks")]
+    stick: Vec<PathBuf>,
+    /// The sticks as positional arguments (the older spelling).
+    #[arg(value_name = "dir", hide = true)]
     sticks: Vec<PathBuf>,
     #[command(flatten)]
     at: AtArgs,
@@ -72,7 +75,7 @@ pub fn run(args: &Args) -> Result<()> {
                 staged_root,
                 delegators: &delegators,
             },
-            &args.sticks,
+            &[&args.sticks[..], &args.stick[..]].concat(),
             now,
         )?;
         outputs.push((item, merged));

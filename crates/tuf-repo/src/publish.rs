@@ -60,7 +60,7 @@ pub struct Args {
     /// The repository directory (its `repository/` is published).
     repo: PathBuf,
     /// A directory, a git work tree (then committed), or s3://bucket/prefix.
-    #[arg(long, value_name = "dir | git work tree | s3://bucket/prefix")]
+    #[arg(long, value_name = "dest")]
     to: String,
     /// Print what would be uploaded and skipped; write nothing.
     #[arg(long)]

@@ -35,10 +35,10 @@ pub struct AddArgs {
     /// The file to publish as a target.
     file: PathBuf,
     /// The target path clients ask for (default: the file's name).
-    #[arg(long, value_name = "target path")]
+    #[arg(long, value_name = "target-path")]
     name: Option<String>,
     /// A JSON file whose value becomes the target's `custom` field.
-    #[arg(long, value_name = "json file")]
+    #[arg(long, value_name = "custom.json")]
     custom: Option<PathBuf>,
     /// Put the target in this delegated role instead of the top-level
     /// targets; a succinct delegation's name prefix picks the target's bin.
@@ -54,7 +54,7 @@ pub struct RemoveArgs {
     /// The repository directory.
     repo: PathBuf,
     /// The target path to remove.
-    #[arg(value_name = "target path")]
+    #[arg(value_name = "target-path")]
     target: String,
     /// Remove it from this delegated role instead of the top-level
     /// targets; a succinct delegation's name prefix picks the target's bin.

@@ -655,7 +655,7 @@ mod tests {
         run(&Args {
             repo: dir.to_owned(),
             trusted: None,
-            at: Some(NOW),
+            at: AtArgs { at: Some(NOW) },
         })
     }
 
@@ -689,7 +689,9 @@ mod tests {
         let err = run(&Args {
             repo: dir.path().to_owned(),
             trusted: None,
-            at: Some(datetime!(2030-07-01 0:00 UTC)),
+            at: AtArgs {
+                at: Some(datetime!(2030-07-01 0:00 UTC)),
+            },
         })
         .unwrap_err();
         let err = format!("{err:#}");
