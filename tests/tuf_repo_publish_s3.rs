@@ -144,7 +144,7 @@ fn commit_targets_v2(r: &Releaser, repo: &Path, keyholder: &str, files: &[(PathB
     }
     let stick = r.path("stick-2");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage targets v2",
     );
     assert_ok(
@@ -575,7 +575,7 @@ fn python_tuf_tuf_js_and_our_client_follow_the_bucket_through_a_root_rotation() 
     let run = r.tuf_repo(&[
         "stage-rotation",
         repo_s,
-        "--out",
+        "--stick",
         path_str(&stick),
         "--add-root-key",
         path_str(&r.pub_key("bob")),

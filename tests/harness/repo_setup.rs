@@ -166,7 +166,7 @@ impl Releaser {
         // Nothing is published yet: the first ceremony signs root v1 and targets v1.
         let stick = self.path("stick-1");
         assert_ok(
-            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+            &self.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick)]),
             "stage v1",
         );
         assert_ok(
@@ -179,7 +179,7 @@ impl Releaser {
             "targets v1",
         );
         assert_ok(
-            &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+            &self.tuf_repo(&["merge", repo_s, "--stick", path_str(&stick)]),
             "merge v1",
         );
         assert_ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
