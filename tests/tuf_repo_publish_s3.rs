@@ -14,6 +14,9 @@ use tuf_ceremony_e2e::js::tufjs_downloads;
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::s3::{AWS_ENV, Moto};
 use tuf_ceremony_e2e::{Run, assert_ok, binary, path_str, python, workspace_root};
+// One SHA-256 helper for the workspace; its known-answer vectors are
+// tested in tuf-metadata.
+use tuf_metadata::sha256_hex;
 
 const BUCKET: &str = "tuf";
 const PREFIX: &str = "prod";
@@ -458,25 +461,6 @@ fn credentials_never_reach_the_output_even_when_the_endpoint_fails() {
     let run = tuf_repo_env(&argv(&moto.endpoint()), &wrong_secret);
     never_told(&run, "wrong secret");
     assert!(run.stderr.contains("prod/1.targets.json"), "{run:?}");
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    // The e2e package has no hashing crate; python's hashlib is the peer.
-    let output = Command::new(python())
-        .args([
-            "-c",
-            "import hashlib,sys; sys.stdout.write(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(bytes)?;
-            child.wait_with_output()
-        })
-        .expect("python hashlib");
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// `tuf-repo client` (ours), pinned to root v1, over HTTP from the bucket:

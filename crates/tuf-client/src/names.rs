@@ -172,10 +172,7 @@ fn fnmatch(pattern: &str, text: &str) -> bool {
     matched[text.len()]
 }
 
-/// Hex SHA-256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
-}
+pub(crate) use tuf_metadata::sha256_hex;
 
 #[cfg(test)]
 mod tests {

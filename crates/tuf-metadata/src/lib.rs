@@ -8,6 +8,7 @@
 pub mod canonical;
 pub mod common;
 pub mod diff;
+pub mod digest;
 pub mod fields;
 pub mod json;
 pub mod keys;
@@ -25,6 +26,7 @@ pub mod threshold;
 mod tests;
 
 pub use common::Expires;
+pub use digest::sha256_hex;
 pub use fields::{FormatError, Problem};
 pub use json::{JsonError, Object, Value};
 pub use keys::{Key, KeyError, KeyId, PublicKey, SignatureError};

@@ -37,11 +37,8 @@ use crate::init::ExpiryArgs;
 use crate::layout::{Repo, latest_version, load_any};
 use crate::online::OnlineSigner;
 use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
-use crate::target_files::{published_blob_name, staged_blob};
+use crate::target_files::{MAX_TARGET_BYTES, published_blob_name, staged_blob};
 use crate::verify;
-
-/// The largest target file `import` reads (as `add-target`: 1 GiB).
-const MAX_TARGET_BYTES: usize = 1 << 30;
 
 /// The layouts other TUF tools keep a repository in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

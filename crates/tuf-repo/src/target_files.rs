@@ -22,8 +22,8 @@ use crate::config::Config;
 use crate::layout::{Repo, load_any};
 use crate::online_roles::sha256_hex;
 
-/// The largest target file `add-target` copies (1 GiB).
-const MAX_TARGET_BYTES: usize = 1 << 30;
+/// The largest target file `add-target` copies and `import` reads (1 GiB).
+pub const MAX_TARGET_BYTES: usize = 1 << 30;
 /// The largest `--custom` JSON file.
 const MAX_CUSTOM_BYTES: usize = 1 << 20;
 
