@@ -167,7 +167,7 @@ impl Releaser {
         );
         let stick = self.path(&format!("{name}-stick-1"));
         assert_ok(
-            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+            &self.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick)]),
             "stage v1",
         );
         assert_ok(&self.sign(&stick, "staged/root.json", &[]), "root v1");
@@ -205,7 +205,7 @@ impl Releaser {
         let t = Instant::now();
         step(
             "stage",
-            self.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+            self.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
             t,
         );
         if targets_too {
@@ -370,7 +370,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
     let stick = r.path("named-stick-2");
     // A delegated role is not committed before it is signed.
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage",
     );
     let manifest = tuf_ceremony_e2e::read_json(&stick.join("tuf-ceremony/manifest.json"));
@@ -639,7 +639,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
     // keyed by the staged claimed it travels with.
     let stick = r.path("pep480-stick-2");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage",
     );
     assert_eq!(
@@ -734,7 +734,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
     assert!(run.stdout.contains("(claimed v2, unsigned)"), "{run:?}");
     let stick = r.path("pep480-stick-3");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage the re-key",
     );
     assert_eq!(
@@ -784,7 +784,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
     );
     let stick = r.path("pep480-stick-4");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage the removal",
     );
     assert_eq!(
