@@ -19,8 +19,7 @@ use cli_common::AtArgs;
 #[derive(ClapArgs)]
 pub struct Args {
     /// The stick (its mount point) or any directory holding a bundle,
-    /// a go-tuf or a tuf-on-ci layout. `--media` is the same flag (the
-    /// spelling DESIGN.md names).
+    /// a go-tuf or a tuf-on-ci layout.
     #[arg(long = "stick", visible_alias = "media", value_name = "dir")]
     media: PathBuf,
     /// A root pinned on the image, which the stick's history must contain.

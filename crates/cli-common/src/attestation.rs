@@ -10,8 +10,8 @@ use clap::Args;
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttestationRootArgs {
     /// Also trust this attestation root CA (PEM or DER) besides Yubico's
-    /// pinned PIV roots (and, in tuf-repo, those in
-    /// $TUF_REPO_ATTESTATION_ROOTS); repeatable.
+    /// pinned PIV roots and those in $TUF_REPO_ATTESTATION_ROOTS;
+    /// repeatable.
     #[arg(long = "attestation-root", value_name = "ca.pem")]
     pub roots: Vec<PathBuf>,
 }

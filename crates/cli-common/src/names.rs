@@ -10,7 +10,12 @@ use clap::{Arg, Command};
 /// `_` turned into `-`; names already lower case are left as written.
 /// Apply it before parsing (`Cli::from_arg_matches`), in both binaries.
 pub fn lower_case_value_names(cmd: Command) -> Command {
-    let cmd = cmd.mut_args(lower_case_arg);
+    let mut cmd = cmd.mut_args(lower_case_arg);
+    if cmd.has_subcommands() {
+        let name = cmd.get_subcommand_value_name().unwrap_or("COMMAND");
+        let lowered = lower_case(name);
+        cmd = cmd.subcommand_value_name(lowered);
+    }
     cmd.mut_subcommands(lower_case_value_names)
 }
 
@@ -35,6 +40,7 @@ pub fn value_name_problems(cmd: &Command) -> Vec<String> {
     built.build();
     let mut problems = Vec::new();
     collect(&built, built.get_name(), &mut problems);
+    // (`<command>`, the subcommand placeholder, is checked in `collect`.)
     problems
 }
 
@@ -49,6 +55,11 @@ fn collect(cmd: &Command, path: &str, problems: &mut Vec<String>) {
                 problems.push(format!("{path} {} <{name}>", arg.get_id()));
             }
         }
+    }
+    if let Some(name) = cmd.get_subcommand_value_name()
+        && name != lower_case(name)
+    {
+        problems.push(format!("{path} <{name}>"));
     }
     for sub in cmd.get_subcommands() {
         collect(sub, &format!("{path} {}", sub.get_name()), problems);
@@ -92,6 +103,7 @@ mod tests {
         );
         let fixed = lower_case_value_names(Cli::command());
         assert_eq!(value_name_problems(&fixed), Vec::<String>::new());
+        assert_eq!(fixed.get_subcommand_value_name(), Some("command"));
         let mut fixed = fixed;
         fixed.build();
         let go = fixed.find_subcommand("go").unwrap();
