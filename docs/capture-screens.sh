@@ -77,7 +77,7 @@ choose_token() {
 
 start_ui() {
     $T new-session -d -s docs -x 80 -y 24 \
-        "env SOFTHSM2_CONF=$1/softhsm2.conf $CEREMONY --drill --no-yubikey --media $1/stick; echo '[exited' \$?']'; sleep 60"
+        "env SOFTHSM2_CONF=$1/softhsm2.conf $CEREMONY --drill --no-yubikey --stick $1/stick; echo '[exited' \$?']'; sleep 60"
 }
 
 # --- one whole drill ceremony -------------------------------------------

@@ -66,7 +66,7 @@ impl Drill {
     /// `wrapper` (e.g. strace fault injection), with `extra` flags.
     fn command(&self, ns: &Netns, wrapper: &str, extra: &str) -> String {
         format!(
-            "ip netns exec {} env SOFTHSM2_CONF={} {wrapper} {} --media {} --profile softhsm2 --no-yubikey {extra}",
+            "ip netns exec {} env SOFTHSM2_CONF={} {wrapper} {} --stick {} --profile softhsm2 --no-yubikey {extra}",
             ns.name(),
             path_str(&self.conf),
             path_str(&binary("ceremony")),

@@ -9,102 +9,44 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use tuf_ceremony_e2e::repo_setup;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::{
-    Run, SoftHsm, assert_ok, binary, path_str, python_downloads, read_json, workspace_root,
+    Run, assert_ok, binary, path_str, python_downloads, read_json, workspace_root,
 };
 
-const SNAPSHOT_PASS: &str = "snapshot passphrase";
-const TIMESTAMP_PASS: &str = "timestamp passphrase";
 const BINS_PASS: &str = "bins passphrase";
 
-/// One keyholder token, the online keys and the delegated roles' key.
+/// The harness's releaser (alice's token, the online keys) with the
+/// delegated roles' age key `bins`, and batch signing through `bins_bench`.
 struct Releaser {
-    hsm: SoftHsm,
-    pin: PathBuf,
+    inner: repo_setup::Releaser,
 }
 
 impl Releaser {
     fn new() -> Releaser {
-        let hsm = SoftHsm::new();
-        let pin = hsm.init_token("alice", "1234");
-        let run = hsm.ceremony([
-            "onboard",
-            "--profile",
-            "softhsm2",
-            "--token-label",
-            "alice",
-            "--key-label",
-            "alice-root",
-            "--key-type",
-            "ed25519",
-            "--pin-file",
-            path_str(&pin),
-            "--out",
-            path_str(&hsm.path().join("alice.pub.json")),
-        ]);
-        assert_ok(&run, "onboard alice");
-        let r = Releaser { hsm, pin };
-        for (role, pass) in [
-            ("snapshot", SNAPSHOT_PASS),
-            ("timestamp", TIMESTAMP_PASS),
-            ("bins", BINS_PASS),
-        ] {
-            let pass_file = r.path(&format!("{role}.pass"));
-            std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
-            let run = r.hsm.ceremony([
-                "onboard",
-                "--age",
-                path_str(&r.path(&format!("{role}.age"))),
-                "--passphrase-file",
-                path_str(&pass_file),
-                "--key-type",
-                "ed25519",
-                "--out",
-                path_str(&r.path(&format!("{role}.pub.json"))),
-            ]);
-            assert_ok(&run, &format!("onboard {role}"));
-        }
-        r
+        let inner = repo_setup::Releaser::new(&[("alice", "ed25519")], true)
+            .with_tuf_repo(tuf_repo_binary());
+        inner.onboard_age("bins", BINS_PASS);
+        Releaser { inner }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.hsm.path().join(name)
+        self.inner.path(name)
     }
 
     fn tuf_repo(&self, argv: &[&str]) -> Run {
-        let output = Command::new(tuf_repo_binary())
-            .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
-            .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
-            .args(argv)
-            .output()
-            .expect("run tuf-repo");
-        run_of(&output)
+        self.inner.tuf_repo(argv)
+    }
+
+    /// `ceremony` with alice's token.
+    fn ceremony_cli(&self, argv: &[&str]) -> Run {
+        self.inner.ceremony(argv)
     }
 
     /// `ceremony sign` of one bundle file with alice's token.
     fn sign(&self, stick: &Path, file: &str, anchor: &[&str]) -> Run {
-        let bundle = stick.join("tuf-ceremony");
-        let mut argv = vec![
-            "sign".to_owned(),
-            "--metadata".to_owned(),
-            bundle.join(file).display().to_string(),
-        ];
-        if let [flag, name] = anchor {
-            argv.push((*flag).to_owned());
-            argv.push(bundle.join(name).display().to_string());
-        }
-        for arg in [
-            "--profile",
-            "softhsm2",
-            "--token-label",
-            "alice",
-            "--pin-file",
-            path_str(&self.pin),
-        ] {
-            argv.push(arg.to_owned());
-        }
-        self.hsm.ceremony(&argv)
+        self.inner.sign(stick, file, anchor, "alice")
     }
 
     /// Every delegated role on the stick, signed in one batch with the bins key.
@@ -126,65 +68,13 @@ impl Releaser {
 
     /// Another age key for delegated roles, as `ceremony onboard` writes it.
     fn onboard_age(&self, name: &str, pass: &str) {
-        let pass_file = self.path(&format!("{name}.pass"));
-        std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
-        let run = self.hsm.ceremony([
-            "onboard",
-            "--age",
-            path_str(&self.path(&format!("{name}.age"))),
-            "--passphrase-file",
-            path_str(&pass_file),
-            "--key-type",
-            "ed25519",
-            "--out",
-            path_str(&self.path(&format!("{name}.pub.json"))),
-        ]);
-        assert_ok(&run, &format!("onboard {name}"));
+        self.inner.onboard_age(name, pass);
     }
 
     /// A new repository: root v1 and targets v1 signed by alice, committed.
     fn new_repository(&self, name: &str) -> PathBuf {
-        let repo = self.path(name);
-        let repo_s = path_str(&repo);
-        assert_ok(
-            &self.tuf_repo(&[
-                "init",
-                repo_s,
-                "--root-key",
-                path_str(&self.path("alice.pub.json")),
-                "--root-threshold",
-                "1",
-                "--snapshot-key",
-                path_str(&self.path("snapshot.pub.json")),
-                "--timestamp-key",
-                path_str(&self.path("timestamp.pub.json")),
-                "--online-snapshot-age",
-                path_str(&self.path("snapshot.age")),
-                "--online-timestamp-age",
-                path_str(&self.path("timestamp.age")),
-            ]),
-            "init",
-        );
-        let stick = self.path(&format!("{name}-stick-1"));
-        assert_ok(
-            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
-            "stage v1",
-        );
-        assert_ok(&self.sign(&stick, "staged/root.json", &[]), "root v1");
-        assert_ok(
-            &self.sign(
-                &stick,
-                "staged/targets.json",
-                &["--staged-root", "staged/root.json"],
-            ),
-            "targets v1",
-        );
-        assert_ok(
-            &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
-            "merge v1",
-        );
-        assert_ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");
-        repo
+        self.inner
+            .published_v1_in(name, &format!("{name}-stick-1"), "alice", &[])
     }
 
     /// Stages, signs (targets with alice's token for root v1, delegated
@@ -205,7 +95,7 @@ impl Releaser {
         let t = Instant::now();
         step(
             "stage",
-            self.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+            self.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
             t,
         );
         if targets_too {
@@ -370,7 +260,7 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
     let stick = r.path("named-stick-2");
     // A delegated role is not committed before it is signed.
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage",
     );
     let manifest = tuf_ceremony_e2e::read_json(&stick.join("tuf-ceremony/manifest.json"));
@@ -639,7 +529,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
     // keyed by the staged claimed it travels with.
     let stick = r.path("pep480-stick-2");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage",
     );
     assert_eq!(
@@ -661,7 +551,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
         "project-x (claimed v1 (staged))"
     );
     // The appliance anchors project-x on the staged claimed the bundle carries.
-    let run = r.hsm.ceremony(["inspect", "--media", path_str(&stick)]);
+    let run = r.ceremony_cli(&["inspect", "--stick", path_str(&stick)]);
     assert_ok(&run, "ceremony inspect");
     assert!(
         run.stdout.contains("project-x (claimed v1 (staged))"),
@@ -734,7 +624,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
     assert!(run.stdout.contains("(claimed v2, unsigned)"), "{run:?}");
     let stick = r.path("pep480-stick-3");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage the re-key",
     );
     assert_eq!(
@@ -784,7 +674,7 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
     );
     let stick = r.path("pep480-stick-4");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage the removal",
     );
     assert_eq!(

@@ -124,7 +124,7 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
     let stick_a = r.path("stick-a");
     let stick_b = r.path("stick-b");
     assert_ok(
-        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
+        &r.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick_a)]),
         "stage v1",
     );
     let manifest = tuf_ceremony_e2e::read_json(&stick_a.join("tuf-ceremony/manifest.json"));
@@ -209,14 +209,14 @@ fn a_new_repository_and_a_key_rotation_go_from_init_to_a_root_python_tuf_accepts
         &r.tuf_repo(&[
             "stage-rotation",
             repo_s,
-            "--out",
+            "--stick",
             path_str(&stick_c),
             "--add-root-key",
             path_str(&r.pub_key("carol")),
             "--remove-root-key",
             &alice[..12],
             // Past the fixture's reference time (2030), which python-tuf checks at.
-            "--expires-days",
+            "--root-expires-days",
             "1500",
         ]),
         "stage v2",
@@ -384,7 +384,7 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
         &r.tuf_repo(&[
             "stage-rotation",
             repo_s,
-            "--out",
+            "--stick",
             path_str(&stick_a),
             "--root-threshold",
             "3",
@@ -394,9 +394,10 @@ fn merge_and_stage_refuse_what_could_never_be_trusted_naming_the_stick_or_role()
     );
     assert!(!stick_a.exists());
     assert_ok(
-        &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
+        &r.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick_a)]),
         "stage",
     );
+    // `--out`, the older spelling of `--stick`, still works.
     refused(
         &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick_a)]),
         "a second bundle on the same stick",
@@ -489,7 +490,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     let repo_s = path_str(&repo);
     let published = repo.join("repository");
     refused(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&r.path("stick-0"))]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&r.path("stick-0"))]),
         "nothing to stage",
         &["nothing is staged"],
     );
@@ -552,7 +553,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
     // The targets ceremony: signed for root v1's targets keys.
     let stick = r.path("stick-2");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage targets",
     );
     let manifest = tuf_ceremony_e2e::read_json(&stick.join("tuf-ceremony/manifest.json"));
@@ -619,7 +620,7 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         &r.tuf_repo(&[
             "stage-rotation",
             repo_s,
-            "--out",
+            "--stick",
             path_str(&r.path("stick-3")),
             "--add-root-key",
             path_str(&r.pub_key("bob")),
@@ -755,7 +756,7 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
     );
     let stick = r.path("stick-2");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage v2",
     );
     let trusted = ["--trusted", "repository/1.root.json"];

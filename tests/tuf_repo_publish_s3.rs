@@ -14,6 +14,9 @@ use tuf_ceremony_e2e::js::tufjs_downloads;
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::s3::{AWS_ENV, Moto};
 use tuf_ceremony_e2e::{Run, assert_ok, binary, path_str, python, workspace_root};
+// One SHA-256 helper for the workspace; its known-answer vectors are
+// tested in tuf-metadata.
+use tuf_metadata::sha256_hex;
 
 const BUCKET: &str = "tuf";
 const PREFIX: &str = "prod";
@@ -144,7 +147,7 @@ fn commit_targets_v2(r: &Releaser, repo: &Path, keyholder: &str, files: &[(PathB
     }
     let stick = r.path("stick-2");
     assert_ok(
-        &r.tuf_repo(&["stage", repo_s, "--out", path_str(&stick)]),
+        &r.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
         "stage targets v2",
     );
     assert_ok(
@@ -460,25 +463,6 @@ fn credentials_never_reach_the_output_even_when_the_endpoint_fails() {
     assert!(run.stderr.contains("prod/1.targets.json"), "{run:?}");
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    // The e2e package has no hashing crate; python's hashlib is the peer.
-    let output = Command::new(python())
-        .args([
-            "-c",
-            "import hashlib,sys; sys.stdout.write(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(bytes)?;
-            child.wait_with_output()
-        })
-        .expect("python hashlib");
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// `tuf-repo client` (ours), pinned to root v1, over HTTP from the bucket:
 /// init once, then refresh and download into `client` as the conformance
 /// suite drives it. Returns the downloaded bytes.
@@ -575,7 +559,7 @@ fn python_tuf_tuf_js_and_our_client_follow_the_bucket_through_a_root_rotation() 
     let run = r.tuf_repo(&[
         "stage-rotation",
         repo_s,
-        "--out",
+        "--stick",
         path_str(&stick),
         "--add-root-key",
         path_str(&r.pub_key("bob")),

@@ -18,6 +18,7 @@ pub const TIMESTAMP_PASS: &str = "timestamp passphrase";
 pub struct Releaser {
     hsm: SoftHsm,
     pins: BTreeMap<&'static str, PathBuf>,
+    tuf_repo: PathBuf,
 }
 
 impl Releaser {
@@ -46,25 +47,47 @@ impl Releaser {
             assert_eq!(run.code, Some(0), "onboard {token}: {run:?}");
             pins.insert(*token, pin);
         }
-        let releaser = Releaser { hsm, pins };
+        let releaser = Releaser {
+            hsm,
+            pins,
+            tuf_repo: binary("tuf-repo"),
+        };
         let online_keys = [("snapshot", SNAPSHOT_PASS), ("timestamp", TIMESTAMP_PASS)];
         for (role, pass) in online_keys.into_iter().filter(|_| online) {
-            let pass_file = releaser.path(&format!("{role}.pass"));
-            std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
-            let run = releaser.hsm.ceremony(args(&[
-                "onboard",
-                "--age",
-                path_str(&releaser.path(&format!("{role}.age"))),
-                "--passphrase-file",
-                path_str(&pass_file),
-                "--key-type",
-                "ed25519",
-                "--out",
-                path_str(&releaser.path(&format!("{role}.pub.json"))),
-            ]));
-            assert_eq!(run.code, Some(0), "onboard {role}: {run:?}");
+            releaser.onboard_age(role, pass);
         }
         releaser
+    }
+
+    /// Runs `tuf-repo` from `binary` instead (e.g. an optimised build).
+    pub fn with_tuf_repo(mut self, binary: PathBuf) -> Releaser {
+        self.tuf_repo = binary;
+        self
+    }
+
+    /// An age-encrypted software key `<name>.age` (passphrase in
+    /// `<name>.pass`) and its `<name>.pub.json`, as `ceremony onboard`
+    /// writes them: the online keys, or a delegated role's key.
+    pub fn onboard_age(&self, name: &str, pass: &str) {
+        let pass_file = self.path(&format!("{name}.pass"));
+        std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
+        let run = self.hsm.ceremony(args(&[
+            "onboard",
+            "--age",
+            path_str(&self.path(&format!("{name}.age"))),
+            "--passphrase-file",
+            path_str(&pass_file),
+            "--key-type",
+            "ed25519",
+            "--out",
+            path_str(&self.path(&format!("{name}.pub.json"))),
+        ]));
+        assert_eq!(run.code, Some(0), "onboard {name}: {run:?}");
+    }
+
+    /// `ceremony` with the tokens' SoftHSM2 configuration.
+    pub fn ceremony(&self, argv: &[&str]) -> Run {
+        self.hsm.ceremony(argv)
     }
 
     /// `name` in the scratch area beside the tokens.
@@ -85,7 +108,7 @@ impl Releaser {
 
     /// `tuf-repo` with the online keys' passphrases in the environment.
     pub fn tuf_repo(&self, argv: &[&str]) -> Run {
-        let output = Command::new(binary("tuf-repo"))
+        let output = Command::new(&self.tuf_repo)
             .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
             .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
             .args(argv)
@@ -136,7 +159,20 @@ impl Releaser {
     /// (file, target path), added to the staged v1 before the ceremony, so
     /// a client can download something without a second ceremony.
     pub fn published_v1_with_targets(&self, keyholder: &str, targets: &[(&Path, &str)]) -> PathBuf {
-        let repo = self.path("repo");
+        self.published_v1_in("repo", "stick-1", keyholder, targets)
+    }
+
+    /// [`Releaser::published_v1_with_targets`] with the repository at
+    /// `<scratch>/<repo_name>` and the ceremony's stick at
+    /// `<scratch>/<stick_name>`, for tests that make several.
+    pub fn published_v1_in(
+        &self,
+        repo_name: &str,
+        stick_name: &str,
+        keyholder: &str,
+        targets: &[(&Path, &str)],
+    ) -> PathBuf {
+        let repo = self.path(repo_name);
         let repo_s = path_str(&repo);
         assert_ok(
             &self.tuf_repo(&[
@@ -164,9 +200,9 @@ impl Releaser {
             );
         }
         // Nothing is published yet: the first ceremony signs root v1 and targets v1.
-        let stick = self.path("stick-1");
+        let stick = self.path(stick_name);
         assert_ok(
-            &self.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),
+            &self.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick)]),
             "stage v1",
         );
         assert_ok(
@@ -179,7 +215,7 @@ impl Releaser {
             "targets v1",
         );
         assert_ok(
-            &self.tuf_repo(&["merge", repo_s, path_str(&stick)]),
+            &self.tuf_repo(&["merge", repo_s, "--stick", path_str(&stick)]),
             "merge v1",
         );
         assert_ok(&self.tuf_repo(&["commit", repo_s]), "commit v1");

@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -122,91 +122,62 @@ impl Drop for Netns {
     }
 }
 
-/// A tmux server of this test's own, with one window running a command.
-/// Killed (with what runs in it) when dropped.
-pub struct Tmux {
-    socket: String,
-}
+/// A tmux server of this test's own, with one window running a command
+/// (the shared `tmux-driver`, failing the test on any error). Killed (with
+/// what runs in it) when dropped.
+pub struct Tmux(tmux_driver::Tmux);
 
 impl Tmux {
     /// Starts `shell_command` (run by `sh -c`) in a detached window of
     /// `width`×`height`. After the command ends the window prints
     /// `[exited N]` and stays, so the exit code can be read.
     pub fn start(shell_command: &str, width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            socket: unique("tufc-tmux"),
+        let window = tmux_driver::Window {
+            shell_command,
+            width,
+            height,
+            exit_label: "exited",
+            env: &[],
         };
-        let wrapped = format!("{shell_command}; echo \"[exited $?]\"; sleep 600");
-        let output = Command::new("tmux")
-            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .args(["sh", "-c", &wrapped])
-            .env("TERM", "xterm-256color")
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run tmux ({e}): install tmux (`cargo xtask test` does)")
-            });
-        assert!(
-            output.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        tmux
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux")
+        Tmux(tmux_driver::Tmux::start("tufc-tmux", &window).unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// Sends tmux key names (`Enter`, `Down`, `Escape`) or literal text.
     pub fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "0"];
-        args.extend(keys);
-        let output = self.tmux(&args);
-        assert!(output.status.success(), "send-keys {keys:?}");
+        if let Err(e) = self.0.keys(keys) {
+            panic!("send-keys {keys:?}: {e}");
+        }
     }
 
     /// Types `text` literally (nothing in it is read as a key name).
     pub fn type_text(&self, text: &str) {
-        let output = self.tmux(&["send-keys", "-t", "0", "-l", text]);
-        assert!(output.status.success(), "send-keys -l");
+        if let Err(e) = self.0.type_text(text) {
+            panic!("send-keys -l: {e}");
+        }
     }
 
     /// The screen as text, one line per row.
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "0"]).stdout).into_owned()
+        self.0.screen().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Waits (up to 60 s: debug builds and SoftHSM2 are slow on a loaded
     /// machine) until the screen satisfies `ready`; returns that screen, or
     /// fails the test showing the last one.
     pub fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "waited 60 s for {what}; the screen is:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.0
+            .wait_until(
+                what,
+                Duration::from_secs(60),
+                Duration::from_millis(100),
+                false,
+                ready,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Waits until `text` is on the screen.
     pub fn wait_for(&self, text: &str) -> String {
         self.wait_until(&format!("{text:?}"), |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
     }
 }

@@ -14,7 +14,7 @@
 //! under OVMF as far as the launcher.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -504,91 +504,47 @@ fn make_stick(drill: &Path, stick: &Path) -> Result<()> {
     )
 }
 
-/// A private tmux server (80×24) running qemu, its pane mirrored to a log.
-struct Tmux {
-    socket: String,
-}
+/// A private tmux server (80×24) running qemu, its pane mirrored to a log:
+/// the shared `tmux-driver`, with errors as anyhow and the wait stopped as
+/// soon as qemu exits.
+struct Tmux(tmux_driver::Tmux);
 
 impl Tmux {
     fn start(shell_command: &str, log: &Path) -> Result<Tmux> {
-        let tmux = Tmux {
-            socket: format!("tuf-image-{}", std::process::id()),
+        let window = tmux_driver::Window {
+            shell_command,
+            width: 80,
+            height: 24,
+            exit_label: "qemu exited",
+            env: &[("LANG", "C.UTF-8")],
         };
-        let _ = tmux.tmux(&["kill-server"]);
-        let wrapped = format!("{shell_command}; echo \"[qemu exited $?]\"; sleep 600");
-        let out = Command::new("tmux")
-            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "80", "-y", "24", "sh", "-c", &wrapped])
-            .env("TERM", "xterm-256color")
-            .env("LANG", "C.UTF-8")
-            .output()
-            .context("cannot run tmux")?;
-        ensure!(
-            out.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pipe = format!("cat >> {}", quote(log));
-        tmux.tmux(&["pipe-pane", "-t", "0", &pipe])?;
-        Ok(tmux)
-    }
-
-    fn tmux(&self, args: &[&str]) -> Result<Output> {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .context("cannot run tmux")?;
-        ensure!(
-            out.status.success(),
-            "tmux {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(out)
+        let tmux = tmux_driver::Tmux::start("tuf-image", &window)?;
+        tmux.pipe_to(log)?;
+        Ok(Tmux(tmux))
     }
 
     fn keys(&self, keys: &[&str]) -> Result<()> {
-        let mut args = vec!["send-keys", "-t", "0"];
-        args.extend(keys);
-        self.tmux(&args).map(|_| ())
+        Ok(self.0.keys(keys)?)
     }
 
     fn type_text(&self, text: &str) -> Result<()> {
-        self.tmux(&["send-keys", "-t", "0", "-l", text]).map(|_| ())
+        Ok(self.0.type_text(text)?)
     }
 
     fn screen(&self) -> Result<String> {
-        let out = self.tmux(&["capture-pane", "-p", "-t", "0"])?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(self.0.screen()?)
     }
 
     /// Waits up to `seconds` until the screen satisfies `ready`.
     fn wait_until(&self, what: &str, seconds: u64, ready: impl Fn(&str) -> bool) -> Result<String> {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen()?;
-            if ready(&screen) {
-                return Ok(screen);
-            }
-            if screen.contains("[qemu exited") {
-                bail!("qemu exited while waiting for {what}; the screen is:\n{screen}");
-            }
-            if start.elapsed() > Duration::from_secs(seconds) {
-                bail!("waited {seconds} s for {what}; the screen is:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let timeout = Duration::from_secs(seconds);
+        Ok(self
+            .0
+            .wait_until(what, timeout, Duration::from_millis(250), true, ready)?)
     }
 
     fn wait_for(&self, text: &str, seconds: u64) -> Result<String> {
         self.wait_until(&format!("{text:?}"), seconds, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
     }
 }
 

@@ -11,29 +11,27 @@ use ceremony::media::{load, recognise};
 use ceremony::review::{board_lines, grouped_digest, review};
 use clap::Args as ClapArgs;
 use metadata_io::read_capped;
-use time::OffsetDateTime;
 use tuf_metadata::Limits;
 
-use crate::cli_time::parse_time;
+use cli_common::AtArgs;
 
 /// Arguments of `ceremony inspect`.
 #[derive(ClapArgs)]
 pub struct Args {
     /// The stick (its mount point) or any directory holding a bundle,
     /// a go-tuf or a tuf-on-ci layout.
-    #[arg(long, value_name = "dir")]
+    #[arg(long = "stick", visible_alias = "media", value_name = "dir")]
     media: PathBuf,
     /// A root pinned on the image, which the stick's history must contain.
     #[arg(long, value_name = "root.json")]
     pinned_root: Option<PathBuf>,
-    /// The time expiries are shown against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Prints the review; fails (exit 1) where the appliance would stop.
 pub fn run(args: &Args) -> Result<()> {
-    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let now = args.at.now();
     let pinned = args
         .pinned_root
         .as_ref()

@@ -14,10 +14,9 @@ use clap::Args as ClapArgs;
 use metadata_io::read_capped;
 use signers::pkcs11::{Access, Pkcs11Signer, TokenKey};
 use signers::{Pin, PinState};
-use time::OffsetDateTime;
 
-use crate::cli_time::parse_time;
 use crate::cli_token::TokenArgs;
+use cli_common::AtArgs;
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root};
 
@@ -45,14 +44,13 @@ pub struct Args {
     /// File holding the user PIN (first line). Never given on the command line.
     #[arg(long, value_name = "path")]
     pin_file: PathBuf,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command; every error names the file, token or key involved.
 pub fn run(args: &Args) -> Result<()> {
-    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let now = args.at.now();
     let file = args.metadata.display().to_string();
     let trusted = match &args.trusted {
         Some(path) => Some(load_root(path)?),

@@ -31,7 +31,7 @@ pub struct Args {
     drill: bool,
     /// The stick's mount point or any directory (repeat for several);
     /// default: the removable media found.
-    #[arg(long, value_name = "dir")]
+    #[arg(long = "stick", visible_alias = "media", value_name = "dir")]
     media: Vec<PathBuf>,
     /// A root the stick's history must contain; default
     /// /etc/tuf-ceremony/pinned-root.json when the image has one.
@@ -133,7 +133,7 @@ fn drill_in_temp_dir(args: &Args) -> Result<()> {
     let mut child = Command::new(&exe);
     child
         .arg("--drill")
-        .arg("--media")
+        .arg("--stick")
         .arg(&staged.stick)
         .args(["--piv-slot", &args.piv_slot])
         .env("SOFTHSM2_CONF", &staged.softhsm2_conf);

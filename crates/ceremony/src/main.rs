@@ -8,14 +8,13 @@ mod cli_inspect;
 mod cli_onboard;
 mod cli_preflight;
 mod cli_sign;
-mod cli_time;
 mod cli_token;
 mod cli_tui;
 mod cli_yubikey;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Sign TUF metadata offline with hardware keys.
 #[derive(Parser)]
@@ -47,8 +46,15 @@ enum Command {
     DrillStage(cli_drill::Args),
 }
 
+/// The command line, parsed with the conventions both binaries share
+/// (lower-case value names in help).
+fn parse_command_line() -> Cli {
+    let matches = cli_common::lower_case_value_names(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     let result = match cli.command {
         None => cli_tui::run(&cli.tui),
         Some(Command::Sign(args)) => cli_sign::run(&args),
@@ -63,5 +69,52 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let matches = cli_common::lower_case_value_names(Cli::command())
+            .try_get_matches_from(std::iter::once("ceremony").chain(args.iter().copied()))?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn every_value_name_is_lower_case() {
+        let cmd = cli_common::lower_case_value_names(Cli::command());
+        assert_eq!(cli_common::value_name_problems(&cmd), Vec::<String>::new());
+        cmd.debug_assert();
+    }
+
+    #[test]
+    fn the_stick_is_stick_and_media_still_works() {
+        for flag in ["--stick", "--media"] {
+            let cli = parse(&["inspect", flag, "/mnt/s"]).unwrap();
+            assert!(matches!(cli.command, Some(Command::Inspect(_))), "{flag}");
+            let cli = parse(&["--drill", flag, "/mnt/s"]).unwrap();
+            assert!(cli.command.is_none(), "{flag}");
+        }
+        let help = Cli::command()
+            .find_subcommand_mut("inspect")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains("--stick <dir>") && help.contains("media"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn at_uses_the_shared_parser() {
+        assert!(parse(&["inspect", "--stick", "s", "--at", "2029-01-01T00:00:00Z"]).is_ok());
+        let err = parse(&["inspect", "--stick", "s", "--at", "tomorrow"])
+            .err()
+            .unwrap();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("not an RFC 3339 time"), "{err}");
     }
 }

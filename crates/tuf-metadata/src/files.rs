@@ -64,10 +64,9 @@ pub fn digest_hex(alg: &str, bytes: &[u8]) -> Option<String> {
     Some(hex::encode(ring::digest::digest(algorithm(alg)?, bytes)))
 }
 
-/// Hex SHA-256 of `bytes`: the hash target files are named and binned by.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
-}
+/// Hex SHA-256 of `bytes`: the hash target files are named and binned by
+/// (the one helper, in [`crate::digest`]).
+pub use crate::digest::sha256_hex;
 
 /// Checks `length` (when listed) and `hashes` (when listed) of `bytes`.
 pub fn check_bytes(

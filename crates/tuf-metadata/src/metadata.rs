@@ -334,10 +334,7 @@ impl<T> Metadata<T> {
 
     /// Hex SHA-256 of [`Self::signed_bytes`], what a witness reads aloud.
     pub fn signed_digest(&self) -> String {
-        hex::encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            &self.signed_bytes,
-        ))
+        crate::digest::sha256_hex(&self.signed_bytes)
     }
 }
 

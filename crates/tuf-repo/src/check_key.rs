@@ -10,8 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args as ClapArgs;
+use cli_common::AttestationRootArgs;
 
-use crate::keys::{add_root_file, read_key_and_evidence, roots_from_env};
+use crate::keys::{read_key_and_evidence, roots_with};
 
 /// Arguments of `tuf-repo check-key`.
 #[derive(ClapArgs)]
@@ -19,18 +20,13 @@ pub struct Args {
     /// The public key file (`{"keyid", "key", "token", "attestation"}`).
     #[arg(value_name = "pub.json")]
     file: PathBuf,
-    /// Also trust this attestation root CA (PEM or DER), besides Yubico's
-    /// pinned PIV roots and those in $TUF_REPO_ATTESTATION_ROOTS; repeatable.
-    #[arg(long, value_name = "ca.pem")]
-    attestation_root: Vec<PathBuf>,
+    #[command(flatten)]
+    attestation: AttestationRootArgs,
 }
 
 /// Runs the command: exit 0 when the evidence verifies and binds, 1 else.
 pub fn run(args: &Args) -> Result<()> {
-    let mut roots = roots_from_env().map_err(anyhow::Error::msg)?;
-    for path in &args.attestation_root {
-        add_root_file(&mut roots, path).map_err(anyhow::Error::msg)?;
-    }
+    let roots = roots_with(&args.attestation.roots).map_err(anyhow::Error::msg)?;
     let (key, evidence) = read_key_and_evidence(&args.file, &roots)?;
     let Some(evidence) = evidence else {
         bail!(

@@ -1,18 +1,15 @@
 //! Times on the command line: `--at` to pretend a time (tests, dry runs),
-//! and expiries computed from it.
+//! and expiries computed from it. The flag and its parser live in
+//! `cli-common`, shared with `ceremony`.
 
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use tuf_metadata::Expires;
 
-/// clap's parser for `--at <RFC3339>`.
-pub fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("not an RFC 3339 time: {e}"))
-}
+pub use cli_common::AtArgs;
 
 /// `--at`, or now.
-pub fn now_or(at: Option<OffsetDateTime>) -> OffsetDateTime {
-    at.unwrap_or_else(OffsetDateTime::now_utc)
+pub fn now_or(at: AtArgs) -> OffsetDateTime {
+    at.now()
 }
 
 /// The expiry `days` after `now`, to the second.

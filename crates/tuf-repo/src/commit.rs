@@ -14,7 +14,7 @@ use tuf_metadata::keys::keyid_mismatches;
 use tuf_metadata::rotation::check_expiry;
 use tuf_metadata::{Limits, Metadata, Root, Targets, verify_root_update, verify_trusted_root};
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::config::Config;
 use crate::layout::Repo;
 use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
@@ -25,10 +25,8 @@ use crate::target_files::{published_blob_name, staged_blob};
 pub struct Args {
     /// The repository directory.
     repo: PathBuf,
-    /// The time expiry is checked against and new expiries count from
-    /// (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
+use cli_common::AttestationRootArgs;
 use metadata_io::write_atomically;
 use time::OffsetDateTime;
 use tuf_metadata::threshold::short_id;
@@ -26,7 +27,7 @@ use tuf_metadata::{
     PublicKey, RoleKeys, RoleScope, SuccinctRoles, Targets, json,
 };
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::Config;
 use crate::graph::{Graph, MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::SPEC_VERSION;
@@ -104,9 +105,10 @@ pub struct Args {
     /// delegation --name.
     #[arg(long, value_name = "keyid", conflicts_with = "key")]
     remove_key: Vec<String>,
-    /// The time expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    attestation: AttestationRootArgs,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.
@@ -143,7 +145,7 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     let (mut targets, path) = role_to_edit(&repo, &config, now, &args.from)?;
-    let keys = read_keys(&args.key)?;
+    let keys = read_keys(&args.key, &args.attestation.roots)?;
     let threshold = args
         .threshold
         .expect("clap requires --threshold with --key");
@@ -272,10 +274,10 @@ pub fn run(args: &Args) -> Result<()> {
 }
 
 /// Reads key files, refusing one given twice.
-fn read_keys(files: &[PathBuf]) -> Result<BTreeMap<KeyId, Key>> {
+fn read_keys(files: &[PathBuf], extra_roots: &[PathBuf]) -> Result<BTreeMap<KeyId, Key>> {
     let mut keys: BTreeMap<KeyId, Key> = BTreeMap::new();
     for file in files {
-        let key = read_public_key_file(file)?;
+        let key = read_public_key_file(file, extra_roots)?;
         let id = key.key_id();
         if keys.insert(id.clone(), key).is_some() {
             bail!("{}: key {id} is given twice", file.display());
@@ -352,7 +354,7 @@ fn rekey(
             _ => bail!("--remove-key {prefix:?}: several keys of {name} match"),
         }
     }
-    for added in read_keys(&args.add_key)? {
+    for added in read_keys(&args.add_key, &args.attestation.roots)? {
         let (id, key) = added;
         if role.keyids.contains(&id) {
             bail!(

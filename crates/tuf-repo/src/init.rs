@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
+use cli_common::{AttestationRootArgs, parse_days};
 use metadata_io::write_atomically;
 use time::OffsetDateTime;
 use tuf_metadata::{Common, Metadata, Object, RoleKeys, Root, Targets, json};
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::{self, Config, Expiry, Margin, Online, OnlineKey};
 use crate::keys::{add_key, check_signable, read_public_key_file};
 use crate::layout::Repo;
@@ -53,9 +54,10 @@ pub struct Args {
     /// The repository's name in ceremony manifests (default: directory name).
     #[arg(long)]
     name: Option<String>,
-    /// The time expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    attestation: AttestationRootArgs,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.
@@ -119,21 +121,46 @@ pub fn run(args: &Args) -> Result<()> {
 /// otherwise `keys/<role>.age` inside it. Passphrases come from
 /// `TUF_SNAPSHOT_PASSPHRASE` / `TUF_TIMESTAMP_PASSPHRASE`. Checked as the
 /// next command will read it.
-/// `--expiry-{root,targets,snapshot,timestamp}-days`: the validity periods
-/// a new repository is configured with (`init` and `import`).
+/// `--{root,targets,snapshot,timestamp}-expires-days`: the validity periods
+/// a new repository is configured with (`init` and `import`). The older
+/// `--expiry-<role>-days` spellings stay as hidden aliases.
 #[derive(ClapArgs)]
 pub struct ExpiryArgs {
     /// Days a new root is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().root)]
+    #[arg(
+        long = "root-expires-days",
+        alias = "expiry-root-days",
+        value_name = "days",
+        value_parser = parse_days,
+        default_value_t = Expiry::default().root
+    )]
     pub expiry_root_days: u32,
     /// Days new targets metadata is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().targets)]
+    #[arg(
+        long = "targets-expires-days",
+        alias = "expiry-targets-days",
+        value_name = "days",
+        value_parser = parse_days,
+        default_value_t = Expiry::default().targets
+    )]
     pub expiry_targets_days: u32,
     /// Days a new snapshot is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().snapshot)]
+    #[arg(
+        long = "snapshot-expires-days",
+        alias = "expiry-snapshot-days",
+        value_name = "days",
+        value_parser = parse_days,
+        default_value_t = Expiry::default().snapshot
+    )]
     pub expiry_snapshot_days: u32,
     /// Days a new timestamp is valid.
-    #[arg(long, value_name = "days", default_value_t = Expiry::default().timestamp)]
+    #[arg(
+        long = "timestamp-expires-days",
+        alias = "expiry-timestamp-days",
+        value_name = "days",
+        value_parser = parse_days,
+        default_value_t = Expiry::default().timestamp
+    )]
     pub expiry_timestamp_days: u32,
 }
 
@@ -238,7 +265,7 @@ fn new_root(args: &Args, now: OffsetDateTime, expiry: &Expiry) -> Result<Root> {
         ("timestamp", std::slice::from_ref(&args.timestamp_key)),
     ] {
         for file in files {
-            let key = read_public_key_file(file)?;
+            let key = read_public_key_file(file, &args.attestation.roots)?;
             add_key(&mut root, role, key).with_context(|| format!("{}", file.display()))?;
         }
     }

@@ -3,7 +3,7 @@
 //! that could never be signed.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bundle_format::{PublicKeyError, PublicKeyFile};
 use signers::yubikey::attestation::{self, AttestationEvidence, TrustedRoots, stored};
@@ -94,8 +94,9 @@ pub enum RoleError {
 /// carries YubiKey attestation evidence it must verify (against Yubico's
 /// pinned roots and any in `$TUF_REPO_ATTESTATION_ROOTS`) and certify this
 /// very key, else the key is refused; the attested serial is printed.
-pub fn read_public_key_file(path: &Path) -> Result<Key, KeyFileError> {
-    let roots = roots_from_env().map_err(|why| KeyFileError::Attestation {
+/// `extra_roots` are trusted too (`--attestation-root`).
+pub fn read_public_key_file(path: &Path, extra_roots: &[PathBuf]) -> Result<Key, KeyFileError> {
+    let roots = roots_with(extra_roots).map_err(|why| KeyFileError::Attestation {
         file: path.display().to_string(),
         why,
     })?;
@@ -123,6 +124,15 @@ pub fn roots_from_env() -> Result<TrustedRoots, String> {
         for path in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
             add_root_file(&mut roots, &path)?;
         }
+    }
+    Ok(roots)
+}
+
+/// [`roots_from_env`] plus the files in `extra` (`--attestation-root`).
+pub fn roots_with(extra: &[PathBuf]) -> Result<TrustedRoots, String> {
+    let mut roots = roots_from_env()?;
+    for path in extra {
+        add_root_file(&mut roots, path)?;
     }
     Ok(roots)
 }
@@ -282,19 +292,19 @@ mod tests {
                 k.key_id()
             ),
         );
-        assert_eq!(read_public_key_file(&good).unwrap(), k);
+        assert_eq!(read_public_key_file(&good, &[]).unwrap(), k);
         let liar = write(
             dir.path(),
             "liar.pub.json",
             &format!(r#"{{"keyid": "{}", "key": {body}}}"#, "00".repeat(32)),
         );
-        let err = read_public_key_file(&liar).unwrap_err().to_string();
+        let err = read_public_key_file(&liar, &[]).unwrap_err().to_string();
         assert!(
             err.contains("liar.pub.json") && err.contains("does not match"),
             "{err}"
         );
         let junk = write(dir.path(), "junk.pub.json", "[]");
-        let err = read_public_key_file(&junk).unwrap_err().to_string();
+        let err = read_public_key_file(&junk, &[]).unwrap_err().to_string();
         assert!(err.starts_with(&junk.display().to_string()), "{err}");
     }
 

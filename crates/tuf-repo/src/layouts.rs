@@ -29,18 +29,15 @@ use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Targets};
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::config::{self, Config};
 use crate::graph::{MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::ExpiryArgs;
 use crate::layout::{Repo, latest_version, load_any};
 use crate::online::OnlineSigner;
 use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
-use crate::target_files::{published_blob_name, staged_blob};
+use crate::target_files::{MAX_TARGET_BYTES, published_blob_name, staged_blob};
 use crate::verify;
-
-/// The largest target file `import` reads (as `add-target`: 1 GiB).
-const MAX_TARGET_BYTES: usize = 1 << 30;
 
 /// The layouts other TUF tools keep a repository in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,9 +61,8 @@ pub struct ExportArgs {
     /// The directory to write (absent or empty).
     #[arg(long, value_name = "dir")]
     out: PathBuf,
-    /// The time the repository is verified at (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Arguments of `import`.
@@ -90,10 +86,8 @@ pub struct ImportArgs {
     /// The repository's name in ceremony manifests (default: directory name).
     #[arg(long)]
     name: Option<String>,
-    /// The time expiry is checked against and new expiries count from
-    /// (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs `export`.

@@ -31,7 +31,7 @@ mod verify_root;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The releaser's online tool: prepare ceremonies, merge and commit what
 /// keyholders signed, refresh online roles, verify, publish, and a strict
@@ -88,8 +88,15 @@ enum Command {
     Transcript(transcript_cmd::TranscriptCommand),
 }
 
+/// The command line, parsed with the conventions both binaries share
+/// (lower-case value names in help).
+fn parse_command_line() -> Cli {
+    let matches = cli_common::lower_case_value_names(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::StageRotation(args) => stage::run(&args),
@@ -118,6 +125,136 @@ fn main() -> ExitCode {
             // One line: the chain of contexts joined, never a backtrace.
             eprintln!("error: {err:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let matches = cli_common::lower_case_value_names(Cli::command())
+            .try_get_matches_from(std::iter::once("tuf-repo").chain(args.iter().copied()))?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn every_value_name_is_lower_case() {
+        let cmd = cli_common::lower_case_value_names(Cli::command());
+        assert_eq!(cli_common::value_name_problems(&cmd), Vec::<String>::new());
+        cmd.debug_assert();
+    }
+
+    #[test]
+    fn old_spellings_still_parse_as_hidden_aliases() {
+        for (new, old) in [
+            (
+                vec![
+                    "stage-rotation",
+                    "r",
+                    "--stick",
+                    "s",
+                    "--root-expires-days",
+                    "9",
+                ],
+                vec!["stage-rotation", "r", "--out", "s", "--expires-days", "9"],
+            ),
+            (
+                vec!["stage", "r", "--stick", "s"],
+                vec!["stage", "r", "--out", "s"],
+            ),
+            (
+                vec!["merge", "r", "--stick", "a", "--stick", "b"],
+                vec!["merge", "r", "a", "b"],
+            ),
+        ] {
+            assert!(parse(&new).is_ok(), "{new:?}");
+            assert!(parse(&old).is_ok(), "{old:?}");
+        }
+        let init = |expiry: &[&str]| {
+            let mut args = vec![
+                "init",
+                "r",
+                "--root-key",
+                "k",
+                "--root-threshold",
+                "1",
+                "--snapshot-key",
+                "s",
+                "--timestamp-key",
+                "t",
+            ];
+            args.extend_from_slice(expiry);
+            parse(&args)
+        };
+        for role in ["root", "targets", "snapshot", "timestamp"] {
+            let new = format!("--{role}-expires-days");
+            let old = format!("--expiry-{role}-days");
+            assert!(init(&[&new, "30"]).is_ok(), "{new}");
+            assert!(init(&[&old, "30"]).is_ok(), "{old}");
+        }
+        let help = Cli::command()
+            .find_subcommand_mut("stage-rotation")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--stick <dir>"), "{help}");
+        assert!(
+            !help.contains("--out") && !help.contains("--expires-days"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn merge_needs_a_stick_one_way_or_the_other() {
+        let err = parse(&["merge", "r"])
+            .err()
+            .expect("no stick is a usage error");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn at_and_days_are_checked_when_parsed() {
+        assert!(parse(&["status", "r", "--at", "2029-01-01T00:00:00Z"]).is_ok());
+        let late = parse(&["status", "r", "--at", "9999-01-01T00:00:00Z"])
+            .err()
+            .unwrap();
+        assert!(late.to_string().contains("after the year 9000"), "{late}");
+        let long = parse(&[
+            "stage-rotation",
+            "r",
+            "--stick",
+            "s",
+            "--root-expires-days",
+            "99999",
+        ])
+        .err()
+        .unwrap();
+        assert!(long.to_string().contains("more than"), "{long}");
+    }
+
+    #[test]
+    fn attestation_root_is_repeatable_where_keys_are_read() {
+        for base in [
+            vec!["check-key", "k.pub.json"],
+            vec!["stage-rotation", "r", "--stick", "s"],
+            vec![
+                "delegate",
+                "r",
+                "--name",
+                "n",
+                "--key",
+                "k",
+                "--threshold",
+                "1",
+                "--paths",
+                "p/*",
+            ],
+        ] {
+            let mut args = base.clone();
+            args.extend(["--attestation-root", "a.pem", "--attestation-root", "b.pem"]);
+            assert!(parse(&args).is_ok(), "{args:?}");
         }
     }
 }

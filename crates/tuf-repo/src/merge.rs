@@ -16,7 +16,7 @@ use tuf_metadata::signing::{Anchor, CheckedSignature, SigningPlan};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 use tuf_metadata::{Key, KeyId, Limits, Metadata, Root};
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::layout::Repo;
 use crate::manifest::{Item, Manifest};
 use crate::stage::{BUNDLE_DIR, pending_root};
@@ -26,12 +26,14 @@ use crate::stage::{BUNDLE_DIR, pending_root};
 pub struct Args {
     /// The repository directory.
     repo: PathBuf,
-    /// The sticks (directories holding `tuf-ceremony/`) to merge.
-    #[arg(value_name = "stick dir", required = true)]
+    /// A stick (a directory holding `tuf-ceremony/`) to merge; repeatable.
+    #[arg(long = "stick", value_name = "dir", required_unless_present = "sticks")]
+    stick: Vec<PathBuf>,
+    /// The sticks as positional arguments (the older spelling).
+    #[arg(value_name = "dir", hide = true)]
     sticks: Vec<PathBuf>,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// One merged file: where it goes, its bytes, and its threshold board.
@@ -77,7 +79,7 @@ pub fn run(args: &Args) -> Result<()> {
                 staged_root,
                 delegators: &delegators,
             },
-            &args.sticks,
+            &[&args.sticks[..], &args.stick[..]].concat(),
             now,
         )?;
         outputs.push((item, merged));

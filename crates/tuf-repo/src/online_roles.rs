@@ -135,10 +135,7 @@ pub fn require<T>(root: &Root, role: &str, metadata: &Metadata<T>, what: &str) -
     Ok(())
 }
 
-/// Hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
-}
+pub use tuf_metadata::sha256_hex;
 
 fn load_snapshot(path: &Path) -> Result<Snapshot> {
     let (_, md) = load_any(path)?;

@@ -19,7 +19,7 @@ use metadata_io::write_atomically;
 use time::OffsetDateTime;
 use tuf_metadata::Signed;
 
-use crate::clock::{now_or, parse_time, rfc3339};
+use crate::clock::{AtArgs, now_or, rfc3339};
 use crate::layout::{Repo, load_any};
 use crate::publish_git::{GitDestination, is_work_tree};
 
@@ -60,15 +60,13 @@ pub struct Args {
     /// The repository directory (its `repository/` is published).
     repo: PathBuf,
     /// A directory, a git work tree (then committed), or s3://bucket/prefix.
-    #[arg(long, value_name = "dir | git work tree | s3://bucket/prefix")]
+    #[arg(long, value_name = "dest")]
     to: String,
     /// Print what would be uploaded and skipped; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// The time expiry is checked against, locally and in the re-check
-    /// (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
     /// S3 options (only with `--to s3://`).
     #[command(flatten)]
     s3: S3Options,

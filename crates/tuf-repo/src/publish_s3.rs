@@ -31,6 +31,7 @@ use object_store::{
     RetryConfig,
 };
 use tuf_client::{FetchError, Fetcher};
+use tuf_metadata::sha256_hex;
 
 use crate::publish::{Destination, S3Options};
 
@@ -438,10 +439,6 @@ impl S3Destination {
             .split_once(" (endpoint ")
             .map_or(self.label.as_str(), |(url, _)| url)
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
 }
 
 /// `<operation> <object>: <what went wrong>`, with the store's own words

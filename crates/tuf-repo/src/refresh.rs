@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use metadata_io::write_atomically;
-use time::OffsetDateTime;
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::config::Config;
 use crate::layout::Repo;
 use crate::online_roles::{current_timestamp, next_snapshot, next_timestamp};
@@ -21,9 +20,8 @@ use crate::status::margin_for;
 pub struct SnapshotArgs {
     /// The repository directory.
     repo: PathBuf,
-    /// The time new expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Arguments of `timestamp`.
@@ -34,10 +32,8 @@ pub struct TimestampArgs {
     /// Refresh even when the timestamp is not yet inside its margin.
     #[arg(long)]
     force: bool,
-    /// The time the margin is checked against and the new expiry counts
-    /// from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// `snapshot`: snapshot V+1 naming the latest published targets, then a

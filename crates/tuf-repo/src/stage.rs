@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
+use cli_common::{AttestationRootArgs, parse_days};
 use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{Limits, Metadata, Root, json};
 
-use crate::clock::{expires_in_days, now_or, parse_time, rfc3339};
+use crate::clock::{AtArgs, expires_in_days, now_or, rfc3339};
 use crate::config::Config;
 use crate::keys::{add_key, check_signable, read_public_key_file, remove_key};
 use crate::layout::{Repo, load_any, load_root};
@@ -28,7 +29,7 @@ pub struct Args {
     /// The repository directory.
     repo: PathBuf,
     /// The stick (or any directory) to write `tuf-ceremony/` into.
-    #[arg(long, value_name = "stick dir")]
+    #[arg(long = "stick", alias = "out", value_name = "dir")]
     out: PathBuf,
     /// A root key to add, as `ceremony onboard` wrote it.
     #[arg(long, value_name = "pub.json")]
@@ -49,11 +50,17 @@ pub struct Args {
     #[arg(long, value_name = "n")]
     targets_threshold: Option<u64>,
     /// Days the new root is valid (default: the configuration's).
-    #[arg(long, value_name = "d")]
+    #[arg(
+        long = "root-expires-days",
+        alias = "expires-days",
+        value_name = "days",
+        value_parser = parse_days
+    )]
     expires_days: Option<u32>,
-    /// The time expiries count from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    attestation: AttestationRootArgs,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.
@@ -129,11 +136,10 @@ pub struct PendingArgs {
     /// The repository directory.
     repo: PathBuf,
     /// The stick (or any directory) to write `tuf-ceremony/` into.
-    #[arg(long, value_name = "stick dir")]
+    #[arg(long = "stick", alias = "out", value_name = "dir")]
     out: PathBuf,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// `stage`: a bundle of whatever is staged and not yet published — root
@@ -330,7 +336,7 @@ fn apply_changes(root: &mut Root, args: &Args) -> Result<()> {
             remove_key(root, role, id)?;
         }
         for file in adds {
-            let key = read_public_key_file(file)?;
+            let key = read_public_key_file(file, &args.attestation.roots)?;
             add_key(root, role, key).with_context(|| file.display().to_string())?;
         }
         if let Some(threshold) = threshold {

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args as ClapArgs;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use tuf_metadata::threshold::short_id;
 
-use crate::clock::{now_or, parse_time};
+use crate::clock::{AtArgs, now_or};
 use crate::config::{Config, Margin};
 use crate::layout::{Repo, load_any};
 
@@ -18,9 +18,8 @@ use crate::layout::{Repo, load_any};
 pub struct Args {
     /// The repository directory.
     repo: PathBuf,
-    /// The time to report against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Runs the command.

@@ -21,12 +21,12 @@ use tuf_metadata::{
     json,
 };
 
-use crate::clock::{expires_in_days, now_or, parse_time};
+use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::Config;
 use crate::graph::Graph;
 use crate::layout::{Repo, load_any};
 
-/// The largest target file `add-target` copies (1 GiB), and `import` reads.
+/// The largest target file `add-target` copies and `import` reads (1 GiB).
 pub const MAX_TARGET_BYTES: usize = 1 << 30;
 /// The largest `--custom` JSON file.
 const MAX_CUSTOM_BYTES: usize = 1 << 20;
@@ -39,18 +39,17 @@ pub struct AddArgs {
     /// The file to publish as a target.
     file: PathBuf,
     /// The target path clients ask for (default: the file's name).
-    #[arg(long, value_name = "target path")]
+    #[arg(long, value_name = "target-path")]
     name: Option<String>,
     /// A JSON file whose value becomes the target's `custom` field.
-    #[arg(long, value_name = "json file")]
+    #[arg(long, value_name = "custom.json")]
     custom: Option<PathBuf>,
     /// Put the target in this delegated role instead of the top-level
     /// targets; a succinct delegation's name prefix picks the target's bin.
     #[arg(long, value_name = "role")]
     role: Option<String>,
-    /// The time the new expiry counts from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Arguments of `remove-target`.
@@ -59,15 +58,14 @@ pub struct RemoveArgs {
     /// The repository directory.
     repo: PathBuf,
     /// The target path to remove.
-    #[arg(value_name = "target path")]
+    #[arg(value_name = "target-path")]
     target: String,
     /// Remove it from this delegated role instead of the top-level
     /// targets; a succinct delegation's name prefix picks the target's bin.
     #[arg(long, value_name = "role")]
     role: Option<String>,
-    /// The time the new expiry counts from (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// Where a target file's bytes wait until `commit`: `staged/targets/<sha256>`.

@@ -25,7 +25,7 @@ use tuf_client::names::quote;
 use tuf_client::{Freshness, TrustedSet};
 use tuf_metadata::{Expires, Limits, Metadata, Targets};
 
-use crate::clock::{now_or, parse_time, rfc3339};
+use crate::clock::{AtArgs, now_or, rfc3339};
 use crate::layout::{Repo, load_root};
 use crate::target_files::published_blob_name;
 
@@ -37,9 +37,8 @@ pub struct Args {
     /// A pinned root to start from instead of `repository/1.root.json`.
     #[arg(long, value_name = "root.json")]
     trusted: Option<PathBuf>,
-    /// The time expiry is checked against (RFC 3339); default now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    #[command(flatten)]
+    at: AtArgs,
 }
 
 /// What was checked, for the summary.
@@ -520,7 +519,7 @@ mod tests {
         run(&Args {
             repo: dir.to_owned(),
             trusted: None,
-            at: Some(NOW),
+            at: AtArgs { at: Some(NOW) },
         })
     }
 
@@ -554,7 +553,9 @@ mod tests {
         let err = run(&Args {
             repo: dir.path().to_owned(),
             trusted: None,
-            at: Some(datetime!(2030-07-01 0:00 UTC)),
+            at: AtArgs {
+                at: Some(datetime!(2030-07-01 0:00 UTC)),
+            },
         })
         .unwrap_err();
         let err = format!("{err:#}");

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use cli_common::AtArgs;
 use tuf_metadata::threshold::short_id;
 use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain};
 
@@ -18,22 +17,17 @@ pub struct Args {
     /// The root already trusted (e.g. pinned, or the last one published).
     #[arg(long, value_name = "root.json")]
     trusted: PathBuf,
-    /// Time to check expiry against (RFC 3339); default now. Only the last
-    /// root of the chain must be unexpired (TUF spec 5.3.10).
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
-    /// Root N+1, N+2, … in order.
+    #[command(flatten)]
+    at: AtArgs,
+    /// Root N+1, N+2, … in order. Only the last must be unexpired at
+    /// `--at` (TUF spec 5.3.10).
     #[arg(value_name = "next.root.json", required = true)]
     next: Vec<PathBuf>,
 }
 
-fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("not an RFC 3339 time: {e}"))
-}
-
 /// Runs the command; errors name the file.
 pub fn run(args: &Args) -> Result<()> {
-    let at = args.at.unwrap_or_else(OffsetDateTime::now_utc);
+    let at = args.at.now();
     let trusted_name = args.trusted.display().to_string();
     let trusted = load_root(&args.trusted).with_context(|| trusted_name.clone())?;
     let (mut chain, _) = RootChain::from_trusted(trusted, ChainLimits::LOCAL)

@@ -248,8 +248,18 @@ pub fn media_from(mountinfo: &str, sys_root: &Path, dev_root: &Path) -> Vec<Medi
 /// The media mounted on this machine now. Empty when `/proc` cannot be
 /// read: the screen then asks for the stick (or `--media <dir>`).
 pub fn discover() -> Vec<Medium> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    media_from(&text, Path::new("/sys"), Path::new("/dev"))
+    discover_in(
+        Path::new("/proc/self/mountinfo"),
+        Path::new("/sys"),
+        Path::new("/dev"),
+    )
+}
+
+/// [`discover`] over a given mountinfo file, sysfs and `/dev` (tests feed
+/// fake ones): an unreadable mountinfo means no media, never an error.
+pub fn discover_in(mountinfo: &Path, sys_root: &Path, dev_root: &Path) -> Vec<Medium> {
+    let text = std::fs::read_to_string(mountinfo).unwrap_or_default();
+    media_from(&text, sys_root, dev_root)
 }
 
 #[cfg(test)]
@@ -376,7 +386,15 @@ garbage line without the separator
     }
 
     #[test]
-    fn discover_on_this_machine_does_not_panic() {
-        let _ = discover();
+    fn discovery_reads_the_mountinfo_file_and_an_unreadable_one_means_no_media() {
+        let tmp = fake_system();
+        let mountinfo = tmp.path().join("mountinfo");
+        std::fs::write(&mountinfo, MOUNTINFO).unwrap();
+        let (sys, dev) = (tmp.path().join("sys"), tmp.path().join("dev"));
+        let media = discover_in(&mountinfo, &sys, &dev);
+        assert_eq!(media, media_from(MOUNTINFO, &sys, &dev));
+        assert_eq!(media.len(), 3);
+        assert_eq!(media[0].label.as_deref(), Some("ROOT KEYS"));
+        assert!(discover_in(&tmp.path().join("no-such-file"), &sys, &dev).is_empty());
     }
 }
