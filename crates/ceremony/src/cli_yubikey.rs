@@ -114,11 +114,11 @@ pub struct OnboardArgs {
     /// factory key, used only if the card still has it).
     #[arg(long, value_name = "path")]
     management_key_file: Option<PathBuf>,
-    /// YubiKey PIV: also trust this CA certificate (PEM or DER) besides
-    /// Yubico's pinned PIV roots, e.g. an organisation's own attestation CA
-    /// (or the emulator's test CA in drills).
-    #[arg(long, value_name = "ca.pem")]
-    attestation_root: Option<PathBuf>,
+    /// YubiKey PIV: CA certificates (PEM or DER) trusted besides Yubico's
+    /// pinned PIV roots, e.g. an organisation's own attestation CA (or the
+    /// emulator's test CA in drills); repeatable, as in `tuf-repo`.
+    #[command(flatten)]
+    attestation_roots: cli_common::AttestationRootArgs,
 }
 
 /// `ceremony onboard --profile yubikey-piv`: generates the key, writes
@@ -143,10 +143,13 @@ pub fn onboard_key(
             );
         }
     }
-    let root = match &args.attestation_root {
-        Some(path) => Some(read_certificate(path)?),
-        None => None,
-    };
+    let roots = args
+        .attestation_roots
+        .roots
+        .iter()
+        .map(|path| read_certificate(path))
+        .collect::<Result<Vec<_>>>()?;
+    let roots: Vec<&[u8]> = roots.iter().map(|der| der.as_slice()).collect();
     let options = OnboardOptions {
         slot: slot(key_label)?,
         pin_policy: match args.pin_policy {
@@ -165,7 +168,7 @@ pub fn onboard_key(
     // The PIN is checked first, so a keyholder who forgot it learns it
     // before a key is made that they could not use.
     let mut yk = open_and_login(token, pin_file)?;
-    let onboarded: Onboarded = onboard(&mut yk, &options, root.as_deref())?;
+    let onboarded: Onboarded = onboard(&mut yk, &options, &roots)?;
     write_atomically(&attestation_path, onboarded.attestation_pem().as_bytes())
         .with_context(|| attestation_path.display().to_string())?;
     write_atomically(&intermediate_path, onboarded.intermediate_pem().as_bytes())

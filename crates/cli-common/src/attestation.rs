@@ -10,7 +10,7 @@ use clap::Args;
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttestationRootArgs {
     /// Also trust this attestation root CA (PEM or DER) besides Yubico's
-    /// pinned PIV roots and those in $TUF_REPO_ATTESTATION_ROOTS;
+    /// pinned PIV roots (tuf-repo also reads $TUF_REPO_ATTESTATION_ROOTS);
     /// repeatable.
     #[arg(long = "attestation-root", value_name = "ca.pem")]
     pub roots: Vec<PathBuf>,

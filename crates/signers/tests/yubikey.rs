@@ -54,7 +54,7 @@ fn onboard_then_sign(firmware: [u8; 3], serial: u32, pin_policy: PinPolicy) {
         onboard(
             &mut token,
             &options(pin_policy, TouchPolicy::Never),
-            Some(&root),
+            &[&root],
         )
         .expect("onboarded")
     };
@@ -169,7 +169,7 @@ fn a_touch_slot_waits_for_the_touch_and_says_so() {
     .unwrap();
     {
         let mut token = YubiKeyToken::open(None).unwrap();
-        onboard(&mut token, &OnboardOptions::default(), None).unwrap();
+        onboard(&mut token, &OnboardOptions::default(), &[]).unwrap();
     }
     let mut token = YubiKeyToken::open(None).unwrap();
     token.login(&pin("123456")).unwrap();
@@ -218,7 +218,7 @@ fn onboarding_returns_an_attestation_chain_that_verifies() {
             management_key: ManagementKey::File(key_file),
             ..OnboardOptions::default()
         },
-        Some(&root),
+        &[&root],
     )
     .expect("onboarded with the key from a file");
     assert_eq!(onboarded.serial, 40_000_001);
@@ -235,15 +235,17 @@ fn onboarding_returns_an_attestation_chain_that_verifies() {
             .ends_with("-----END CERTIFICATE-----\n")
     );
     let (att, f9) = (&onboarded.attestation_der, &onboarded.intermediate_der);
-    verify_attestation(att, f9, Some(&root), &onboarded.point).unwrap();
+    verify_attestation(att, f9, &[&root], &onboarded.point).unwrap();
     // A different key in root, a chain broken at either link: refused.
     let other = KeyKind::EcdsaP256.tuf_key(&onboarded.point).unwrap();
     assert_eq!(other, onboarded.key);
     let mut wrong_point = onboarded.point.clone();
     wrong_point[1] ^= 1;
-    assert!(verify_attestation(att, f9, Some(&root), &wrong_point).is_err());
-    assert!(verify_attestation(att, att, Some(&root), &onboarded.point).is_err());
-    assert!(verify_attestation(att, f9, Some(f9), &onboarded.point).is_err());
+    assert!(verify_attestation(att, f9, &[&root], &wrong_point).is_err());
+    assert!(verify_attestation(att, att, &[&root], &onboarded.point).is_err());
+    assert!(verify_attestation(att, f9, &[f9], &onboarded.point).is_err());
+    // Several roots (`--attestation-root` repeated): one that signed f9 is enough.
+    verify_attestation(att, f9, &[f9, &root], &onboarded.point).unwrap();
 
     // The slot's key signs, with the PIN once and a touch (granted at once).
     token.login(&pin("123456")).unwrap();
@@ -270,7 +272,7 @@ fn a_wrong_management_key_and_an_empty_slot_are_reported() {
             management_key: ManagementKey::File(key_file),
             ..OnboardOptions::default()
         },
-        None,
+        &[],
     )
     .unwrap_err();
     assert!(e.to_string().contains("refused the management key"), "{e}");

@@ -130,12 +130,13 @@ pub enum OnboardError {
 }
 
 /// Generates a P-256 key in `options.slot` of `token`, attests it, and
-/// checks the chain attestation → f9 (→ `root`, when given: DER of the CA
-/// that signed the f9 certificate). Overwrites whatever key the slot held.
+/// checks the chain attestation → f9 (→ one of `roots`, when any are given:
+/// DER of CAs, one of which signed the f9 certificate). Overwrites whatever
+/// key the slot held.
 pub fn onboard(
     token: &mut YubiKeyToken,
     options: &OnboardOptions,
-    root: Option<&[u8]>,
+    roots: &[&[u8]],
 ) -> Result<Onboarded, OnboardError> {
     let card = token.describe();
     let slot = options.slot;
@@ -183,15 +184,15 @@ pub fn onboard(
         .cert
         .to_der()
         .map_err(|e| attestation_error(slot, &format!("the f9 certificate: {e}")))?;
-    verify_attestation(&attestation_der, &intermediate_der, root, &point)
+    verify_attestation(&attestation_der, &intermediate_der, roots, &point)
         .map_err(|reason| attestation_error(slot, &reason))?;
-    let mut roots = TrustedRoots::yubico();
-    if let Some(root) = root {
-        roots
+    let mut trusted = TrustedRoots::yubico();
+    for root in roots {
+        trusted
             .add_root(root)
             .map_err(|e| attestation_error(slot, &format!("the root CA: {e}")))?;
     }
-    let evidence = verify_evidence(&attestation_der, &intermediate_der, &roots)
+    let evidence = verify_evidence(&attestation_der, &intermediate_der, &trusted)
         .and_then(|evidence| {
             evidence.check_binding(&key, "the generated key")?;
             Ok(evidence)
@@ -255,12 +256,13 @@ fn management_key(yk: &YubiKey, source: &ManagementKey) -> Result<MgmKey, Onboar
 }
 
 /// Checks that `attestation` certifies `point` and is signed by the key of
-/// `intermediate`, and (given `root`) that `intermediate` is signed by
-/// `root`'s key. Only ECDSA P-256 issuers are understood so far.
+/// `intermediate`, and (when `roots` is not empty) that `intermediate` is
+/// signed by the key of one of `roots`. Only ECDSA P-256 issuers are
+/// understood so far.
 pub fn verify_attestation(
     attestation: &[u8],
     intermediate: &[u8],
-    root: Option<&[u8]>,
+    roots: &[&[u8]],
     point: &[u8],
 ) -> Result<(), String> {
     let parse = |what: &str, der: &[u8]| {
@@ -278,11 +280,18 @@ pub fn verify_attestation(
     }
     signed_by(&attestation, &intermediate)
         .map_err(|e| format!("attestation → f9 certificate: {e}"))?;
-    if let Some(root) = root {
+    let mut refusals = Vec::new();
+    for root in roots {
         let root = parse("root CA", root)?;
-        signed_by(&intermediate, &root).map_err(|e| format!("f9 certificate → root CA: {e}"))?;
+        match signed_by(&intermediate, &root) {
+            Ok(()) => return Ok(()),
+            Err(e) => refusals.push(e.to_string()),
+        }
     }
-    Ok(())
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(format!("f9 certificate → root CA: {}", refusals.join("; ")))
 }
 
 #[cfg(test)]
