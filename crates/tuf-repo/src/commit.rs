@@ -330,4 +330,21 @@ mod tests {
         std::fs::write(repo.published_file(&name), b"key").unwrap();
         assert!(target_blobs(&repo, &targets).unwrap().is_empty());
     }
+
+    #[test]
+    fn a_target_file_must_match_every_listed_hash_not_only_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        let mut targets = listing(b"key");
+        let sha256 = sha256_hex(b"key");
+        let file = targets.targets.get_mut("keys/log.pub").unwrap();
+        file.hashes.insert("sha512".to_owned(), "00".repeat(64));
+        std::fs::create_dir_all(dir.path().join("staged/targets")).unwrap();
+        std::fs::write(staged_blob(&repo, &sha256), b"key").unwrap();
+        let err = format!("{:#}", target_blobs(&repo, &targets).unwrap_err());
+        assert!(
+            err.contains("keys/log.pub") && err.contains("sha512 differs from what targets v2"),
+            "{err}"
+        );
+    }
 }
