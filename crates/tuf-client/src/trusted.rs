@@ -22,10 +22,9 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tuf_metadata::rotation::check_expiry;
 use tuf_metadata::{
-    Expires, Key, KeyId, KeyRing, Limits, MetaFile, Metadata, RoleKeys, Root, RootUpdate, Signed,
-    Snapshot, Targets, ThresholdReport, Timestamp, verify_root_update, verify_trusted_root,
+    ChainError, ChainLimits, Expires, Key, KeyId, KeyRing, Limits, MetaFile, Metadata, RoleKeys,
+    Root, RootChain, RootStep, Signed, Snapshot, Targets, ThresholdReport, Timestamp,
 };
 
 use crate::error::ClientError;
@@ -57,7 +56,7 @@ pub type TrustedTargets = (Arc<Metadata<Targets>>, ThresholdReport);
 
 /// The metadata trusted so far in one run, and the rules to extend it.
 pub struct TrustedSet {
-    root: Metadata<Root>,
+    chain: RootChain,
     timestamp: Option<Timestamp>,
     snapshot: Option<Snapshot>,
     roles: BTreeMap<String, Arc<Metadata<Targets>>>,
@@ -105,17 +104,23 @@ impl TrustedSet {
     /// root): trusted if signed by a threshold of its own root keys. Its
     /// expiry is not checked here: an expired pinned root can still rotate
     /// to a current one (spec 5.3.10 checks only the final root).
+    ///
+    /// `limits` caps the root chain walked from it: [`ChainLimits::CLIENT`]
+    /// for roots fetched from a remote, [`ChainLimits::LOCAL`] for a
+    /// repository directory read in full.
     pub fn new(
         path: &Path,
         root: Metadata<Root>,
         freshness: Freshness,
+        limits: ChainLimits,
     ) -> Result<(TrustedSet, ThresholdReport), ClientError> {
-        let report = verify_trusted_root(&root).map_err(|e| ClientError::UntrustedRoot {
-            path: path.to_path_buf(),
-            why: e.to_string(),
-        })?;
+        let (chain, report) =
+            RootChain::from_trusted(root, limits).map_err(|e| ClientError::UntrustedRoot {
+                path: path.to_path_buf(),
+                why: e.to_string(),
+            })?;
         let set = TrustedSet {
-            root,
+            chain,
             timestamp: None,
             snapshot: None,
             roles: BTreeMap::new(),
@@ -126,13 +131,19 @@ impl TrustedSet {
 
     /// The trusted root: the newest one the chain reached so far.
     pub fn root(&self) -> &Metadata<Root> {
-        &self.root
+        self.chain.trusted()
+    }
+
+    /// How many more roots this set may still accept ([`ChainLimits`]): a
+    /// client stops fetching `N+1.root.json` at 0.
+    pub fn root_rotations_left(&self) -> u64 {
+        self.chain.remaining()
     }
 
     /// True if the trusted root asks for consistent snapshots (versioned
     /// metadata file names, hash-prefixed target names).
     pub fn consistent_snapshot(&self) -> bool {
-        self.root.signed().consistent_snapshot == Some(true)
+        self.root().signed().consistent_snapshot == Some(true)
     }
 
     /// The trusted timestamp, once one was accepted.
@@ -150,35 +161,37 @@ impl TrustedSet {
         self.roles.get(role)
     }
 
-    /// Spec 5.3.4–5.3.8, one step: `bytes` (the file `file`) becomes the
-    /// trusted root if it is root N+1 signed by a threshold of root N's
-    /// root keys and of its own. Its expiry is checked once the chain ends
+    /// Spec 5.3.4–5.3.8, one step of the root chain ([`RootChain`]):
+    /// `bytes` (the file `file`) becomes the trusted root if it is root N+1
+    /// signed by a threshold of root N's root keys and of its own, within
+    /// the set's [`ChainLimits`]. Its expiry is checked once the chain ends
     /// ([`TrustedSet::check_root_expiry`]).
     ///
     /// Trusted timestamp, snapshot and targets are dropped: they were
     /// verified with the old root's keys.
-    // Coordinator: the shared root-chain walker (tuf-metadata chain.rs)
-    // replaces this one-step call.
-    pub fn update_root(&mut self, file: &str, bytes: &[u8]) -> Result<RootUpdate, ClientError> {
-        let metadata = parse(file, bytes, &Limits::ROOT)?;
-        let update = verify_root_update(&self.root, metadata, None).map_err(|e| {
-            ClientError::RootUpdate {
+    pub fn update_root(&mut self, file: &str, bytes: &[u8]) -> Result<RootStep, ClientError> {
+        let step = self.chain.advance_bytes(bytes).map_err(|e| match e {
+            ChainError::Parse(e) => ClientError::Invalid {
                 file: file.to_owned(),
                 why: e.to_string(),
-            }
+            },
+            ChainError::Verify(e) => ClientError::RootUpdate {
+                file: file.to_owned(),
+                why: e.to_string(),
+            },
         })?;
-        self.root = update.root.clone();
         self.timestamp = None;
         self.snapshot = None;
         self.roles.clear();
-        Ok(update)
+        Ok(step)
     }
 
     /// Spec 5.3.10: the final root must be unexpired at `now`. `file`
     /// names it in the error.
     pub fn check_root_expiry(&self, file: &str, now: OffsetDateTime) -> Result<(), ClientError> {
-        let root = self.root.signed();
-        check_expiry(root, now).map_err(|_| expired(file, &root.common.expires, now))
+        self.chain
+            .check_expiry(now)
+            .map_err(|_| expired(file, &self.root().signed().common.expires, now))
     }
 
     /// A timestamp kept from an earlier run: trusted as the reference for
@@ -448,7 +461,7 @@ impl TrustedSet {
     }
 
     fn top_level_authority(&self, role: &str) -> Result<Authority, ClientError> {
-        let root = self.root.signed();
+        let root = self.root().signed();
         let keys = root.role(role).ok_or_else(|| ClientError::NotListed {
             file: format!("the {role} role"),
             by: format!("root v{}", root.common.version),

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tuf_metadata::files::check_bytes;
 use tuf_metadata::{
-    Key, KeyId, Limits, Metadata, Root, Snapshot, TargetSearch, Targets, Timestamp,
+    ChainLimits, Key, KeyId, Limits, Metadata, Root, Snapshot, TargetSearch, Targets, Timestamp,
 };
 
 use crate::download::{local_target_matches, target_url_path};
@@ -31,10 +31,6 @@ use crate::fetch::{FetchError, Fetcher};
 use crate::names::quote;
 use crate::trusted::{Freshness, TrustedSet};
 
-/// Most new roots accepted in one refresh: python-tuf's and tuf-js's 256,
-/// so a client pinned to an old root updates as theirs do, while an
-/// endless chain still ends.
-pub const MAX_ROOT_ROTATIONS: u32 = 256;
 /// Cap on a root file: the strict parser's root limit (1 MiB).
 pub const ROOT_MAX_BYTES: u64 = Limits::ROOT.max_bytes as u64;
 /// Cap on `timestamp.json` (python-tuf's default): it lists one file.
@@ -237,13 +233,16 @@ impl Updater {
 
     /// Spec 5.3: N+1.root.json while there is one, each verified by the
     /// trusted root's threshold and its own, persisted as soon as trusted.
+    /// At most [`ChainLimits::CLIENT`]'s rotations per refresh (python-tuf's
+    /// and tuf-js's 256), so a client pinned to an old root updates as
+    /// theirs do, while an endless chain still ends.
     fn update_root(
         &mut self,
         remote: &dyn Fetcher,
         now: OffsetDateTime,
     ) -> Result<(), ClientError> {
         let before = self.set.root().signed().clone();
-        for _ in 0..MAX_ROOT_ROTATIONS {
+        while self.set.root_rotations_left() > 0 {
             let Some(next) = self.set.root().signed().common.version.checked_add(1) else {
                 break;
             };
@@ -393,7 +392,7 @@ fn trusted_set(path: &Path, bytes: &[u8]) -> Result<TrustedSet, ClientError> {
         path: path.to_path_buf(),
         why: e.to_string(),
     })?;
-    let (set, _) = TrustedSet::new(path, root, Freshness::Strict)?;
+    let (set, _) = TrustedSet::new(path, root, Freshness::Strict, ChainLimits::CLIENT)?;
     Ok(set)
 }
 

@@ -12,12 +12,14 @@ use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::keys::keyid_mismatches;
 use tuf_metadata::rotation::check_expiry;
-use tuf_metadata::{Limits, Metadata, Root, Targets, verify_root_update, verify_trusted_root};
+use tuf_metadata::{
+    FileError, Limits, Metadata, Root, TargetFile, Targets, verify_root_update, verify_trusted_root,
+};
 
 use crate::clock::{AtArgs, now_or};
 use crate::config::Config;
 use crate::layout::Repo;
-use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
+use crate::online_roles::{next_snapshot, next_timestamp, require};
 use crate::target_files::{published_blob_name, staged_blob};
 
 /// Arguments of `commit`.
@@ -240,22 +242,44 @@ fn target_blobs(repo: &Repo, targets: &Targets) -> Result<Vec<(String, Vec<u8>)>
         let bytes = std::fs::read(&staged).with_context(|| {
             format!("{shown}: target {path}: cannot read (add it with `tuf-repo add-target`)")
         })?;
-        if bytes.len() as u64 != file.length || sha256_hex(&bytes) != *sha256 {
-            bail!(
-                "{shown}: target {path}: length or sha256 differs from what targets v{} lists",
-                targets.common.version
-            );
-        }
+        let by = format!("targets v{}", targets.common.version);
+        check_target_file(&shown, path, file, &by, &bytes)?;
         blobs.push((name, bytes));
     }
     Ok(blobs)
+}
+
+/// Refuses `bytes` (the file `shown`) unless they are target `target` as
+/// `by` lists it: the client's length and hash rule ([`TargetFile::check`]:
+/// every listed sha256, sha384 and sha512), so nothing is published that a
+/// client would refuse. Shared with `import`.
+pub(crate) fn check_target_file(
+    shown: &str,
+    target: &str,
+    listed: &TargetFile,
+    by: &str,
+    bytes: &[u8],
+) -> Result<()> {
+    let Err(e) = listed.check(bytes) else {
+        return Ok(());
+    };
+    match &e {
+        FileError::Hash { alg, .. } if alg != "sha256" => {
+            bail!("{shown}: target {target}: {alg} differs from what {by} lists ({e})")
+        }
+        FileError::Length { .. } | FileError::Hash { .. } => {
+            bail!("{shown}: target {target}: length or sha256 differs from what {by} lists ({e})")
+        }
+        FileError::NoKnownHash => bail!("{shown}: target {target}, as {by} lists it: {e}"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
-    use tuf_metadata::{Common, Expires, Object, TargetFile};
+    use tuf_metadata::files::sha256_hex;
+    use tuf_metadata::{Common, Expires, Object};
 
     use super::*;
 
@@ -303,5 +327,22 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("repository/targets/keys")).unwrap();
         std::fs::write(repo.published_file(&name), b"key").unwrap();
         assert!(target_blobs(&repo, &targets).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_target_file_must_match_every_listed_hash_not_only_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        let mut targets = listing(b"key");
+        let sha256 = sha256_hex(b"key");
+        let file = targets.targets.get_mut("keys/log.pub").unwrap();
+        file.hashes.insert("sha512".to_owned(), "00".repeat(64));
+        std::fs::create_dir_all(dir.path().join("staged/targets")).unwrap();
+        std::fs::write(staged_blob(&repo, &sha256), b"key").unwrap();
+        let err = format!("{:#}", target_blobs(&repo, &targets).unwrap_err());
+        assert!(
+            err.contains("keys/log.pub") && err.contains("sha512 differs from what targets v2"),
+            "{err}"
+        );
     }
 }

@@ -24,18 +24,21 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use bundle_format::layout::MANIFEST_FILE;
 use clap::{Args as ClapArgs, ValueEnum};
 use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
+use tuf_metadata::files::sha256_hex;
 use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Targets};
 
 use crate::clock::{AtArgs, now_or};
+use crate::commit::check_target_file;
 use crate::config::{self, Config};
 use crate::graph::{MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::ExpiryArgs;
 use crate::layout::{Repo, latest_version, load_any};
 use crate::online::OnlineSigner;
-use crate::online_roles::{next_snapshot, next_timestamp, require, sha256_hex};
+use crate::online_roles::{next_snapshot, next_timestamp, require};
 use crate::target_files::{MAX_TARGET_BYTES, published_blob_name, staged_blob};
 use crate::verify;
 
@@ -371,20 +374,7 @@ fn import_tuf_on_ci(dir: &Path, config: &Config, out: &Path, now: OffsetDateTime
             };
             let bytes = read(&path, MAX_TARGET_BYTES)
                 .with_context(|| format!("target {target} of {}", role.role))?;
-            if bytes.len() as u64 != listed.length || sha256_hex(&bytes) != *sha256 {
-                bail!(
-                    "{shown}: target {target}: length or sha256 differs from what {} lists",
-                    role.role
-                );
-            }
-            if let Some(sha512) = listed.hashes.get("sha512")
-                && hex::encode(ring::digest::digest(&ring::digest::SHA512, &bytes)) != *sha512
-            {
-                bail!(
-                    "{shown}: target {target}: sha512 differs from what {} lists",
-                    role.role
-                );
-            }
+            check_target_file(&shown, target, listed, &role.role, &bytes)?;
             blobs.push((published_blob_name(target, sha256), bytes));
         }
     }
@@ -540,7 +530,7 @@ fn staged_metadata(staged: &Path) -> Result<Vec<(String, Vec<u8>, Metadata)>> {
     for entry in entries {
         let entry = entry.with_context(|| format!("{}: cannot list", staged.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".json") || name == "manifest.json" || !entry.path().is_file() {
+        if !name.ends_with(".json") || name == MANIFEST_FILE || !entry.path().is_file() {
             continue;
         }
         let (bytes, md) = load_any(&entry.path())?;

@@ -23,7 +23,7 @@ use metadata_io::read_capped;
 use time::OffsetDateTime;
 use tuf_client::names::quote;
 use tuf_client::{Freshness, TrustedSet};
-use tuf_metadata::{Expires, Limits, Metadata, Targets};
+use tuf_metadata::{ChainLimits, Expires, Limits, Metadata, Targets};
 
 use crate::clock::{AtArgs, now_or, rfc3339};
 use crate::layout::{Repo, load_root};
@@ -211,11 +211,11 @@ fn allowed(file: &str, role: &str, version: u64, expires: &Expires, now: OffsetD
 }
 
 /// The root chain from 1 (or the pinned root) through the latest N, each
-/// step the client's ([`TrustedSet::update_root`]), only the last root
-/// required unexpired (TUF spec 5.3.10). The trusted set it returns goes
-/// on to timestamp, snapshot and targets.
-// Coordinator: the shared root-chain walker (tuf-metadata chain.rs)
-// replaces this loop through `TrustedSet::update_root`.
+/// step the client's ([`TrustedSet::update_root`], one
+/// [`tuf_metadata::RootChain`] step, every local root walked:
+/// [`ChainLimits::LOCAL`]), only the last root required unexpired (TUF
+/// spec 5.3.10). The trusted set it returns goes on to timestamp,
+/// snapshot and targets.
 fn root_chain(
     repo: &Repo,
     trusted: Option<&Path>,
@@ -225,7 +225,7 @@ fn root_chain(
     let start = trusted.map_or_else(|| repo.published_file("1.root.json"), Path::to_path_buf);
     let file = start.display().to_string();
     let root = load_root(&start)?;
-    let (mut set, report) = TrustedSet::new(&start, root, expiry)?;
+    let (mut set, report) = TrustedSet::new(&start, root, expiry, ChainLimits::LOCAL)?;
     println!(
         "root v{}: ok — starting point, root keys {report}",
         set.root().signed().common.version
@@ -237,23 +237,26 @@ fn root_chain(
         );
     };
     let first = set.root().signed().common.version + 1;
+    // The line of the last step waits for the expiry check of its root.
+    let mut last_step: Option<String> = None;
+    let mut last_file = file.clone();
     for n in first..=latest {
         let path = repo.published_file(&format!("{n}.root.json"));
         let file = path.display().to_string();
         let bytes = read_capped(&path, Limits::ROOT.max_bytes).with_context(|| file.clone())?;
-        let update = set.update_root(&file, &bytes)?;
-        if n == latest {
-            set.check_root_expiry(&file, now)?;
-        }
-        println!(
-            "root v{n}: ok — root keys {} of v{}, {} of v{n}",
-            update.by_trusted,
-            n - 1,
-            update.by_itself
+        let step = set.update_root(&file, &bytes)?;
+        last_file = file;
+        let line = format!(
+            "root v{}: ok — root keys {} of v{}, {} of v{}",
+            step.version, step.by_trusted, step.from, step.by_itself, step.version
         );
+        if let Some(line) = last_step.replace(line) {
+            println!("{line}");
+        }
     }
-    if first > latest {
-        set.check_root_expiry(&file, now)?;
+    set.check_root_expiry(&last_file, now)?;
+    if let Some(line) = last_step {
+        println!("{line}");
     }
     let version = set.root().signed().common.version;
     if version < latest {

@@ -71,7 +71,7 @@ fn targets(version: u64, delegations: Option<Delegations>, key: &TestKey) -> Vec
 /// A set trusting root v1, whose every role is held by `key`.
 fn set(key: &TestKey, freshness: Freshness) -> TrustedSet {
     let root = signed(root(1, &[key], 1, FAR), &[key]);
-    TrustedSet::new(Path::new("root.json"), root, freshness)
+    TrustedSet::new(Path::new("root.json"), root, freshness, ChainLimits::CLIENT)
         .unwrap()
         .0
 }
@@ -92,9 +92,14 @@ fn a_root_not_signed_by_its_own_keys_is_not_a_start() {
     let key = TestKey::from_seed(1);
     let other = TestKey::from_seed(2);
     let root = signed(root(1, &[&key], 1, FAR), &[&other]);
-    let err = TrustedSet::new(Path::new("pinned.json"), root, Freshness::Strict)
-        .err()
-        .unwrap();
+    let err = TrustedSet::new(
+        Path::new("pinned.json"),
+        root,
+        Freshness::Strict,
+        ChainLimits::CLIENT,
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, ClientError::UntrustedRoot { .. }), "{err}");
 }
 
@@ -112,6 +117,28 @@ fn root_n_plus_one_is_trusted_and_only_the_final_root_must_be_current() {
     let four = file_bytes(&signed(root(4, &[&key], 1, FAR), &[&key]));
     let err = set.update_root("4.root.json", &four).unwrap_err();
     assert!(matches!(err, ClientError::RootUpdate { .. }), "{err}");
+    assert_eq!(set.root().signed().common.version, 2);
+}
+
+#[test]
+fn the_root_chain_stops_at_its_rotation_cap() {
+    let key = TestKey::from_seed(1);
+    let one = signed(root(1, &[&key], 1, FAR), &[&key]);
+    let limits = ChainLimits {
+        parse: Limits::ROOT,
+        max_rotations: 1,
+    };
+    let (mut set, _) =
+        TrustedSet::new(Path::new("root.json"), one, Freshness::Strict, limits).unwrap();
+    assert_eq!(set.root_rotations_left(), 1);
+    let two = file_bytes(&signed(root(2, &[&key], 1, FAR), &[&key]));
+    set.update_root("2.root.json", &two).unwrap();
+    assert_eq!(set.root_rotations_left(), 0);
+    // A valid root v3, refused: the cap is reached; v2 stays trusted.
+    let three = file_bytes(&signed(root(3, &[&key], 1, FAR), &[&key]));
+    let err = set.update_root("3.root.json", &three).unwrap_err();
+    assert!(matches!(err, ClientError::RootUpdate { .. }), "{err}");
+    assert!(err.to_string().contains("3.root.json"), "{err}");
     assert_eq!(set.root().signed().common.version, 2);
 }
 
