@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tuf_metadata::diff::{RootDiff, diff_roots};
 use tuf_metadata::targets::DelegatedRoles;
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
-use tuf_metadata::{Key, Metadata, Root, Signed};
+use tuf_metadata::{Key, Metadata, Root, Signed, escape};
 
 /// How a review line is meant to be read (the screen colours it; the text
 /// carries the same meaning in words and signs, so nothing rests on colour).
@@ -44,10 +44,13 @@ impl fmt::Display for ReviewLine {
     }
 }
 
+/// Every review line is escaped here, once: names, ids and values come
+/// from the stick, and the screen and `inspect` print these words as is.
 fn line(tone: Tone, text: impl Into<String>) -> ReviewLine {
+    let text = text.into();
     ReviewLine {
         tone,
-        text: text.into(),
+        text: escape(&text).into_owned(),
     }
 }
 
