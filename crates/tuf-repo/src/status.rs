@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args as ClapArgs;
 use time::{Duration, OffsetDateTime};
+use tuf_metadata::escape;
 use tuf_metadata::threshold::short_id;
 
 use crate::clock::{now_or, parse_time};
@@ -58,7 +59,7 @@ pub fn run(args: &Args) -> Result<()> {
                 "-",
                 "-",
                 "-",
-                ids.join(" ")
+                escape(&ids.join(" "))
             );
             attention.push(format!("{role} is not published"));
             continue;
@@ -71,7 +72,7 @@ pub fn run(args: &Args) -> Result<()> {
             common.version,
             common.expires.as_str(),
             describe(left),
-            ids.join(" ")
+            escape(&ids.join(" "))
         );
         let margin = margin_for(&config.margin, role);
         if left <= margin {

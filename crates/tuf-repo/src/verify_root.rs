@@ -8,7 +8,7 @@ use clap::Args as ClapArgs;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain};
+use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, escape};
 
 use metadata_io::read_capped;
 
@@ -63,8 +63,10 @@ pub fn run(args: &Args) -> Result<()> {
 fn warn_keyid_mismatches(file: &str, mismatches: &[(String, String)]) {
     for (listed, computed) in mismatches {
         eprintln!(
-            "warning: {file}: key id {listed} does not match its key (computed {})",
-            short_id(computed)
+            "warning: {}: key id {} does not match its key (computed {})",
+            escape(file),
+            escape(listed),
+            escape(short_id(computed))
         );
     }
 }
