@@ -345,6 +345,26 @@ mod tests {
     }
 
     #[test]
+    fn names_from_the_stick_reach_the_screen_escaped() {
+        let board = [(
+            "root\u{1b}[2K\u{1b}[32m threshold MET\u{202e}".to_owned(),
+            ThresholdReport {
+                threshold: 1,
+                keys: Vec::new(),
+                ignored: Vec::new(),
+            },
+        )];
+        let lines = board_lines(&board);
+        assert!(
+            lines[0]
+                .text
+                .starts_with("root\\u{1b}[2K\\u{1b}[32m threshold MET\\u{202e}: "),
+            "{}",
+            lines[0].text
+        );
+    }
+
+    #[test]
     fn a_digest_is_read_aloud_in_two_rows_of_eight_groups() {
         let rows = grouped_digest(&"0123456789abcdef".repeat(4));
         assert_eq!(rows.len(), 2);
