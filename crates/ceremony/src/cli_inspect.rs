@@ -2,7 +2,6 @@
 //! the same lines the review screen shows, for scripts, releasers checking
 //! a stick before handing it over, and witnesses who want it on paper.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -12,6 +11,7 @@ use ceremony::review::{board_lines, grouped_digest, review};
 use clap::Args as ClapArgs;
 use metadata_io::read_capped;
 use tuf_metadata::Limits;
+use tuf_metadata::escape;
 
 use cli_common::AtArgs;
 
@@ -29,6 +29,15 @@ pub struct Args {
     at: AtArgs,
 }
 
+/// Appends one line to `out`, escaped: paths, notes and names come from
+/// the stick (DESIGN.md: text from a stick is escaped before a terminal).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&escape(&format!($($arg)*)));
+        $out.push('\n');
+    }};
+}
+
 /// Prints the review; fails (exit 1) where the appliance would stop.
 pub fn run(args: &Args) -> Result<()> {
     let now = args.at.now();
@@ -44,18 +53,18 @@ pub fn run(args: &Args) -> Result<()> {
     // Collected, then written at once: a reader that stops early (`| head`)
     // is not an error, and a stick that fails half-way prints nothing.
     let mut out = String::new();
-    let _ = writeln!(
+    say!(
         out,
         "media: {} ({})",
         args.media.display(),
         loaded.media.layout
     );
     for note in &loaded.media.notes {
-        let _ = writeln!(out, "note: {note}");
+        say!(out, "note: {note}");
     }
     match &loaded.trusted {
         Some(trusted) => {
-            let _ = writeln!(
+            say!(
                 out,
                 "trusted root: v{} from {}{}{}; chain verified {}",
                 trusted.version,
@@ -69,21 +78,21 @@ pub fn run(args: &Args) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(" → ")
             );
-            let _ = writeln!(
+            say!(
                 out,
                 "trusted root canonical sha256 {}",
                 trusted.canonical_sha256
             );
             for row in grouped_digest(&trusted.canonical_sha256) {
-                let _ = writeln!(out, "  {row}");
+                say!(out, "  {row}");
             }
         }
         None => {
-            let _ = writeln!(out, "trusted root: none on the stick (a first ceremony)");
+            say!(out, "trusted root: none on the stick (a first ceremony)");
         }
     }
     for (index, file) in loaded.files.iter().enumerate() {
-        let _ = writeln!(out);
+        out.push('\n');
         let (_, plan) = loaded
             .read_and_plan(index, now)
             .with_context(|| file.staged.display.clone())?;
@@ -93,11 +102,11 @@ pub fn run(args: &Args) -> Result<()> {
             None
         };
         for line in review(&file.staged.display, plan.metadata(), compare, now) {
-            let _ = writeln!(out, "{line}");
+            say!(out, "{line}");
         }
-        let _ = writeln!(out, "canonical sha256 {}", plan.metadata().signed_digest());
+        say!(out, "canonical sha256 {}", plan.metadata().signed_digest());
         for line in board_lines(&plan.board()) {
-            let _ = writeln!(out, "{line}");
+            say!(out, "{line}");
         }
     }
     match std::io::stdout().lock().write_all(out.as_bytes()) {

@@ -66,7 +66,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // One line, escaped: messages quote paths and fields from a stick.
+            eprintln!("error: {}", tuf_metadata::escape(&format!("{err:#}")));
             ExitCode::from(1)
         }
     }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tuf_metadata::diff::{RootDiff, diff_roots};
 use tuf_metadata::targets::DelegatedRoles;
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
-use tuf_metadata::{Key, Metadata, Root, Signed};
+use tuf_metadata::{Key, Metadata, Root, Signed, escape};
 
 /// How a review line is meant to be read (the screen colours it; the text
 /// carries the same meaning in words and signs, so nothing rests on colour).
@@ -44,10 +44,13 @@ impl fmt::Display for ReviewLine {
     }
 }
 
+/// Every review line is escaped here, once: names, ids and values come
+/// from the stick, and the screen and `inspect` print these words as is.
 fn line(tone: Tone, text: impl Into<String>) -> ReviewLine {
+    let text = text.into();
     ReviewLine {
         tone,
-        text: text.into(),
+        text: escape(&text).into_owned(),
     }
 }
 
@@ -338,6 +341,26 @@ mod tests {
         assert_eq!(
             days_from(now, now - time::Duration::days(3)),
             "EXPIRED 3 days ago"
+        );
+    }
+
+    #[test]
+    fn names_from_the_stick_reach_the_screen_escaped() {
+        let board = [(
+            "root\u{1b}[2K\u{1b}[32m threshold MET\u{202e}".to_owned(),
+            ThresholdReport {
+                threshold: 1,
+                keys: Vec::new(),
+                ignored: Vec::new(),
+            },
+        )];
+        let lines = board_lines(&board);
+        assert!(
+            lines[0]
+                .text
+                .starts_with("root\\u{1b}[2K\\u{1b}[32m threshold MET\\u{202e}: "),
+            "{}",
+            lines[0].text
         );
     }
 

@@ -93,7 +93,9 @@ pub enum LineProblem {
     #[error("is not strict JSON: {0}")]
     Json(JsonError),
     /// JSON, but not an entry (missing or unknown field, unknown event…).
-    #[error("is not a transcript entry: {0}")]
+    /// Escaped: the parser quotes the hostile name (an unknown event,
+    /// say) and this text reaches a witness's terminal.
+    #[error("is not a transcript entry: {}", tuf_metadata::escape(.0))]
     Shape(String),
     /// Parses, but is not byte for byte how the entry serializes.
     #[error(
@@ -110,7 +112,8 @@ pub enum LineProblem {
     },
     /// `prev` is not the hash of the line before.
     #[error(
-        "prev {found} is not the hash of the line before ({expected}): an earlier line was changed, removed or reordered"
+        "prev {} is not the hash of the line before ({expected}): an earlier line was changed, removed or reordered",
+        tuf_metadata::escape(found)
     )]
     Prev {
         /// prev on the line.
@@ -133,7 +136,7 @@ pub enum LineProblem {
     #[error("signature {0:?} is not lowercase hex")]
     SignatureNotHex(String),
     /// A witness signature does not check out.
-    #[error("witness signature does not verify: {0}")]
+    #[error("witness signature does not verify: {}", tuf_metadata::escape(.0))]
     Witness(String),
 }
 

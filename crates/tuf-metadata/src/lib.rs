@@ -11,6 +11,7 @@ pub mod common;
 pub mod delegation;
 pub mod diff;
 pub mod digest;
+pub mod display;
 pub mod fields;
 pub mod files;
 pub mod json;
@@ -32,6 +33,7 @@ pub use chain::{ChainError, ChainLimits, RootChain, RootStep, Walk, WalkError, w
 pub use common::Expires;
 pub use delegation::{SearchError, TargetSearch, Visit, path_matches};
 pub use digest::sha256_hex;
+pub use display::escape;
 pub use fields::{FormatError, Problem};
 pub use files::{FileError, HASH_ALGORITHMS};
 pub use json::{JsonError, Object, Value};

@@ -21,6 +21,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use time::OffsetDateTime;
 use tuf_client::updater::ROOT_MAX_BYTES;
 use tuf_client::{DirFetcher, Fetcher, HttpFetcher, Updater};
+use tuf_metadata::escape;
 
 /// `tuf-repo client …`.
 #[derive(ClapArgs)]
@@ -81,7 +82,8 @@ fn init(metadata_dir: &Path, trusted_root: &Path) -> Result<()> {
     let limit = usize::try_from(ROOT_MAX_BYTES).unwrap_or(usize::MAX - 1);
     let bytes = metadata_io::read_capped(trusted_root, limit).with_context(|| name.clone())?;
     Updater::init(metadata_dir, &bytes)?;
-    println!("initialised {} with {name}", metadata_dir.display());
+    let line = format!("initialised {} with {name}", metadata_dir.display());
+    println!("{}", escape(&line));
     Ok(())
 }
 
@@ -100,7 +102,8 @@ fn download(args: &Args) -> Result<()> {
     for name in &args.target_names {
         let info = updater.find_target(remote.as_ref(), name, now)?;
         let file = updater.download_target(&info, targets.as_ref(), target_dir)?;
-        println!("{name}: {}", file.display());
+        // The target name is the caller's, the file name the repository's.
+        println!("{}", escape(&format!("{name}: {}", file.display())));
     }
     Ok(())
 }

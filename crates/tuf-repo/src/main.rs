@@ -123,7 +123,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line: the chain of contexts joined, never a backtrace.
-            eprintln!("error: {err:#}");
+            // Escaped: messages quote paths, names and fields from sticks,
+            // repositories and transcripts.
+            eprintln!("error: {}", tuf_metadata::escape(&format!("{err:#}")));
             ExitCode::from(1)
         }
     }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow};
 use clap::Args as ClapArgs;
 use tiny_http::{Header, Method, Request, Response, Server};
+use tuf_metadata::escape;
 
 use crate::layout::Repo;
 use crate::publish::cache_control;
@@ -54,7 +55,11 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "serving http://{bound}/ from {}", dir.display())?;
+    writeln!(
+        stdout,
+        "serving http://{bound}/ from {}",
+        escape(&dir.display().to_string())
+    )?;
     stdout.flush()?;
     drop(stdout);
 
@@ -129,7 +134,26 @@ fn handle(root: &Path, request: Request) {
         Ok(()) => String::new(),
         Err(e) => format!(" ({e})"),
     };
-    eprintln!("{remote} {method} {url} {status} {length}{outcome}");
+    eprintln!(
+        "{}",
+        log_line(&remote, &method, &url, status, length, &outcome)
+    );
+}
+
+/// One line of the request log. The request target is the client's, raw
+/// (tiny_http passes bytes a terminal acts on): escaped, like all of it.
+fn log_line(
+    remote: &str,
+    method: &Method,
+    url: &str,
+    status: u16,
+    length: u64,
+    outcome: &str,
+) -> String {
+    escape(&format!(
+        "{remote} {method} {url} {status} {length}{outcome}"
+    ))
+    .into_owned()
 }
 
 fn header(name: &str, value: &str) -> Header {
@@ -205,5 +229,22 @@ mod tests {
         ] {
             assert_eq!(resolve(&root, url).map(|(_, r)| r), Err(status), "{url}");
         }
+    }
+
+    #[test]
+    fn a_hostile_request_target_is_logged_escaped() {
+        let line = log_line(
+            "127.0.0.1:5",
+            &Method::Get,
+            "/%1b[2J\u{1b}]0;owned\u{7}\u{1b}[2K\r200 OK\u{202e}",
+            400,
+            0,
+            "",
+        );
+        assert_eq!(
+            line,
+            "127.0.0.1:5 GET /%1b[2J\\u{1b}]0;owned\\u{7}\\u{1b}[2K\\u{d}200 OK\\u{202e} 400 0"
+        );
+        assert!(!line.chars().any(tuf_metadata::display::is_hidden));
     }
 }

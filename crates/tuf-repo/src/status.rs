@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args as ClapArgs;
 use time::Duration;
+use tuf_metadata::escape;
 use tuf_metadata::threshold::short_id;
 
 use crate::clock::{AtArgs, now_or};
@@ -57,7 +58,7 @@ pub fn run(args: &Args) -> Result<()> {
                 "-",
                 "-",
                 "-",
-                ids.join(" ")
+                escape(&ids.join(" "))
             );
             attention.push(format!("{role} is not published"));
             continue;
@@ -70,7 +71,7 @@ pub fn run(args: &Args) -> Result<()> {
             common.version,
             common.expires.as_str(),
             describe(left),
-            ids.join(" ")
+            escape(&ids.join(" "))
         );
         let margin = margin_for(&config.margin, role);
         if left <= margin {

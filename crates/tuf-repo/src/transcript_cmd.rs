@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use transcript::{Event, MAX_TRANSCRIPT_BYTES, VerifyError, check_signatures, line_hash, verify};
-use tuf_metadata::Limits;
+use tuf_metadata::{Limits, escape};
 
 use metadata_io::read_capped;
 
@@ -89,7 +89,7 @@ fn run_verify(args: &VerifyArgs) -> Result<()> {
                 plural(check.superseded, "signature", "signatures")
             ));
         }
-        println!("{line}");
+        println!("{}", escape(&line));
     }
     Ok(())
 }

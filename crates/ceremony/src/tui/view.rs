@@ -9,6 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use tuf_metadata::escape;
 
 use crate::review::{ReviewLine, Tone, board_lines, grouped_digest};
 use crate::session::{Session, Stage};
@@ -58,6 +59,17 @@ fn style(tone: Tone) -> Style {
         Tone::Warning => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         Tone::Digest => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
     }
+}
+
+/// The session's summary, escaped: it names files and keys from the stick.
+/// (ratatui drops control characters but not bidi or zero-width ones, and
+/// dropping hides them; every text from a stick is shown escaped instead.)
+fn summary_lines(app: &App) -> Vec<Line<'static>> {
+    app.session
+        .summary()
+        .into_iter()
+        .map(|l| Line::raw(escape(&l).into_owned()))
+        .collect()
 }
 
 fn lines(review: &[ReviewLine]) -> Vec<Line<'static>> {
@@ -149,7 +161,7 @@ fn draw_media(app: &App, frame: &mut Frame, area: Rect) {
     }
     for (i, dir) in app.media.iter().enumerate() {
         let marker = if i == app.selected { "> " } else { "  " };
-        let line = format!("{marker}{}", dir.display());
+        let line = format!("{marker}{}", escape(&dir.display().to_string()));
         text.push(if i == app.selected {
             Line::styled(line, Style::new().add_modifier(Modifier::REVERSED))
         } else {
@@ -177,7 +189,7 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
         text.push(Line::raw(format!(
             "trusted: root v{} from {}{}{}",
             trusted.version,
-            trusted.display,
+            escape(&trusted.display),
             if trusted.pinned {
                 ", PINNED on this image"
             } else {
@@ -206,7 +218,7 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
                     format!("canonical bytes signed ({} bytes):", content.raw.len()),
                     style(Tone::Heading),
                 ));
-                text.push(Line::raw(content.raw.clone()));
+                text.push(Line::raw(escape(&content.raw).into_owned()));
             } else {
                 text.extend(lines(&content.lines));
                 text.extend(lines(&board_lines(session.board(index))));
@@ -214,7 +226,7 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
         }
         Some(ReviewCache {
             content: Err(why), ..
-        }) => text.push(Line::styled(why.clone(), style(Tone::Removed))),
+        }) => text.push(Line::styled(escape(why).into_owned(), style(Tone::Removed))),
         None => {}
     }
     frame.render_widget(
@@ -251,7 +263,7 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
             .pin_state
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
-        let line = format!("{marker}{}{pin}", token.description);
+        let line = format!("{marker}{}{pin}", escape(&token.description));
         if i == app.selected {
             selected_row = text.len();
         }
@@ -279,7 +291,10 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
     for problem in problems {
-        text.push(Line::styled(format!("  ({problem})"), style(Tone::Plain)));
+        text.push(Line::styled(
+            escape(&format!("  ({problem})")).into_owned(),
+            style(Tone::Plain),
+        ));
     }
     // Keep the highlighted token and the line under it in view.
     let visible = usize::from(list_area.height.saturating_sub(1));
@@ -302,7 +317,9 @@ fn board_text(session: &Session) -> Vec<Line<'static>> {
         text.push(Line::styled(
             format!(
                 "{} ({} v{})",
-                file.staged.display, file.staged.role, file.version
+                escape(&file.staged.display),
+                escape(&file.staged.role),
+                file.version
             ),
             style(Tone::Heading),
         ));
@@ -320,7 +337,10 @@ fn draw_pin(
 ) {
     let (tokens, _) = app.session.tokens();
     let description = tokens.get(token).map_or("?", |t| t.description.as_str());
-    let mut text = vec![Line::raw(format!("Token: {description}")), Line::raw("")];
+    let mut text = vec![
+        Line::raw(format!("Token: {}", escape(description))),
+        Line::raw(""),
+    ];
     if let Some(state) = state {
         let tone = match state {
             signers::PinState::Ok => Tone::Plain,
@@ -362,7 +382,7 @@ fn draw_pin(
 }
 
 fn draw_finished(app: &App, frame: &mut Frame, area: Rect) {
-    let mut text: Vec<Line> = app.session.summary().into_iter().map(Line::raw).collect();
+    let mut text: Vec<Line> = summary_lines(app);
     text.push(Line::raw(""));
     text.push(Line::raw(
         "Witness: type your name to sign off the transcript:",
@@ -381,7 +401,7 @@ fn draw_finished(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn draw_done(app: &App, frame: &mut Frame, area: Rect) {
-    let mut text: Vec<Line> = app.session.summary().into_iter().map(Line::raw).collect();
+    let mut text: Vec<Line> = summary_lines(app);
     if let Some(transcript) = app.session.transcript() {
         text.push(Line::raw(""));
         text.push(Line::raw(format!(
@@ -410,7 +430,7 @@ fn draw_stopped(frame: &mut Frame, area: Rect, reason: &str) {
             style(Tone::Removed).add_modifier(Modifier::BOLD),
         ),
         Line::raw(""),
-        Line::styled(reason.to_owned(), style(Tone::Removed)),
+        Line::styled(escape(reason).into_owned(), style(Tone::Removed)),
         Line::raw(""),
         Line::raw("Nothing was signed or written. Tell the releaser what this says."),
     ];
@@ -454,7 +474,7 @@ fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
             Severity::Error => "error: ",
         };
         frame.render_widget(
-            Paragraph::new(format!("{prefix}{text}"))
+            Paragraph::new(format!("{prefix}{}", escape(text)))
                 .style(style)
                 .wrap(Wrap { trim: true }),
             area,
