@@ -24,7 +24,7 @@ pub fn run(args: &Args) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find this ceremony binary")?;
     let staged = ceremony::drill::stage(&args.out, &exe, OffsetDateTime::now_utc())?;
     print!("{}", staged.briefing());
-    println!(
+    say!(
         "machine-readable briefing: {}",
         staged.dir.join("drill.json").display()
     );

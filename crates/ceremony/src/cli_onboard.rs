@@ -95,11 +95,11 @@ pub fn run(args: &Args) -> Result<()> {
         .with_context(|| format!("{out}: the attestation evidence"))?;
     let record = public_key_file(key.clone(), &identity, born_on_token, attestation);
     write_atomically(&args.out, &record.to_bytes()).with_context(|| out.clone())?;
-    println!(
+    say!(
         "generated {kind} key in {identity}: key id {}",
         key.key_id()
     );
-    println!("public key object written to {out}");
+    say!("public key object written to {out}");
     Ok(())
 }
 
@@ -113,7 +113,7 @@ fn on_token(
     };
     let token = args.token.open(profile, None, Access::ReadWrite)?;
     let identity = token.identity();
-    eprintln!("token: {identity}; {}", token.pin_state()?);
+    say_err!("token: {identity}; {}", token.pin_state()?);
     let pin = Pin::from_file(pin_file)?;
     token.login(&pin).with_context(|| identity.to_string())?;
     drop(pin);

@@ -35,32 +35,33 @@ pub fn run(args: &Args) -> Result<()> {
         Ok(interfaces) => {
             let listed: Vec<String> = interfaces.iter().map(ToString::to_string).collect();
             if listed.is_empty() {
-                println!("interfaces: none");
+                say!("interfaces: none");
             } else {
-                println!("interfaces: {}", listed.join(", "));
+                say!("interfaces: {}", listed.join(", "));
             }
             safety::offline_from(&interfaces)
         }
         Err(e) => {
-            println!("interfaces: cannot list: {e}");
+            say!("interfaces: cannot list: {e}");
             OfflineCheck::Unknown(e.to_string())
         }
     };
+    // Our own multi-line text (no input from a stick in it).
     println!("{hardening}");
 
     let Some(refusal) = check.refusal() else {
-        println!("network: offline (no interface other than loopback is up)");
+        say!("network: offline (no interface other than loopback is up)");
         return Ok(());
     };
     if !args.drill {
         bail!("{refusal}");
     }
     match &check {
-        OfflineCheck::Online { up } => println!(
+        OfflineCheck::Online { up } => say!(
             "network: DRILL: {} up, which a real ceremony refuses; going on because of --drill",
             up.join(", ")
         ),
-        _ => println!(
+        _ => say!(
             "network: DRILL: cannot tell whether this machine is offline, which a real \
              ceremony refuses; going on because of --drill"
         ),

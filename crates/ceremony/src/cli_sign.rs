@@ -100,7 +100,7 @@ pub fn run(args: &Args) -> Result<()> {
         .open(&args.profile, args.key_label.clone(), Access::ReadOnly)?;
     let identity = token.identity();
     let pin_state = token.pin_state()?;
-    eprintln!("token: {identity}; {pin_state}");
+    say_err!("token: {identity}; {pin_state}");
     if pin_state == PinState::Locked {
         bail!("{identity}: the PIN is locked; the security officer must reset it");
     }
@@ -123,16 +123,16 @@ pub fn run(args: &Args) -> Result<()> {
 fn print_outcome(file: &str, outcome: &ceremony::sign_file::SignOutcome) {
     for (who, keyids) in &outcome.signed_with {
         let ids: Vec<&str> = keyids.iter().map(|id| short_id(id)).collect();
-        println!("signed {file} with {who} as key {}", ids.join(", "));
+        say!("signed {file} with {who} as key {}", ids.join(", "));
     }
-    println!("canonical sha256 {}", outcome.digest);
+    say!("canonical sha256 {}", outcome.digest);
     for (label, report) in &outcome.board {
         let state = if report.is_met() {
             "met"
         } else {
             "not yet met"
         };
-        println!("{label}: {report} {state}");
+        say!("{label}: {report} {state}");
     }
 }
 

@@ -89,7 +89,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut app = App::new(session, media);
     tui::run(&mut app, args.first_frame_only).context("terminal")?;
     if let Some(transcript) = app.session.transcript() {
-        println!(
+        say!(
             "transcript: {} entries, last entry sha256 {}",
             transcript.len(),
             transcript.head()
@@ -122,9 +122,10 @@ fn drill_in_temp_dir(args: &Args) -> Result<()> {
         .context("creating the drill directory")?;
     let work = dir.path().join("drill");
     let staged = ceremony::drill::stage(&work, &exe, OffsetDateTime::now_utc())?;
+    // Our own multi-line briefing: printed as it is, line breaks kept.
     println!("{}", staged.briefing());
     if std::io::stdin().is_terminal() {
-        println!("press Enter to open the appliance on the drill stick");
+        say!("press Enter to open the appliance on the drill stick");
         let mut line = String::new();
         std::io::stdin()
             .read_line(&mut line)
@@ -144,7 +145,7 @@ fn drill_in_temp_dir(args: &Args) -> Result<()> {
         child.arg("--no-yubikey");
     }
     let status = child.status().context("starting the drill ceremony")?;
-    println!("drill files were in {} (now removed)", work.display());
+    say!("drill files were in {} (now removed)", work.display());
     if !status.success() {
         bail!("the drill ceremony ended with {status}");
     }

@@ -42,7 +42,7 @@ fn open(token: &TokenArgs) -> Result<YubiKeyToken> {
     let serial = token.piv_serial()?;
     let mut yk = YubiKeyToken::open(serial)?;
     let pin_state = yk.pin_state()?;
-    eprintln!("token: {}; {pin_state}", yk.describe());
+    say_err!("token: {}; {pin_state}", yk.describe());
     if pin_state == PinState::Locked {
         bail!(
             "{}: the PIN is locked; the security officer must reset it with the PUK",
@@ -79,7 +79,7 @@ pub fn signer(
     signer.login(&pin).with_context(|| card.clone())?;
     drop(pin);
     Ok(signer.with_touch_notifier(Box::new(move || {
-        eprintln!("touch your YubiKey now ({card}: it blinks while it waits)");
+        say_err!("touch your YubiKey now ({card}: it blinks while it waits)");
     })))
 }
 
@@ -175,25 +175,25 @@ pub fn onboard_key(
         .with_context(|| intermediate_path.display().to_string())?;
     match &onboarded.evidence {
         Ok(evidence) => {
-            println!(
+            say!(
                 "attestation written to {} and {} (checked: attestation → f9 → {})",
                 attestation_path.display(),
                 intermediate_path.display(),
                 evidence.chain.last().map_or("", String::as_str)
             );
-            println!("attested: {}", evidence.describe());
+            say!("attested: {}", evidence.describe());
             for warning in evidence.warnings() {
-                println!("WARNING: {warning}");
-                eprintln!("WARNING: {warning}");
+                say!("WARNING: {warning}");
+                say_err!("WARNING: {warning}");
             }
         }
         Err(reason) => {
-            println!(
+            say!(
                 "attestation written to {} and {} (checked: attestation → f9 only)",
                 attestation_path.display(),
                 intermediate_path.display(),
             );
-            println!(
+            say!(
                 "WARNING: {reason}; `tuf-repo` refuses this key unless given that root with --attestation-root"
             );
         }

@@ -35,16 +35,16 @@ pub fn run(args: &Args) -> Result<()> {
             key.key_id()
         );
     };
-    println!("{}: key id {}", args.file.display(), key.key_id());
-    println!("attestation verified, and it certifies this key");
-    println!("  serial:       {}", evidence.serial);
-    println!("  firmware:     {}", evidence.firmware_string());
-    println!("  PIN policy:   {}", evidence.pin_policy);
-    println!("  touch policy: {}", evidence.touch_policy);
-    println!("  form factor:  {}", evidence.form_factor_name());
-    println!("  chain:        {}", evidence.chain.join(" → "));
+    say!("{}: key id {}", args.file.display(), key.key_id());
+    say!("attestation verified, and it certifies this key");
+    say!("  serial:       {}", evidence.serial);
+    say!("  firmware:     {}", evidence.firmware_string());
+    say!("  PIN policy:   {}", evidence.pin_policy);
+    say!("  touch policy: {}", evidence.touch_policy);
+    say!("  form factor:  {}", evidence.form_factor_name());
+    say!("  chain:        {}", evidence.chain.join(" → "));
     for warning in evidence.warnings() {
-        println!("WARNING: {warning}");
+        say!("WARNING: {warning}");
     }
     Ok(())
 }

@@ -132,7 +132,7 @@ pub fn run(args: &Args) -> Result<()> {
         }
         write_atomically(&path, bytes)
             .with_context(|| format!("{}: cannot write", path.display()))?;
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(())
 }

@@ -107,7 +107,7 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
         Layout::TufOnCi => export_tuf_on_ci(&repo, &report, scratch.path())?,
     };
     scratch.finish(&args.out)?;
-    println!(
+    say!(
         "exported {} files to {} ({} layout)",
         count,
         args.out.display(),
@@ -222,7 +222,7 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
     std::fs::create_dir_all(scratch.path().join("staged"))
         .with_context(|| format!("{}: cannot create", scratch.path().display()))?;
     scratch.finish(&args.repo)?;
-    println!(
+    say!(
         "imported {} ({} layout) into {}",
         args.dir.display(),
         layout_name(args.layout),

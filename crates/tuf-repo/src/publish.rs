@@ -603,7 +603,7 @@ pub fn run(args: &Args) -> Result<()> {
         "uploaded"
     };
     for (kind, count) in &report.counts {
-        println!(
+        say!(
             "{}: {} {verb}, {} unchanged",
             kind.label(),
             count.uploaded,
@@ -616,12 +616,15 @@ pub fn run(args: &Args) -> Result<()> {
     } else {
         "published"
     };
-    println!(
+    say!(
         "{lead}: {} to {}: {} {verb}, {} unchanged",
-        report.versions, report.destination, total.uploaded, total.skipped
+        report.versions,
+        report.destination,
+        total.uploaded,
+        total.skipped
     );
     if let Some(recheck) = &report.recheck {
-        println!("re-check: ok — {recheck}");
+        say!("re-check: ok — {recheck}");
     }
     Ok(())
 }

@@ -106,13 +106,13 @@ impl Destination for GitDestination {
             .success();
         let empty_index = self.git_ok(&["ls-files"])?.stdout.is_empty();
         if (clean && !unborn) || (unborn && empty_index) {
-            println!("git: nothing to commit in {}", self.dir().display());
+            say!("git: nothing to commit in {}", self.dir().display());
             return Ok(());
         }
         let message = format!("publish: {versions}");
         self.git_ok(&["commit", "-q", "-m", &message])?;
         let head = self.git_ok(&["rev-parse", "--short", "HEAD"])?;
-        println!(
+        say!(
             "git: committed {} \"{message}\" in {}",
             String::from_utf8_lossy(&head.stdout).trim(),
             self.dir().display()

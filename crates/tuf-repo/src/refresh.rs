@@ -86,7 +86,7 @@ pub fn run_timestamp(args: &TimestampArgs) -> Result<()> {
     {
         let margin = margin_for(&config.margin, "timestamp");
         if current.common.expires.time() - now > margin {
-            println!(
+            say!(
                 "timestamp v{} expires {}, outside its margin of {} h: nothing to do (--force refreshes anyway)",
                 current.common.version,
                 current.common.expires.as_str(),
@@ -121,6 +121,6 @@ fn published_root(repo: &Repo) -> Result<tuf_metadata::Root> {
 fn write(repo: &Repo, name: &str, bytes: &[u8]) -> Result<()> {
     let path = repo.published_file(name);
     write_atomically(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-    println!("wrote {}", path.display());
+    say!("wrote {}", path.display());
     Ok(())
 }

@@ -133,7 +133,7 @@ pub fn run_add(args: &AddArgs) -> Result<()> {
     let version = targets.common.version;
     write_targets(&path, targets)?;
     let verb = if replaced { "replaced" } else { "added" };
-    println!(
+    say!(
         "{verb} target {name} ({} bytes, sha256 {sha256}) in {} ({role} v{version}, unsigned)",
         bytes.len(),
         path.display()
@@ -160,7 +160,7 @@ pub fn run_remove(args: &RemoveArgs) -> Result<()> {
         );
     }
     write_targets(&path, targets)?;
-    println!(
+    say!(
         "removed target {} in {} ({role} v{version}, unsigned)",
         args.target,
         path.display()

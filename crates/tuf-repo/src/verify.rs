@@ -102,7 +102,7 @@ pub fn check(
             now,
         );
     }
-    println!(
+    say!(
         "timestamp v{}: ok — {} of {} keys, expires {}",
         ts.common.version,
         accepted.report.counted(),
@@ -122,7 +122,7 @@ pub fn check(
             now,
         );
     }
-    println!(
+    say!(
         "snapshot v{}: ok — {} of {} keys, expires {}",
         sn.common.version,
         accepted.report.counted(),
@@ -131,7 +131,7 @@ pub fn check(
     );
 
     let (_, targets, report) = reader.role(&mut set, &sn_file, "targets", None, now)?;
-    println!(
+    say!(
         "targets v{}: ok — {} of {} keys, expires {}, {} target files",
         targets.signed().common.version,
         report.counted(),
@@ -171,7 +171,7 @@ pub fn check(
             }
             let (_, role, report) =
                 reader.role(&mut set, &sn_file, &name, Some(&delegator), now)?;
-            println!(
+            say!(
                 "{name} v{}: ok — delegated by {delegator}, {} of {} keys, {} target files",
                 role.signed().common.version,
                 report.counted(),
@@ -184,7 +184,7 @@ pub fn check(
             queue.push_back((name, role, depth + 1));
         }
     }
-    println!(
+    say!(
         "verified {}: root v{}, timestamp v{}, snapshot v{}, targets v{}, {} delegated roles, {} target files (at {})",
         repo.published().display(),
         root_version,
@@ -203,7 +203,7 @@ pub fn check(
 
 /// The line for an online role that expired and is allowed to have.
 fn allowed(file: &str, role: &str, version: u64, expires: &Expires, now: OffsetDateTime) {
-    println!(
+    say!(
         "{file}: {role} v{version} expired at {} (checked at {}) — allowed: refresh it with `tuf-repo snapshot`",
         expires.as_str(),
         rfc3339(now)
@@ -226,7 +226,7 @@ fn root_chain(
     let file = start.display().to_string();
     let root = load_root(&start)?;
     let (mut set, report) = TrustedSet::new(&start, root, expiry, ChainLimits::LOCAL)?;
-    println!(
+    say!(
         "root v{}: ok — starting point, root keys {report}",
         set.root().signed().common.version
     );
@@ -251,12 +251,12 @@ fn root_chain(
             step.version, step.by_trusted, step.from, step.by_itself, step.version
         );
         if let Some(line) = last_step.replace(line) {
-            println!("{line}");
+            say!("{line}");
         }
     }
     set.check_root_expiry(&last_file, now)?;
     if let Some(line) = last_step {
-        println!("{line}");
+        say!("{line}");
     }
     let version = set.root().signed().common.version;
     if version < latest {

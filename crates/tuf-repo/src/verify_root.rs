@@ -44,9 +44,13 @@ pub fn run(args: &Args) -> Result<()> {
             chain.check_expiry(at).with_context(|| name.clone())?;
         }
         warn_keyid_mismatches(&name, &step.keyid_mismatches);
-        println!(
+        say!(
             "root v{}: ok — root keys {} of v{}, {} of v{}",
-            step.version, step.by_trusted, step.from, step.by_itself, step.version
+            step.version,
+            step.by_trusted,
+            step.from,
+            step.by_itself,
+            step.version
         );
     }
     Ok(())
