@@ -196,11 +196,8 @@ fn one_public_key_under_two_key_ids_is_refused_everywhere_we_write_or_sign() {
     // ceremony sign: a root v2 listing carol twice, staged by hand, is not
     // signed and the file is unchanged.
     let trusted = f.repo.join("repository/1.root.json");
-    let trusted_root = Metadata::<tuf_metadata::Root>::parse(
-        &std::fs::read(&trusted).unwrap(),
-        &tuf_metadata::Limits::ROOT,
-    )
-    .unwrap();
+    let trusted_root =
+        Metadata::<tuf_metadata::Root>::parse_root(&std::fs::read(&trusted).unwrap()).unwrap();
     let mut root = trusted_root.signed().clone();
     root.common.version += 1;
     for key in [carol("ecdsa", PEM), carol("ecdsa-sha2-nistp256", PEM)] {

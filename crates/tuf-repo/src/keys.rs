@@ -103,19 +103,20 @@ pub enum KeySetError {
     NonPortable(NonPortableKey),
 }
 
-/// Refuses `audit`'s first duplicate, and any non-portable key not already
-/// in force in `before` (those are only reported, on stderr, as warnings).
+/// Refuses `audit`'s first duplicate, then any non-portable key not
+/// already in force in `before` (those are only reported, on stderr, as
+/// warnings).
 pub fn check_key_set(audit: KeyAudit, before: &BTreeMap<KeyId, Key>) -> Result<(), KeySetError> {
+    if let Some(duplicate) = audit.duplicates.first() {
+        return Err(KeySetError::Duplicate(duplicate.clone()));
+    }
     if let Some(new) = audit.new_non_portable(before).next() {
         return Err(KeySetError::NonPortable(new.clone()));
     }
     for in_force in &audit.non_portable {
         eprintln!("WARNING: {in_force}");
     }
-    match audit.duplicates.into_iter().next() {
-        Some(duplicate) => Err(KeySetError::Duplicate(duplicate)),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// Reads a public key file: `{"keyid", "key", "token"}` as `ceremony onboard`
