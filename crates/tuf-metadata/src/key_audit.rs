@@ -56,10 +56,10 @@ pub struct DuplicateKey {
 
 impl fmt::Display for DuplicateKey {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let roles = if self.roles.is_empty() {
-            "keys".to_owned()
-        } else {
-            format!("{} role", self.roles.join(", "))
+        let roles = match self.roles.as_slice() {
+            [] => "keys".to_owned(),
+            [one] => format!("{one} role"),
+            many => format!("roles {}", many.join(", ")),
         };
         write!(
             f,
