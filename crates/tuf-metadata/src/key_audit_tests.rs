@@ -74,7 +74,7 @@ fn the_form_securesystemslib_writes_is_portable_and_distinct_keys_are_clean() {
     let audit = audit_root(&root_listing(&[p256("ecdsa", PEM)]));
     assert!(audit.is_clean(), "{audit:?}");
     let legacy = p256("ecdsa-sha2-nistp256", PEM);
-    let audit = audit_root(&root_listing(&[legacy.clone()]));
+    let audit = audit_root(&root_listing(std::slice::from_ref(&legacy)));
     assert!(audit.duplicates.is_empty());
     assert_eq!(audit.non_portable[0].unreadable_by, [Client::Tough]);
     // Flagged, but only a key new since `before` is for refusing.
