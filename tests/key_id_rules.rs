@@ -264,4 +264,24 @@ fn a_new_key_only_some_clients_can_read_is_refused_naming_them() {
         path_str(&f.same),
     ]);
     assert_eq!(run.code, Some(0), "{run:?}");
+
+    // merge: the repository's staged root, edited by hand to list carol a
+    // second time, is refused and nothing is merged or written.
+    let staged = f.repo.join("staged/root.json");
+    let mut root = Metadata::<tuf_metadata::Root>::parse_root(&std::fs::read(&staged).unwrap())
+        .unwrap()
+        .signed()
+        .clone();
+    let again = carol("ecdsa-sha2-nistp256", PEM);
+    root.roles
+        .get_mut("root")
+        .unwrap()
+        .keyids
+        .push(again.key_id());
+    root.keys.insert(again.key_id(), again);
+    std::fs::write(&staged, json::to_pretty(&Metadata::new(root).to_value())).unwrap();
+    let before = tree(&f.repo);
+    let run = f.releaser.tuf_repo(&["merge", repo, path_str(&stick)]);
+    refused(&run, &["root.json", "root role", "one public key"]);
+    assert_eq!(tree(&f.repo), before, "merge wrote into the repository");
 }
