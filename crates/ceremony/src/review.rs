@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tuf_metadata::diff::{RootDiff, diff_roots};
 use tuf_metadata::targets::DelegatedRoles;
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
-use tuf_metadata::{Key, Metadata, Root, Signed, escape};
+use tuf_metadata::{Key, Metadata, Root, Signed, audit_delegations, audit_root, escape};
 
 /// How a review line is meant to be read (the screen colours it; the text
 /// carries the same meaning in words and signs, so nothing rests on colour).
@@ -121,11 +121,35 @@ pub fn review(
         }
         (_, _) => out.push(expiry(common.expires.time(), common.expires.as_str(), now)),
     }
+    key_rule_lines(&mut out, signed);
     out.push(line(Tone::Heading, "canonical SHA-256 of what is signed:"));
     for row in grouped_digest(&metadata.signed_digest()) {
         out.push(line(Tone::Digest, format!("  {row}")));
     }
     out
+}
+
+/// The key-set rules (`tuf_metadata::key_audit`) on the file under review:
+/// a key under two ids is why it will not be signed (red); a key in an
+/// encoding some clients cannot read is named with those clients.
+fn key_rule_lines(out: &mut Vec<ReviewLine>, signed: &Signed) {
+    let audit = match signed {
+        Signed::Root(root) => audit_root(root),
+        Signed::Targets(targets) => match &targets.delegations {
+            Some(delegations) => audit_delegations(delegations),
+            None => return,
+        },
+        _ => return,
+    };
+    for duplicate in &audit.duplicates {
+        out.push(line(
+            Tone::Removed,
+            format!("REFUSED, will not be signed: {duplicate}"),
+        ));
+    }
+    for key in &audit.non_portable {
+        out.push(line(Tone::Warning, format!("WARNING: {key}")));
+    }
 }
 
 fn expiry(at: OffsetDateTime, text: &str, now: OffsetDateTime) -> ReviewLine {
@@ -369,5 +393,92 @@ mod tests {
         let rows = grouped_digest(&"0123456789abcdef".repeat(4));
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0], "0123 4567 89ab cdef 0123 4567 89ab cdef");
+    }
+}
+
+#[cfg(test)]
+mod key_rule_tests {
+    use super::*;
+    use time::macros::datetime;
+    use tuf_metadata::testing::{TestKey, root};
+
+    /// One P-256 key (private scalar 0x1234567890abcdef) as PEM and as a hex point.
+    const PEM: &str = "-----BEGIN PUBLIC KEY-----\n\
+        MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEn62Erq4Iu+9/AQAU2CzvagneKwz4\n\
+        cbXODE8dE6WaWTQHy0V2nxBw4sJHD+Wxv+YxM8CwzcZOpL83kajsKgf9Tw==\n\
+        -----END PUBLIC KEY-----\n";
+    const POINT: &str = "049fad84aeae08bbef7f010014d82cef6a09de2b0cf871b5ce0c4f1d13a59a5934\
+        07cb45769f1070e2c2470fe5b1bfe63133c0b0cdc64ea4bf3791a8ec2a07fd4f";
+
+    fn carol(keytype: &str, public: &str) -> Key {
+        Key {
+            keytype: keytype.into(),
+            scheme: "ecdsa-sha2-nistp256".into(),
+            public: public.into(),
+            keyval_rest: Default::default(),
+            unrecognized: Default::default(),
+        }
+    }
+
+    fn with_root_keys(version: u64, keys: &[Key]) -> Root {
+        let a = TestKey::from_seed(1);
+        let mut root = root(version, &[&a], 1, "2030-01-01T00:00:00Z");
+        for key in keys {
+            root.roles
+                .get_mut("root")
+                .unwrap()
+                .keyids
+                .push(key.key_id());
+            root.keys.insert(key.key_id(), key.clone());
+        }
+        root
+    }
+
+    fn lines_of(old: Root, new: Root) -> Vec<ReviewLine> {
+        let now = datetime!(2027-01-01 0:00 UTC);
+        let staged = Metadata::new(Signed::Root(new));
+        review("staged/root.json", &staged, Some(&Metadata::new(old)), now)
+    }
+
+    #[test]
+    fn one_key_under_two_ids_is_shown_in_red_as_the_reason_it_is_not_signed() {
+        let old = with_root_keys(1, &[]);
+        let new = with_root_keys(2, &[carol("ecdsa", PEM), carol("ecdsa-sha2-nistp256", PEM)]);
+        let lines = lines_of(old, new);
+        let refused: Vec<&ReviewLine> = lines
+            .iter()
+            .filter(|l| l.text.starts_with("REFUSED"))
+            .collect();
+        assert_eq!(refused.len(), 1, "{lines:#?}");
+        assert_eq!(refused[0].tone, Tone::Removed);
+        assert!(refused[0].text.contains("root role"), "{}", refused[0]);
+        assert!(refused[0].text.contains("one public key"), "{}", refused[0]);
+    }
+
+    #[test]
+    fn a_key_re_encoded_as_a_hex_point_is_flagged_with_the_clients_that_cannot_read_it() {
+        let old = with_root_keys(1, &[carol("ecdsa", PEM)]);
+        let new = with_root_keys(2, &[carol("ecdsa", POINT)]);
+        let lines = lines_of(old, new);
+        let warning = lines
+            .iter()
+            .find(|l| l.text.contains("hex point"))
+            .unwrap_or_else(|| panic!("{lines:#?}"));
+        assert_eq!(warning.tone, Tone::Warning);
+        assert!(warning.text.contains("python-tuf"), "{warning}");
+        assert!(!lines.iter().any(|l| l.text.starts_with("REFUSED")));
+    }
+
+    #[test]
+    fn a_portable_rotation_has_no_key_rule_lines() {
+        let old = with_root_keys(1, &[]);
+        let new = with_root_keys(2, &[carol("ecdsa", PEM)]);
+        let lines = lines_of(old, new);
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.text.starts_with("REFUSED") || l.text.starts_with("WARNING: key")),
+            "{lines:#?}"
+        );
     }
 }

@@ -11,7 +11,8 @@ use tuf_metadata::Key;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
     /// ECDSA on NIST P-256 with SHA-256, published as keytype `ecdsa`,
-    /// scheme `ecdsa-sha2-nistp256`, with a PEM SPKI key.
+    /// scheme `ecdsa-sha2-nistp256`, with a PEM SPKI key: the one P-256 form
+    /// python-tuf, go-tuf, tuf-js and tough all read (docs/decisions.md).
     EcdsaP256,
     /// Pure Ed25519, published as keytype and scheme `ed25519` with a hex key.
     Ed25519,

@@ -15,6 +15,7 @@ pub mod display;
 pub mod fields;
 pub mod files;
 pub mod json;
+pub mod key_audit;
 pub mod keys;
 pub mod metadata;
 pub mod root;
@@ -37,6 +38,9 @@ pub use display::escape;
 pub use fields::{FormatError, Problem};
 pub use files::{FileError, HASH_ALGORITHMS};
 pub use json::{JsonError, Object, Value};
+pub use key_audit::{
+    Client, DuplicateKey, KeyAudit, NonPortableKey, audit_delegations, audit_root,
+};
 pub use keys::{Key, KeyError, KeyId, PublicKey, SignatureError};
 pub use metadata::{Limits, Metadata, ParseError, Signature, Signed};
 pub use root::{Common, RoleKeys, Root};

@@ -17,6 +17,7 @@ mod checked;
 use time::OffsetDateTime;
 
 use crate::json;
+use crate::key_audit::{DuplicateKey, KeyAudit, audit_delegations, audit_root};
 use crate::keys::{Key, KeyId, PublicKey, keyid_mismatches};
 use crate::metadata::{Limits, Metadata, ParseError, Signed};
 use crate::root::{RoleKeys, Root};
@@ -53,6 +54,10 @@ pub enum PlanError {
         /// The id the key hashes to.
         computed: KeyId,
     },
+    /// One public key listed under two key ids ([`crate::key_audit`]):
+    /// clients counting key ids would count one keyholder twice.
+    #[error("{0}; the key set must be fixed before it is signed")]
+    DuplicateKey(DuplicateKey),
     /// Metadata already expired at the confirmed time.
     #[error("{0}")]
     Expired(VerifyError),
@@ -228,6 +233,7 @@ impl SigningPlan {
                 if let Some((listed, computed)) = keyid_mismatches(&root.keys).into_iter().next() {
                     return Err(PlanError::KeyIdMismatch { listed, computed });
                 }
+                refuse_duplicates(audit_root(root))?;
                 let role = other.type_name();
                 vec![role_key_set(
                     role,
@@ -251,6 +257,13 @@ impl SigningPlan {
                 )?]
             }
         };
+        if let Signed::Targets(Targets {
+            delegations: Some(delegations),
+            ..
+        }) = metadata.signed()
+        {
+            refuse_duplicates(audit_delegations(delegations))?;
+        }
         if metadata.signed().common().expires.is_expired_at(now) {
             let expires = metadata.signed().common().expires.as_str();
             return Err(PlanError::Expired(VerifyError::Expired {
@@ -336,6 +349,7 @@ fn delegated_key_set(targets: &Targets, label: &str, role: &str) -> Result<KeySe
     if let Some((listed, computed)) = keyid_mismatches(&delegations.keys).into_iter().next() {
         return Err(PlanError::KeyIdMismatch { listed, computed });
     }
+    refuse_duplicates(audit_delegations(delegations))?;
     Ok(KeySet {
         label: format!("{role} ({label})"),
         role: keys.clone(),
@@ -354,10 +368,20 @@ fn role_key_set(role: &str, root: &Root, label: String) -> Result<KeySet, PlanEr
     })
 }
 
+/// Refuses a key set listing one public key under two key ids: the rule
+/// holds wherever we sign, whoever anchors the file.
+fn refuse_duplicates(audit: KeyAudit) -> Result<(), PlanError> {
+    match audit.duplicates.into_iter().next() {
+        Some(duplicate) => Err(PlanError::DuplicateKey(duplicate)),
+        None => Ok(()),
+    }
+}
+
 fn root_key_sets(root: &Root, trusted: Option<&Metadata<Root>>) -> Result<Vec<KeySet>, PlanError> {
     if let Some((listed, computed)) = keyid_mismatches(&root.keys).into_iter().next() {
         return Err(PlanError::KeyIdMismatch { listed, computed });
     }
+    refuse_duplicates(audit_root(root))?;
     let own = |label: String| KeySet {
         label,
         role: root.roles["root"].clone(),

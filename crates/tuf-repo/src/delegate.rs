@@ -31,7 +31,7 @@ use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::Config;
 use crate::graph::{Graph, MAX_DEPTH, file_stem, published_versions, role_names};
 use crate::init::SPEC_VERSION;
-use crate::keys::read_public_key_file;
+use crate::keys::{check_key_set, read_public_key_file};
 use crate::layout::Repo;
 use crate::target_files::{role_to_edit, write_targets};
 
@@ -145,6 +145,7 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     let (mut targets, path) = role_to_edit(&repo, &config, now, &args.from)?;
+    let before = delegated_keys(&targets);
     let keys = read_keys(&args.key, &args.attestation.roots)?;
     let threshold = args
         .threshold
@@ -235,6 +236,7 @@ pub fn run(args: &Args) -> Result<()> {
         delegations.keys.extend(keys);
         vec![name]
     };
+    check_delegations(&targets, &before, &file)?;
     // The delegated roles first: a delegator naming roles that are not
     // staged would be refused by `stage`. A name published before (a
     // delegation removed and made again) continues above its last version.
@@ -284,6 +286,26 @@ fn read_keys(files: &[PathBuf], extra_roots: &[PathBuf]) -> Result<BTreeMap<KeyI
         }
     }
     Ok(keys)
+}
+
+/// The delegator's delegated keys as they are before an edit.
+fn delegated_keys(targets: &Targets) -> BTreeMap<KeyId, Key> {
+    targets
+        .delegations
+        .as_ref()
+        .map(|d| d.keys.clone())
+        .unwrap_or_default()
+}
+
+/// The key-set rules (`tuf_metadata::key_audit`) on the edited delegator,
+/// before anything is written: one public key, one key id; new keys only in
+/// encodings every major client reads.
+fn check_delegations(targets: &Targets, before: &BTreeMap<KeyId, Key>, file: &str) -> Result<()> {
+    let Some(delegations) = &targets.delegations else {
+        return Ok(());
+    };
+    check_key_set(tuf_metadata::audit_delegations(delegations), before)
+        .with_context(|| format!("{file}: delegations"))
 }
 
 /// Distinct public keys among `keys` (a threshold counts keys, not ids).
@@ -337,6 +359,7 @@ fn rekey(
         DelegatedRoles::Succinct(s) if s.name_prefix == name => role_names(delegations),
         _ => vec![name.to_owned()],
     };
+    let before = delegations.keys.clone();
     let mut keys = delegations.keys.clone();
     let Some(role) = role_keys_mut(delegations, name) else {
         bail!("{file}: {from} v{version} does not delegate to {name:?}");
@@ -380,6 +403,7 @@ fn rekey(
     }
     delegations.keys = keys;
     prune_keys(delegations);
+    check_delegations(&targets, &before, &file)?;
     // The roles to re-sign, staged before the delegator that names the new keys.
     let mut restaged = 0;
     for role in &affected {

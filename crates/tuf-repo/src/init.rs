@@ -14,7 +14,7 @@ use tuf_metadata::{Common, Metadata, Object, RoleKeys, Root, Targets, json};
 
 use crate::clock::{AtArgs, expires_in_days, now_or};
 use crate::config::{self, Config, Expiry, Margin, Online, OnlineKey};
-use crate::keys::{add_key, check_signable, read_public_key_file};
+use crate::keys::{add_key, check_key_set, check_signable, read_public_key_file};
 use crate::layout::Repo;
 
 /// The spec version new metadata declares.
@@ -269,6 +269,7 @@ fn new_root(args: &Args, now: OffsetDateTime, expiry: &Expiry) -> Result<Root> {
             add_key(&mut root, role, key).with_context(|| format!("{}", file.display()))?;
         }
     }
+    check_key_set(tuf_metadata::audit_root(&root), &BTreeMap::new())?;
     check_signable(&root)?;
     Ok(root)
 }

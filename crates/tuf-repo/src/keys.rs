@@ -2,13 +2,13 @@
 //! roles: adding and removing keys, setting thresholds, and refusing a root
 //! that could never be signed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use bundle_format::{PublicKeyError, PublicKeyFile};
 use signers::yubikey::attestation::{self, AttestationEvidence, TrustedRoots, stored};
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{Key, KeyId, PublicKey, Root};
+use tuf_metadata::{DuplicateKey, Key, KeyAudit, KeyId, NonPortableKey, PublicKey, Root};
 
 /// Extra attestation roots (PEM or DER files, separated by `:`) trusted
 /// besides Yubico's pinned ones when `init` and `stage-rotation` re-check
@@ -87,6 +87,36 @@ pub enum RoleError {
         /// Distinct public keys listed.
         keys: usize,
     },
+}
+
+/// Why a key set is refused when we write it: the two rules of
+/// `tuf_metadata::key_audit`, applied to everything `tuf-repo` stages.
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetError {
+    /// One public key under two key ids.
+    #[error("{0}")]
+    Duplicate(DuplicateKey),
+    /// A new key in an encoding some major client cannot read.
+    #[error(
+        "{0}; publish it as every major client reads it (P-256: keytype \"ecdsa\", PEM SPKI; see docs/decisions.md)"
+    )]
+    NonPortable(NonPortableKey),
+}
+
+/// Refuses `audit`'s first duplicate, then any non-portable key not
+/// already in force in `before` (those are only reported, on stderr, as
+/// warnings).
+pub fn check_key_set(audit: KeyAudit, before: &BTreeMap<KeyId, Key>) -> Result<(), KeySetError> {
+    if let Some(duplicate) = audit.duplicates.first() {
+        return Err(KeySetError::Duplicate(duplicate.clone()));
+    }
+    if let Some(new) = audit.new_non_portable(before).next() {
+        return Err(KeySetError::NonPortable(new.clone()));
+    }
+    for in_force in &audit.non_portable {
+        eprintln!("WARNING: {in_force}");
+    }
+    Ok(())
 }
 
 /// Reads a public key file: `{"keyid", "key", "token"}` as `ceremony onboard`

@@ -16,7 +16,7 @@ use tuf_metadata::{Limits, Metadata, Root, json};
 
 use crate::clock::{AtArgs, expires_in_days, now_or, rfc3339};
 use crate::config::Config;
-use crate::keys::{add_key, check_signable, read_public_key_file, remove_key};
+use crate::keys::{add_key, check_key_set, check_signable, read_public_key_file, remove_key};
 use crate::layout::{Repo, load_any, load_root};
 use crate::manifest::{Item, Manifest};
 
@@ -90,7 +90,16 @@ pub fn run(args: &Args) -> Result<()> {
             staged.signed().clone()
         }
     };
+    // Keys in force before this rotation: only new ones must be portable.
+    let before = root.keys.clone();
     apply_changes(&mut root, args)?;
+    check_key_set(tuf_metadata::audit_root(&root), &before).with_context(|| {
+        format!(
+            "{}: root v{}",
+            repo.staged_file("root.json").display(),
+            root.common.version
+        )
+    })?;
     root.common.expires = expires_in_days(now, args.expires_days.unwrap_or(config.expiry.root));
     check_signable(&root)
         .with_context(|| format!("{}", repo.staged_file("root.json").display()))?;
