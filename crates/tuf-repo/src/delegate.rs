@@ -268,7 +268,7 @@ pub fn run(args: &Args) -> Result<()> {
     } else {
         format!("{} roles {first} .. {last}", new_roles.len())
     };
-    println!(
+    say!(
         "delegated {what} ({threshold} of {n} keys) in {file} ({from_name} v{version}, unsigned); staged each in {}",
         repo.staged().display()
     );
@@ -415,7 +415,7 @@ fn rekey(
         }
     }
     write_targets(&path, targets)?;
-    println!(
+    say!(
         "re-keyed {name} ({threshold} of {n} keys) in {file} ({from} v{version}, unsigned); {restaged} role file(s) staged anew for the new keys to sign"
     );
     Ok(())
@@ -471,7 +471,7 @@ fn remove(
             }
         }
     }
-    println!(
+    say!(
         "removed the delegation to {name} from {file} ({from} v{version}, unsigned); after commit no client reaches it (its published files stay)"
     );
     Ok(())

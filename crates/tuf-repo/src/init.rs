@@ -108,10 +108,10 @@ pub fn run(args: &Args) -> Result<()> {
         write_atomically(&path, &bytes)
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    println!(
+    say!(
         "initialised {dir}: staged/root.json (root v1, unsigned), staged/targets.json (targets v1, unsigned)"
     );
-    println!("next: tuf-repo stage-rotation {dir} --out <stick> for the first ceremony");
+    say!("next: tuf-repo stage-rotation {dir} --stick <stick> for the first ceremony");
     Ok(())
 }
 

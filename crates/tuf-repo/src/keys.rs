@@ -114,7 +114,7 @@ pub fn check_key_set(audit: KeyAudit, before: &BTreeMap<KeyId, Key>) -> Result<(
         return Err(KeySetError::NonPortable(new.clone()));
     }
     for in_force in &audit.non_portable {
-        eprintln!("WARNING: {in_force}");
+        say_err!("WARNING: {in_force}");
     }
     Ok(())
 }
@@ -132,7 +132,7 @@ pub fn read_public_key_file(path: &Path, extra_roots: &[PathBuf]) -> Result<Key,
     })?;
     let (key, evidence) = read_key_and_evidence(path, &roots)?;
     if let Some(evidence) = evidence {
-        eprintln!(
+        say_err!(
             "{}: attested on YubiKey serial {} (firmware {}, PIN {}, touch {})",
             path.display(),
             evidence.serial,
@@ -141,7 +141,7 @@ pub fn read_public_key_file(path: &Path, extra_roots: &[PathBuf]) -> Result<Key,
             evidence.touch_policy
         );
         for warning in evidence.warnings() {
-            eprintln!("WARNING: {}: {warning}", path.display());
+            say_err!("WARNING: {}: {warning}", path.display());
         }
     }
     Ok(key)

@@ -132,7 +132,7 @@ pub fn run(args: &Args) -> Result<()> {
         copies,
         now,
     )?;
-    println!(
+    say!(
         "staged root v{version} in {}",
         repo.staged_file("root.json").display()
     );
@@ -304,18 +304,21 @@ fn write_ceremony(
     write_atomically(&path, &manifest.to_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))?;
 
-    println!("bundle written to {}", bundle.display());
+    say!("bundle written to {}", bundle.display());
     if manifest.items.len() > 20 {
-        println!("  {} files to sign; the first 20:", manifest.items.len());
+        say!("  {} files to sign; the first 20:", manifest.items.len());
     }
     for item in manifest.items.iter().take(20) {
-        println!(
+        say!(
             "  {} ({} v{}) canonical sha256 {}",
-            item.file, item.role, item.version, item.canonical_sha256
+            item.file,
+            item.role,
+            item.version,
+            item.canonical_sha256
         );
         for set in &item.key_sets {
             let ids: Vec<&str> = set.keyids.iter().map(|id| short_id(id)).collect();
-            println!(
+            say!(
                 "    {}: threshold {} of {}",
                 set.label,
                 set.threshold,

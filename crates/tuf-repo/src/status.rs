@@ -35,9 +35,13 @@ pub fn run(args: &Args) -> Result<()> {
         );
     };
     let root = root.signed();
-    println!(
+    say!(
         "{:<10} {:>7}  {:<20}  {:>9}  {:>9}  keys",
-        "role", "version", "expires", "left", "threshold"
+        "role",
+        "version",
+        "expires",
+        "left",
+        "threshold"
     );
     let mut attention = Vec::new();
     for role in ["root", "targets", "snapshot", "timestamp"] {
