@@ -23,3 +23,24 @@ pause() {
 
 # The root's expiry and days left, from `tuf-repo status` (one line per role).
 root_status_line() { tuf-repo status "$1" 2>/dev/null | grep -E '^ *root ' | head -1 || true; }
+
+# same_digest_on_every_stick STICK...: checks that every stick carries the
+# same bundle (the same files with the same canonical SHA-256: one staging,
+# every stick), says each file's digest, and prints the first (the root's),
+# the one read aloud. Sticks that differ stop the runbook.
+same_digest_on_every_stick() {
+  local first="" listing stick
+  for stick in "$@"; do
+    [ -f "$stick/tuf-ceremony/manifest.json" ] || die "$stick: no ceremony bundle"
+    listing=$(tr -d ' \n' <"$stick/tuf-ceremony/manifest.json" |
+      grep -o '"canonical_sha256":"[0-9a-f]\{64\}"' | sed 's/.*:"\(.*\)"/\1/')
+    [ -n "$listing" ] || die "$stick: the manifest lists no digest"
+    if [ -z "$first" ]; then
+      first=$listing
+    elif [ "$listing" != "$first" ]; then
+      die "$stick carries a different bundle from $1: stage once, then write the same bundle to every stick"
+    fi
+  done
+  say "every stick ($#) carries the same bundle" >&2
+  printf '%s\n' "$first" | head -1
+}

@@ -216,8 +216,10 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     assert_passes(&run, "new-repository finish");
     assert!(repo.join("repository/1.root.json").exists());
 
-    // The annual rotation: carol replaces alice.
+    // The annual rotation: carol replaces alice, on two sticks staged once
+    // (one root v2, one digest on both: merge takes both sticks' signatures).
     let alice = keyid(&keys.join("alice.pub.json"));
+    let fourth_stick = dir("stick-4");
     let run = runbook(
         &hsm,
         "annual-root-rotation",
@@ -226,6 +228,8 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
             &s(&repo),
             "--stick",
             &s(&sticks[2]),
+            "--stick",
+            &s(&fourth_stick),
             "--",
             "--add-root-key",
             &k("carol.pub.json"),
@@ -244,10 +248,25 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
         "{}",
         run.stdout
     );
-    for who in ["alice", "bob", "carol"] {
+    assert!(
+        run.stderr
+            .contains("every stick (2) carries the same bundle"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(sticks[2].join("tuf-ceremony/staged/root.json")).unwrap(),
+        std::fs::read(fourth_stick.join("tuf-ceremony/staged/root.json")).unwrap(),
+        "both sticks carry the same staged root"
+    );
+    for (stick, who) in [
+        (&sticks[2], "alice"),
+        (&fourth_stick, "bob"),
+        (&sticks[2], "carol"),
+    ] {
         sign(
             &hsm,
-            &sticks[2],
+            stick,
             who,
             "staged/root.json",
             &["--trusted", "repository/1.root.json"],
@@ -256,7 +275,14 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     let run = runbook(
         &hsm,
         "annual-root-rotation",
-        &["finish", &s(&repo), "--stick", &s(&sticks[2])],
+        &[
+            "finish",
+            &s(&repo),
+            "--stick",
+            &s(&sticks[2]),
+            "--stick",
+            &s(&fourth_stick),
+        ],
     );
     assert_passes(&run, "annual-root-rotation finish");
     assert!(run.stdout.contains("root v2 committed"), "{}", run.stdout);
