@@ -2,22 +2,8 @@
 //! (DESIGN.md): 0 success, 1 input checked and rejected (one `error:` line),
 //! 2 usage.
 
-/// Prints one line on stdout through [`tuf_metadata::escape`]: names, paths
-/// and key ids in it may come from a stick, a repository or a key file, and
-/// such text never reaches a terminal raw (DESIGN.md).
-macro_rules! say {
-    ($($arg:tt)*) => {
-        println!("{}", tuf_metadata::escape(&format!($($arg)*)))
-    };
-}
-
-/// [`say!`] for stderr.
-#[allow(unused_macros)]
-macro_rules! say_err {
-    ($($arg:tt)*) => {
-        eprintln!("{}", tuf_metadata::escape(&format!($($arg)*)))
-    };
-}
+#[macro_use]
+extern crate cli_common;
 
 mod check_key;
 mod client_cmd;
