@@ -12,7 +12,7 @@ pub mod writable;
 
 pub use discover::{Medium, discover};
 pub use layout::{ExpectedKeySet, HistoryFile, Layout, Media, StagedFile, recognise};
-pub use trust::{AnchorKind, Loaded, LoadedFile, TrustedRoot, load};
+pub use trust::{AnchorKind, Loaded, LoadedFile, PublishedRole, TrustedRoot, load};
 
 use tuf_metadata::signing::PlanError;
 use tuf_metadata::{ParseError, VerifyError};

@@ -75,6 +75,20 @@ pub struct LoadedFile {
     pub expires: String,
     /// Where its signing keys come from.
     pub anchor: AnchorKind,
+    /// The version of this role in force, verified against the trusted
+    /// chain: what the review diffs the staged file against. `None` for a
+    /// root (the trusted root plays that part) and for a role never
+    /// published (a first targets, a new delegation): everything is new.
+    pub published: Option<PublishedRole>,
+}
+
+/// A role's published version as carried in the bundle (`repository/`).
+#[derive(Clone, Debug)]
+pub struct PublishedRole {
+    /// Its file on the stick.
+    pub display: String,
+    /// The parsed, verified metadata.
+    pub metadata: Metadata<Targets>,
 }
 
 #[derive(Clone, Debug)]
@@ -363,6 +377,7 @@ fn load_staged(media: &Media, trusted: Option<&TrustedRoot>) -> Result<StagedLoa
             version: common.version,
             expires: common.expires.as_str().to_owned(),
             anchor,
+            published: None,
         });
     }
     Ok((files, staged_root, delegators))
