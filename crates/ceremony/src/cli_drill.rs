@@ -23,7 +23,7 @@ pub fn run(args: &Args) -> Result<()> {
     // exercises the same code the ceremony will.
     let exe = std::env::current_exe().context("cannot find this ceremony binary")?;
     let staged = ceremony::drill::stage(&args.out, &exe, OffsetDateTime::now_utc())?;
-    print!("{}", staged.briefing());
+    cli_common::out_text(&staged.briefing());
     say!(
         "machine-readable briefing: {}",
         staged.dir.join("drill.json").display()

@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> Result<()> {
         }
     };
     // Our own multi-line text (no input from a stick in it).
-    println!("{hardening}");
+    cli_common::out_line(&hardening.to_string());
 
     let Some(refusal) = check.refusal() else {
         say!("network: offline (no interface other than loopback is up)");

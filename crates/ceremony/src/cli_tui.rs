@@ -123,7 +123,7 @@ fn drill_in_temp_dir(args: &Args) -> Result<()> {
     let work = dir.path().join("drill");
     let staged = ceremony::drill::stage(&work, &exe, OffsetDateTime::now_utc())?;
     // Our own multi-line briefing: printed as it is, line breaks kept.
-    println!("{}", staged.briefing());
+    cli_common::out_line(&staged.briefing());
     if std::io::stdin().is_terminal() {
         say!("press Enter to open the appliance on the drill stick");
         let mut line = String::new();

@@ -66,14 +66,7 @@ fn main() -> ExitCode {
         Some(Command::Inspect(args)) => cli_inspect::run(&args),
         Some(Command::DrillStage(args)) => cli_drill::run(&args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // One line, escaped: messages quote paths and fields from a stick.
-            eprintln!("error: {}", tuf_metadata::escape(&format!("{err:#}")));
-            ExitCode::from(1)
-        }
-    }
+    cli_common::finish(result)
 }
 
 #[cfg(test)]

@@ -17,5 +17,6 @@ mod say;
 pub use at::{AtArgs, MAX_DAYS, MAX_YEAR, parse_days, parse_time};
 pub use attestation::AttestationRootArgs;
 pub use names::{lower_case_value_names, value_name_problems};
+pub use say::{err_line, finish, out_line, out_text};
 /// The one escaping rule, re-exported for [`say!`] and [`say_err!`].
 pub use tuf_metadata::escape;

@@ -21,7 +21,6 @@ use clap::{Args as ClapArgs, Subcommand};
 use time::OffsetDateTime;
 use tuf_client::updater::ROOT_MAX_BYTES;
 use tuf_client::{DirFetcher, Fetcher, HttpFetcher, Updater};
-use tuf_metadata::escape;
 
 /// `tuf-repo client …`.
 #[derive(ClapArgs)]
@@ -70,7 +69,7 @@ pub fn run(args: &Args) -> Result<()> {
             updater.refresh(remote.as_ref(), OffsetDateTime::now_utc())?;
             let root = updater.trusted_root().signed().common.version;
             let snapshot = updater.trusted_snapshot().map_or(0, |s| s.common.version);
-            println!("refreshed: root v{root}, snapshot v{snapshot}");
+            say!("refreshed: root v{root}, snapshot v{snapshot}");
             Ok(())
         }
         Action::Download => download(args),
@@ -83,7 +82,7 @@ fn init(metadata_dir: &Path, trusted_root: &Path) -> Result<()> {
     let bytes = metadata_io::read_capped(trusted_root, limit).with_context(|| name.clone())?;
     Updater::init(metadata_dir, &bytes)?;
     let line = format!("initialised {} with {name}", metadata_dir.display());
-    println!("{}", escape(&line));
+    say!("{line}");
     Ok(())
 }
 
@@ -103,7 +102,7 @@ fn download(args: &Args) -> Result<()> {
         let info = updater.find_target(remote.as_ref(), name, now)?;
         let file = updater.download_target(&info, targets.as_ref(), target_dir)?;
         // The target name is the caller's, the file name the repository's.
-        println!("{}", escape(&format!("{name}: {}", file.display())));
+        say!("{name}: {}", file.display());
     }
     Ok(())
 }

@@ -122,16 +122,7 @@ fn main() -> ExitCode {
         Command::Client(args) => client_cmd::run(&args),
         Command::Transcript(command) => transcript_cmd::run(&command),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // One line: the chain of contexts joined, never a backtrace.
-            // Escaped: messages quote paths, names and fields from sticks,
-            // repositories and transcripts.
-            eprintln!("error: {}", tuf_metadata::escape(&format!("{err:#}")));
-            ExitCode::from(1)
-        }
-    }
+    cli_common::finish(result)
 }
 
 #[cfg(test)]

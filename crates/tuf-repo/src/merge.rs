@@ -14,7 +14,7 @@ use metadata_io::{read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::signing::{Anchor, CheckedSignature, SigningPlan};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
-use tuf_metadata::{Key, KeyId, Limits, Metadata, Root, escape};
+use tuf_metadata::{Key, KeyId, Limits, Metadata, Root};
 
 use crate::clock::{AtArgs, now_or};
 use crate::layout::Repo;
@@ -92,10 +92,10 @@ pub fn run(args: &Args) -> Result<()> {
     for (item, merged) in &outputs {
         let (file, role, version) = (merged.path.display(), &item.role, item.version);
         // Names and key ids come from the sticks: escaped (DESIGN.md).
-        println!("{}", escape(&format!("merged {file} ({role} v{version})")));
+        say!("merged {file} ({role} v{version})");
         for (label, report) in &merged.boards {
             let state = if report.is_met() { "met" } else { "not met" };
-            println!("{}", escape(&format!("  {label}: {report} {state}")));
+            say!("  {label}: {report} {state}");
         }
     }
     Ok(())

@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> Result<()> {
         .to_ip()
         .ok_or_else(|| anyhow!("{}: not an IP listener", args.addr))?;
     if !bound.ip().is_loopback() {
-        eprintln!(
+        say_err!(
             "warning: listening on {bound}, which is not loopback: anyone who can reach it can read the repository"
         );
     }
@@ -134,10 +134,7 @@ fn handle(root: &Path, request: Request) {
         Ok(()) => String::new(),
         Err(e) => format!(" ({e})"),
     };
-    eprintln!(
-        "{}",
-        log_line(&remote, &method, &url, status, length, &outcome)
-    );
+    cli_common::err_line(&log_line(&remote, &method, &url, status, length, &outcome));
 }
 
 /// One line of the request log. The request target is the client's, raw

@@ -57,7 +57,7 @@ pub fn run(args: &Args) -> Result<()> {
         let threshold = format!("{} of {}", keys.threshold, ids.len());
         let path = file.map(|f| repo.published_file(&f));
         let Some(path) = path.filter(|p| p.exists()) else {
-            println!(
+            say!(
                 "{role:<10} {:>7}  {:<20}  {:>9}  {threshold:>9}  {}",
                 "-",
                 "-",
@@ -70,7 +70,7 @@ pub fn run(args: &Args) -> Result<()> {
         let (_, metadata) = load_any(&path)?;
         let common = metadata.signed().common();
         let left = common.expires.time() - now;
-        println!(
+        say!(
             "{role:<10} {:>7}  {:<20}  {:>9}  {threshold:>9}  {}",
             common.version,
             common.expires.as_str(),

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use cli_common::AtArgs;
 use tuf_metadata::threshold::short_id;
-use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, escape};
+use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain};
 
 use metadata_io::read_capped;
 
@@ -60,11 +60,9 @@ pub fn run(args: &Args) -> Result<()> {
 /// verification warns; staging and signing refuse them.
 fn warn_keyid_mismatches(file: &str, mismatches: &[(String, String)]) {
     for (listed, computed) in mismatches {
-        eprintln!(
-            "warning: {}: key id {} does not match its key (computed {})",
-            escape(file),
-            escape(listed),
-            escape(short_id(computed))
+        say_err!(
+            "warning: {file}: key id {listed} does not match its key (computed {})",
+            short_id(computed)
         );
     }
 }
