@@ -7,8 +7,8 @@
 //! A line that cannot be written (a reader that stopped, `| head`; a full
 //! disk behind `>`; a closed descriptor) never panics and never stops the
 //! command half-way through its writes: the failure is remembered, the
-//! command finishes its work, and [`finish`] turns the outcome into the
-//! exit code.
+//! command finishes its work (its files are consistent), and [`finish`]
+//! turns the outcome into the exit code.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -60,9 +60,10 @@ pub fn err_line(text: &str) {
 }
 
 /// The exit code for a command's `result`: its error as one escaped
-/// `error:` line (exit 1); else, if stdout could not be written for a
-/// reason other than a reader that stopped reading, a line saying the
-/// work was done but its report was lost (exit 1); else success.
+/// `error:` line (exit 1); else, if stdout could not be written (a reader
+/// that stopped, a full disk), a line saying the work was done but its
+/// report was lost (exit 1: a script must not take a report it never got
+/// for a clean run); else success.
 pub fn finish(result: anyhow::Result<()>) -> ExitCode {
     let stdout_failure = *STDOUT_FAILURE.lock().unwrap_or_else(|p| p.into_inner());
     match (result, stdout_failure) {
@@ -73,7 +74,7 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
             say_err!("error: {err:#}");
             ExitCode::from(1)
         }
-        (Ok(()), Some(kind)) if kind != io::ErrorKind::BrokenPipe => {
+        (Ok(()), Some(kind)) => {
             say_err!(
                 "error: cannot write to standard output ({}); the command itself completed, \
                  its report was lost",
@@ -81,7 +82,7 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
             );
             ExitCode::from(1)
         }
-        (Ok(()), _) => ExitCode::SUCCESS,
+        (Ok(()), None) => ExitCode::SUCCESS,
     }
 }
 
