@@ -12,7 +12,7 @@ use std::process::Command;
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::{
-    Run, assert_ok, binary, path_str, python, python_downloads, workspace_root,
+    Run, assert_ok, binary, copy_dir, path_str, python, python_downloads, workspace_root,
 };
 
 fn refused(run: &Run, what: &str, needles: &[&str]) {
@@ -42,19 +42,6 @@ fn snapshot_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 fn copy_stick(from: &Path, to: &Path) {

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use tuf_ceremony_e2e::js::tufjs_downloads;
 use tuf_ceremony_e2e::repo_setup::Releaser;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
-use tuf_ceremony_e2e::{Run, assert_ok, binary, path_str};
+use tuf_ceremony_e2e::{Run, assert_ok, binary, copy_dir, path_str};
 
 /// One raw HTTP/1.1 request (raw, so `..` reaches the server unnormalised):
 /// status, headers (lower-case names) and body.
@@ -398,17 +398,4 @@ fn serve_answers_get_and_head_inside_its_directory_and_nothing_outside() {
         "{warning:?}"
     );
     assert!(first.starts_with("serving http://0.0.0.0:"), "{first:?}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }

@@ -26,7 +26,7 @@ use crate::target_files::{published_blob_name, staged_blob};
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     #[command(flatten)]
     at: AtArgs,
 }

@@ -42,7 +42,7 @@ pub const MAX_BINS: u64 = 1 << 14;
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// The delegating role: `targets`, or a role the delegation graph in
     /// force reaches.
     #[arg(long, value_name = "role", default_value = "targets")]

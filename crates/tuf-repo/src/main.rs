@@ -16,6 +16,7 @@ mod init;
 mod keys;
 mod layout;
 mod layouts;
+mod lock;
 mod manifest;
 mod merge;
 mod online;
@@ -98,8 +99,35 @@ fn parse_command_line() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
+/// The repository a command writes, and the command's name for the lock
+/// holder message; `None` for commands that only read (or create one).
+fn writes_repository(command: &Command) -> Option<(&std::path::Path, &'static str)> {
+    let (repo, name) = match command {
+        Command::StageRotation(a) => (&a.repo, "stage-rotation"),
+        Command::Stage(a) => (&a.repo, "stage"),
+        Command::Merge(a) => (&a.repo, "merge"),
+        Command::Commit(a) => (&a.repo, "commit"),
+        Command::AddTarget(a) => (&a.repo, "add-target"),
+        Command::RemoveTarget(a) => (&a.repo, "remove-target"),
+        Command::Delegate(a) => (&a.repo, "delegate"),
+        Command::Snapshot(a) => (&a.repo, "snapshot"),
+        Command::Timestamp(a) => (&a.repo, "timestamp"),
+        Command::Publish(a) => (&a.repo, "publish"),
+        _ => return None,
+    };
+    Some((repo.as_path(), name))
+}
+
 fn main() -> ExitCode {
     let cli = parse_command_line();
+    // Every command that writes the repository holds its lock throughout.
+    let _lock = match writes_repository(&cli.command) {
+        Some((repo, name)) => match lock::acquire(repo, name) {
+            Ok(lock) => lock,
+            Err(err) => return cli_common::finish(Err(err)),
+        },
+        None => None,
+    };
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::StageRotation(args) => stage::run(&args),

@@ -25,7 +25,7 @@ use crate::stage::{BUNDLE_DIR, pending_root};
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// A stick (a directory holding `tuf-ceremony/`) to merge; repeatable.
     #[arg(long = "stick", value_name = "dir", required_unless_present = "sticks")]
     stick: Vec<PathBuf>,

@@ -58,7 +58,7 @@ pub struct S3Options {
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory (its `repository/` is published).
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// A directory, a git work tree (then committed), or s3://bucket/prefix.
     #[arg(long, value_name = "dest")]
     to: String,

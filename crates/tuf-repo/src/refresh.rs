@@ -19,7 +19,7 @@ use crate::status::margin_for;
 #[derive(ClapArgs)]
 pub struct SnapshotArgs {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     #[command(flatten)]
     at: AtArgs,
 }
@@ -28,7 +28,7 @@ pub struct SnapshotArgs {
 #[derive(ClapArgs)]
 pub struct TimestampArgs {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// Refresh even when the timestamp is not yet inside its margin.
     #[arg(long)]
     force: bool,

@@ -27,7 +27,7 @@ pub use bundle_format::layout::BUNDLE_DIR;
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// The stick (or any directory) to write `tuf-ceremony/` into.
     #[arg(long = "stick", alias = "out", value_name = "dir")]
     out: PathBuf,
@@ -143,7 +143,7 @@ pub fn run(args: &Args) -> Result<()> {
 #[derive(ClapArgs)]
 pub struct PendingArgs {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// The stick (or any directory) to write `tuf-ceremony/` into.
     #[arg(long = "stick", alias = "out", value_name = "dir")]
     out: PathBuf,

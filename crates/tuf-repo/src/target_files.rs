@@ -35,7 +35,7 @@ const MAX_CUSTOM_BYTES: usize = 1 << 20;
 #[derive(ClapArgs)]
 pub struct AddArgs {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// The file to publish as a target.
     file: PathBuf,
     /// The target path clients ask for (default: the file's name).
@@ -56,7 +56,7 @@ pub struct AddArgs {
 #[derive(ClapArgs)]
 pub struct RemoveArgs {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// The target path to remove.
     #[arg(value_name = "target-path")]
     target: String,
