@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
-use metadata_io::{read_capped, write_atomically};
+use metadata_io::read_capped;
 use time::OffsetDateTime;
 use tuf_metadata::keys::keyid_mismatches;
 use tuf_metadata::rotation::check_expiry;
@@ -18,7 +18,7 @@ use tuf_metadata::{
 
 use crate::clock::{AtArgs, now_or};
 use crate::config::Config;
-use crate::layout::Repo;
+use crate::layout::{PUBLISHED_DIR, Repo};
 use crate::online_roles::{next_snapshot, next_timestamp, require};
 use crate::target_files::{published_blob_name, staged_blob};
 
@@ -122,17 +122,15 @@ pub fn run(args: &Args) -> Result<()> {
         writes.push(("root.json".into(), bytes.clone()));
     }
     writes.push(("timestamp.json".into(), timestamp.bytes));
-    std::fs::create_dir_all(repo.published())
-        .with_context(|| format!("{}: cannot create", repo.published().display()))?;
-    for (name, bytes) in &writes {
-        let path = repo.published_file(name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("{}: cannot create", dir.display()))?;
-        }
-        write_atomically(&path, bytes)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        say!("wrote {}", path.display());
+    // One transaction: killed anywhere, the next command finds the old
+    // repository or completes the new one (crate::journal).
+    let writes: Vec<(String, Vec<u8>)> = writes
+        .into_iter()
+        .map(|(name, bytes)| (format!("{PUBLISHED_DIR}/{name}"), bytes))
+        .collect();
+    crate::journal::apply(&args.repo, "commit", &writes)?;
+    for (name, _) in &writes {
+        say!("wrote {}", args.repo.join(name).display());
     }
     Ok(())
 }

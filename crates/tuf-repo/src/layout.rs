@@ -15,6 +15,9 @@ pub struct Repo {
     dir: PathBuf,
 }
 
+/// The published metadata and targets, inside a repository directory.
+pub const PUBLISHED_DIR: &str = "repository";
+
 impl Repo {
     /// The repository at `dir` (nothing is checked yet).
     pub fn new(dir: &Path) -> Self {
@@ -25,7 +28,7 @@ impl Repo {
 
     /// `repository/`: what is published.
     pub fn published(&self) -> PathBuf {
-        self.dir.join("repository")
+        self.dir.join(PUBLISHED_DIR)
     }
 
     /// `staged/`: work in progress.

@@ -13,6 +13,7 @@ mod config;
 mod delegate;
 mod graph;
 mod init;
+mod journal;
 mod keys;
 mod layout;
 mod layouts;
@@ -99,10 +100,14 @@ fn parse_command_line() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-/// The repository a command writes, and the command's name for the lock
-/// holder message; `None` for commands that only read (or create one).
-fn writes_repository(command: &Command) -> Option<(&std::path::Path, &'static str)> {
+/// The repository a command writes (or judges), and the command's name
+/// for the lock holder message; `None` for commands that only read, that
+/// create a repository, or that judge a directory that is not one.
+fn repository_of(command: &Command) -> Option<(&std::path::Path, &'static str)> {
+    let is_repository = |repo: &std::path::Path| repo.join(config::FILE_NAME).is_file();
     let (repo, name) = match command {
+        Command::Verify(a) if is_repository(&a.repo) => (&a.repo, "verify"),
+        Command::Status(a) if is_repository(&a.repo) => (&a.repo, "status"),
         Command::StageRotation(a) => (&a.repo, "stage-rotation"),
         Command::Stage(a) => (&a.repo, "stage"),
         Command::Merge(a) => (&a.repo, "merge"),
@@ -120,9 +125,17 @@ fn writes_repository(command: &Command) -> Option<(&std::path::Path, &'static st
 
 fn main() -> ExitCode {
     let cli = parse_command_line();
-    // Every command that writes the repository holds its lock throughout.
-    let _lock = match writes_repository(&cli.command) {
-        Some((repo, name)) => match lock::acquire(repo, name) {
+    // Every command that writes the repository holds its lock throughout,
+    // and first completes or undoes what a killed command left unfinished;
+    // `verify` and `status` do the same in a repository (not in a bare
+    // published directory), so they never judge a half-made change.
+    let _lock = match repository_of(&cli.command) {
+        Some((repo, name)) => match lock::acquire(repo, name).and_then(|lock| {
+            if let Some(done) = journal::recover(repo)? {
+                say_err!("note: {}: {done}", repo.display());
+            }
+            Ok(lock)
+        }) {
             Ok(lock) => lock,
             Err(err) => return cli_common::finish(Err(err)),
         },

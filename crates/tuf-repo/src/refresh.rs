@@ -11,7 +11,7 @@ use metadata_io::write_atomically;
 
 use crate::clock::{AtArgs, now_or};
 use crate::config::Config;
-use crate::layout::Repo;
+use crate::layout::{PUBLISHED_DIR, Repo};
 use crate::online_roles::{current_timestamp, next_snapshot, next_timestamp};
 use crate::status::margin_for;
 
@@ -68,8 +68,15 @@ pub fn run_snapshot(args: &SnapshotArgs) -> Result<()> {
             path.display()
         );
     }
-    write(&repo, &name, &snapshot.bytes)?;
-    write(&repo, "timestamp.json", &timestamp.bytes)?;
+    // One transaction: a kill between the two leaves no orphan snapshot.
+    let writes = [
+        (format!("{PUBLISHED_DIR}/{name}"), snapshot.bytes),
+        (format!("{PUBLISHED_DIR}/timestamp.json"), timestamp.bytes),
+    ];
+    crate::journal::apply(&args.repo, "snapshot", &writes)?;
+    for (name, _) in &writes {
+        say!("wrote {}", args.repo.join(name).display());
+    }
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::layout::{Repo, load_any};
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory.
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     #[command(flatten)]
     at: AtArgs,
 }

@@ -33,7 +33,7 @@ use crate::target_files::published_blob_name;
 #[derive(ClapArgs)]
 pub struct Args {
     /// The repository directory (its `repository/` is checked).
-    repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// A pinned root to start from instead of `repository/1.root.json`.
     #[arg(long, value_name = "root.json")]
     trusted: Option<PathBuf>,

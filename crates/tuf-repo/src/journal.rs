@@ -1,0 +1,300 @@
+//! Mutations of a repository as resumable transactions. A command that
+//! writes several files (commit: target files, `N.root.json`, targets,
+//! snapshot, `root.json`, `timestamp.json`) first writes every new file,
+//! fsynced, into `<repo>/.tuf-repo-journal/pending/`, then the plan
+//! (which pending file becomes which repository file, in which order, with
+//! its SHA-256) atomically: that is the commit point. Then it renames the
+//! pending files into place in the plan's order and removes the journal.
+//!
+//! Killed anywhere, the repository is either as before (no plan yet: the
+//! next command removes the pending files) or on its way forward (a plan:
+//! the next command finishes the renames, each checked by its digest), so
+//! the next run of any command that takes the repository lock reaches the
+//! new state. Only renames happen after the commit point, and each is
+//! idempotent to redo.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The journal directory, in the repository directory.
+pub const JOURNAL_DIR: &str = ".tuf-repo-journal";
+const PENDING: &str = "pending";
+const PLAN: &str = "plan.json";
+
+/// One file the transaction installs.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    /// Where it goes, relative to the repository directory.
+    target: String,
+    /// Hex SHA-256 of its bytes.
+    sha256: String,
+}
+
+/// What a transaction will do, written before it does it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Plan {
+    /// The command that wrote the plan, for the recovery message.
+    command: String,
+    /// The files, in the order they are put in place.
+    entries: Vec<Entry>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    tuf_metadata::sha256_hex(bytes)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}: cannot sync", dir.display()))
+}
+
+/// Creates `dir` and any missing parents, each fsynced into its parent.
+fn create_dirs(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot create", dir.display())),
+    }
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// A target path must stay inside the repository: relative, no `..`.
+fn inside(repo: &Path, target: &str) -> Result<PathBuf> {
+    let path = Path::new(target);
+    if target.is_empty() || !path.components().all(|c| matches!(c, Component::Normal(_))) {
+        bail!(
+            "{}: journal names a file outside the repository: {target:?}",
+            repo.display()
+        );
+    }
+    Ok(repo.join(path))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Installs `writes` (paths relative to `repo`, bytes) in their order as
+/// one transaction (see the module docs). The caller holds the repository
+/// lock and has run [`recover`].
+pub fn apply(repo: &Path, command: &str, writes: &[(String, Vec<u8>)]) -> Result<()> {
+    let journal = repo.join(JOURNAL_DIR);
+    let pending = journal.join(PENDING);
+    if journal.exists() {
+        bail!(
+            "{}: an unfinished transaction is still there; run the command again",
+            journal.display()
+        );
+    }
+    create_dirs(&pending)?;
+    let mut entries = Vec::with_capacity(writes.len());
+    for (index, (target, bytes)) in writes.iter().enumerate() {
+        inside(repo, target)?;
+        write_synced(&pending.join(index.to_string()), bytes)?;
+        entries.push(Entry {
+            target: target.clone(),
+            sha256: sha256_hex(bytes),
+        });
+    }
+    sync_dir(&pending)?;
+    let plan = Plan {
+        command: command.to_owned(),
+        entries,
+    };
+    let bytes = serde_json::to_vec_pretty(&plan).context("journal plan")?;
+    let temp = journal.join(format!("{PLAN}.tmp"));
+    write_synced(&temp, &bytes)?;
+    fs::rename(&temp, journal.join(PLAN))
+        .with_context(|| format!("{}: cannot write", journal.join(PLAN).display()))?;
+    sync_dir(&journal)?;
+    // The commit point is passed: from here on the change happens, now or
+    // in the next command.
+    roll_forward(repo, &plan)
+}
+
+/// Puts every pending file of `plan` in place, in order, then removes the
+/// journal. A file already moved is recognised by its digest.
+fn roll_forward(repo: &Path, plan: &Plan) -> Result<()> {
+    let journal = repo.join(JOURNAL_DIR);
+    let pending = journal.join(PENDING);
+    for (index, entry) in plan.entries.iter().enumerate() {
+        let target = inside(repo, &entry.target)?;
+        let source = pending.join(index.to_string());
+        if source.exists() {
+            let dir = target.parent().unwrap_or(repo);
+            create_dirs(dir)?;
+            fs::rename(&source, &target)
+                .with_context(|| format!("{}: cannot write", target.display()))?;
+            sync_dir(dir)?;
+        } else {
+            let found = metadata_io::read_capped(&target, usize::MAX / 2)
+                .map(|b| sha256_hex(&b))
+                .ok();
+            if found.as_deref() != Some(entry.sha256.as_str()) {
+                bail!(
+                    "{}: the unfinished {} cannot be completed: {} is neither pending nor in place",
+                    journal.display(),
+                    plan.command,
+                    target.display()
+                );
+            }
+        }
+    }
+    remove_journal(repo)
+}
+
+fn remove_journal(repo: &Path) -> Result<()> {
+    let journal = repo.join(JOURNAL_DIR);
+    // The plan goes first: without it, what is left is only garbage.
+    match fs::remove_file(journal.join(PLAN)) {
+        Ok(()) => sync_dir(&journal)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot remove", journal.display())),
+    }
+    fs::remove_dir_all(&journal)
+        .with_context(|| format!("{}: cannot remove", journal.display()))?;
+    sync_dir(repo)
+}
+
+/// Completes or undoes what a killed command left in `repo`: a transaction
+/// past its commit point is finished; one before it is removed (the
+/// repository never saw it). Returns what was done, for one line on
+/// stderr. Called by every command that takes the repository lock, before
+/// it reads anything.
+pub fn recover(repo: &Path) -> Result<Option<String>> {
+    let journal = repo.join(JOURNAL_DIR);
+    if fs::symlink_metadata(&journal).is_err() {
+        return Ok(None);
+    }
+    let plan_path = journal.join(PLAN);
+    if plan_path.exists() {
+        let bytes = metadata_io::read_capped(&plan_path, 64 * 1024 * 1024)
+            .with_context(|| plan_path.display().to_string())?;
+        let plan: Plan = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not a journal plan", plan_path.display()))?;
+        roll_forward(repo, &plan)?;
+        return Ok(Some(format!(
+            "completed the unfinished {} ({} file(s))",
+            plan.command,
+            plan.entries.len()
+        )));
+    }
+    remove_journal(repo)?;
+    Ok(Some(
+        "removed the files of a command stopped before it changed anything".to_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writes() -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("repository/2.root.json".into(), b"root v2".to_vec()),
+            ("repository/targets/a/b.txt".into(), b"target".to_vec()),
+            ("repository/root.json".into(), b"root v2".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn a_transaction_installs_every_file_and_leaves_no_journal() {
+        let repo = tempfile::tempdir().unwrap();
+        apply(repo.path(), "commit", &writes()).unwrap();
+        for (target, bytes) in writes() {
+            assert_eq!(fs::read(repo.path().join(target)).unwrap(), bytes);
+        }
+        assert!(!repo.path().join(JOURNAL_DIR).exists());
+        assert_eq!(recover(repo.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_plan_left_half_done_is_finished_by_the_next_command() {
+        let repo = tempfile::tempdir().unwrap();
+        apply(repo.path(), "commit", &writes()).unwrap();
+        // Replay the state after a kill following the first rename: the
+        // journal as it was, with file 0 already in place.
+        let journal = repo.path().join(JOURNAL_DIR);
+        fs::create_dir_all(journal.join(PENDING)).unwrap();
+        fs::remove_file(repo.path().join("repository/root.json")).unwrap();
+        fs::write(journal.join(PENDING).join("2"), b"root v2").unwrap();
+        let plan = Plan {
+            command: "commit".into(),
+            entries: writes()
+                .iter()
+                .map(|(t, b)| Entry {
+                    target: t.clone(),
+                    sha256: sha256_hex(b),
+                })
+                .collect(),
+        };
+        fs::write(journal.join(PLAN), serde_json::to_vec(&plan).unwrap()).unwrap();
+        let said = recover(repo.path()).unwrap().unwrap();
+        assert_eq!(said, "completed the unfinished commit (3 file(s))");
+        assert_eq!(
+            fs::read(repo.path().join("repository/root.json")).unwrap(),
+            b"root v2"
+        );
+        assert!(!journal.exists());
+    }
+
+    #[test]
+    fn pending_files_without_a_plan_are_removed_and_nothing_is_installed() {
+        let repo = tempfile::tempdir().unwrap();
+        let pending = repo.path().join(JOURNAL_DIR).join(PENDING);
+        fs::create_dir_all(&pending).unwrap();
+        fs::write(pending.join("0"), b"half").unwrap();
+        let said = recover(repo.path()).unwrap().unwrap();
+        assert!(said.starts_with("removed"), "{said}");
+        assert!(!repo.path().join(JOURNAL_DIR).exists());
+        assert!(!repo.path().join("repository").exists());
+    }
+
+    #[test]
+    fn a_plan_cannot_name_a_file_outside_the_repository() {
+        let repo = tempfile::tempdir().unwrap();
+        let err = apply(repo.path(), "commit", &[("../x".into(), b"x".to_vec())]).unwrap_err();
+        assert!(err.to_string().contains("outside the repository"), "{err}");
+    }
+
+    #[test]
+    fn a_moved_file_that_differs_from_the_plan_stops_the_recovery() {
+        let repo = tempfile::tempdir().unwrap();
+        let journal = repo.path().join(JOURNAL_DIR);
+        fs::create_dir_all(journal.join(PENDING)).unwrap();
+        fs::create_dir_all(repo.path().join("repository")).unwrap();
+        fs::write(repo.path().join("repository/root.json"), b"other").unwrap();
+        let plan = Plan {
+            command: "commit".into(),
+            entries: vec![Entry {
+                target: "repository/root.json".into(),
+                sha256: sha256_hex(b"root v2"),
+            }],
+        };
+        fs::write(journal.join(PLAN), serde_json::to_vec(&plan).unwrap()).unwrap();
+        let err = recover(repo.path()).unwrap_err();
+        assert!(err.to_string().contains("cannot be completed"), "{err}");
+        assert!(journal.join(PLAN).exists(), "kept for a person to look at");
+    }
+}
