@@ -177,15 +177,43 @@ fn remove_journal(repo: &Path) -> Result<()> {
     sync_dir(repo)
 }
 
+/// Removes the temp files (`.<name>.tmp-<pid>`) a killed command left in
+/// the repository's directories. Called under the repository lock, so
+/// every such file belongs to a command that is gone.
+fn sweep_temp_files(repo: &Path) -> Result<usize> {
+    let mut removed = 0;
+    for dir in ["", "staged", "staged/targets", crate::layout::PUBLISHED_DIR] {
+        let dir = repo.join(dir);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stale = name.starts_with('.')
+                && name.rsplit_once(".tmp-").is_some_and(|(_, pid)| {
+                    !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+                });
+            if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+                fs::remove_file(entry.path())
+                    .with_context(|| format!("{}: cannot remove", entry.path().display()))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// Completes or undoes what a killed command left in `repo`: a transaction
 /// past its commit point is finished; one before it is removed (the
 /// repository never saw it). Returns what was done, for one line on
 /// stderr. Called by every command that takes the repository lock, before
 /// it reads anything.
 pub fn recover(repo: &Path) -> Result<Option<String>> {
+    let swept = sweep_temp_files(repo)?;
     let journal = repo.join(JOURNAL_DIR);
     if fs::symlink_metadata(&journal).is_err() {
-        return Ok(None);
+        return Ok((swept > 0)
+            .then(|| format!("removed {swept} temp file(s) of a command that was stopped")));
     }
     let plan_path = journal.join(PLAN);
     if plan_path.exists() {
@@ -269,6 +297,20 @@ mod tests {
         assert!(said.starts_with("removed"), "{said}");
         assert!(!repo.path().join(JOURNAL_DIR).exists());
         assert!(!repo.path().join("repository").exists());
+    }
+
+    #[test]
+    fn temp_files_of_a_killed_command_are_swept_and_metadata_is_not() {
+        let repo = tempfile::tempdir().unwrap();
+        fs::create_dir_all(repo.path().join("staged")).unwrap();
+        fs::write(repo.path().join("staged/.root.json.tmp-4242"), b"half").unwrap();
+        fs::write(repo.path().join("staged/root.json"), b"kept").unwrap();
+        fs::write(repo.path().join("staged/.hidden.tmp-x"), b"kept").unwrap();
+        let said = recover(repo.path()).unwrap().unwrap();
+        assert_eq!(said, "removed 1 temp file(s) of a command that was stopped");
+        assert!(!repo.path().join("staged/.root.json.tmp-4242").exists());
+        assert!(repo.path().join("staged/root.json").exists());
+        assert!(repo.path().join("staged/.hidden.tmp-x").exists());
     }
 
     #[test]

@@ -459,6 +459,7 @@ struct ScratchDir(PathBuf);
 impl ScratchDir {
     fn new() -> Result<Self> {
         let base = std::env::temp_dir();
+        sweep_stale_scratch(&base);
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
         for attempt in 0..100 {
             let dir = base.join(format!(
@@ -474,6 +475,33 @@ impl ScratchDir {
             }
         }
         bail!("{}: cannot make a scratch directory", base.display())
+    }
+}
+
+/// Removes the scratch directories of publications that were killed (their
+/// process is gone) and that belong to this user: nothing else removes them.
+fn sweep_stale_scratch(base: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    let me = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("tuf-repo-publish-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let gone = !Path::new(&format!("/proc/{pid}")).exists();
+        if gone && meta.is_dir() && Some(meta.uid()) == me {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -634,6 +662,24 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[test]
+    fn scratch_dirs_of_killed_publications_are_swept_and_live_ones_kept() {
+        let base = tempfile::tempdir().unwrap();
+        // No process has a pid above the kernel's limit (2^22).
+        let dead = base.path().join("tuf-repo-publish-999999999-1-0");
+        let live = base
+            .path()
+            .join(format!("tuf-repo-publish-{}-1-0", std::process::id()));
+        let other = base.path().join("tuf-repo-publisher-1");
+        for dir in [&dead, &live, &other] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        sweep_stale_scratch(base.path());
+        assert!(!dead.exists());
+        assert!(live.exists());
+        assert!(other.exists());
+    }
 
     /// Records puts; holds objects in memory.
     #[derive(Default)]
