@@ -145,20 +145,17 @@ fn two_merges_at_once_lose_no_keyholder_and_a_busy_repository_names_its_holder()
     let repo_s = path_str(&repo);
     let lock = std::fs::File::open(repo.join(".tuf-repo.lock")).unwrap();
     lock.lock().unwrap();
-    std::fs::write(
-        repo.join(".tuf-repo.lock"),
-        "commit 4242 2026-12-04T13:00:00Z\n",
-    )
-    .unwrap();
     let before = std::fs::read(repo.join("repository/timestamp.json")).unwrap();
     let (code, stderr) = finished(
         spawn_tuf_repo(&["timestamp", repo_s, "--force"], "1"),
         "a timestamp on a held repository",
     );
     assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(
-        stderr,
-        "error: repository busy: commit (pid 4242) since 2026-12-04T13:00:00Z\n"
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let holder = format!("(pid {}) since 20", std::process::id());
+    assert!(
+        stderr.starts_with("error: repository busy: ") && stderr.contains(&holder),
+        "{stderr}"
     );
     assert_eq!(
         std::fs::read(repo.join("repository/timestamp.json")).unwrap(),

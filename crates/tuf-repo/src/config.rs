@@ -9,16 +9,19 @@ use serde::{Deserialize, Serialize};
 /// The configuration file's name inside a repository directory.
 pub const FILE_NAME: &str = "tuf-repo.toml";
 
+/// Cap on the configuration's size: a real one is under a kilobyte.
+pub const MAX_BYTES: usize = 1024 * 1024;
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read: {error}")]
+    #[error("{path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The error.
-        error: std::io::Error,
+        /// What went wrong (`cannot open: …`, over the cap).
+        error: String,
     },
     /// Not valid TOML, or a field of the wrong type or unknown.
     #[error("{path}: {message}")]
@@ -135,9 +138,14 @@ impl Config {
     /// Reads and checks `<repo>/tuf-repo.toml`.
     pub fn load(repo: &Path) -> Result<Self, ConfigError> {
         let path = repo.join(FILE_NAME);
-        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read {
+        let bytes =
+            metadata_io::read_capped(&path, MAX_BYTES).map_err(|error| ConfigError::Read {
+                path: path.clone(),
+                error: error.to_string(),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Syntax {
             path: path.clone(),
-            error,
+            message: "not UTF-8 text".to_owned(),
         })?;
         Self::parse(&text, &path)
     }
@@ -162,10 +170,17 @@ impl Config {
         Ok(config)
     }
 
-    /// The file's text, with a header saying what it is.
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string(self).expect("the configuration serializes");
-        format!("# tuf-repo configuration (docs/repository-layout.md); no secrets here.\n{body}")
+    /// The file's text, with a header saying what it is. Refused when a
+    /// path in it is not UTF-8 (TOML holds only text).
+    pub fn to_toml(&self, path: &Path) -> Result<String, ConfigError> {
+        let body = toml::to_string(self).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            field: "online".to_owned(),
+            why: format!("cannot be written as TOML ({e}); use UTF-8 file names"),
+        })?;
+        Ok(format!(
+            "# tuf-repo configuration (docs/repository-layout.md); no secrets here.\n{body}"
+        ))
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -265,7 +280,34 @@ passphrase_file = "secrets/timestamp.pass"
             config.online.snapshot.age_path(Path::new("/r")),
             Path::new("/r/keys/snapshot.age")
         );
-        assert_eq!(parse(&config.to_toml()).unwrap(), config);
+        let text = config.to_toml(Path::new("repo/tuf-repo.toml")).unwrap();
+        assert_eq!(parse(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn a_path_toml_cannot_hold_is_an_error_not_a_panic() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let mut config = parse(EXAMPLE).unwrap();
+        config.online.snapshot.age = PathBuf::from(std::ffi::OsStr::from_bytes(b"keys/\xff.age"));
+        let err = config
+            .to_toml(Path::new("repo/tuf-repo.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("repo/tuf-repo.toml: online: "), "{err}");
+        assert!(err.contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_or_endless_configuration_is_refused_without_reading_it_all() {
+        let repo = tempfile::tempdir().unwrap();
+        let big = vec![b'#'; MAX_BYTES + 1];
+        std::fs::write(repo.path().join(FILE_NAME), big).unwrap();
+        let err = Config::load(repo.path()).unwrap_err().to_string();
+        assert!(err.contains("limit"), "{err}");
+        let link = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", link.path().join(FILE_NAME)).unwrap();
+        let err = Config::load(link.path()).unwrap_err().to_string();
+        assert!(err.contains(FILE_NAME), "{err}");
     }
 
     #[test]

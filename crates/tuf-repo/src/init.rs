@@ -72,7 +72,7 @@ pub fn run(args: &Args) -> Result<()> {
         args.online_snapshot_age.as_deref(),
         args.online_timestamp_age.as_deref(),
     )?;
-    let config_text = config.to_toml();
+    let config_text = config.to_toml(&args.repo.join(config::FILE_NAME))?;
 
     let staged_root = args.repo.join("staged/root.json");
     let root = new_root(args, now, &config.expiry)
@@ -192,7 +192,8 @@ pub fn new_config(
             timestamp: online_key(timestamp_age, "timestamp")?,
         },
     };
-    Config::parse(&config.to_toml(), &dir.join(config::FILE_NAME))?;
+    let path = dir.join(config::FILE_NAME);
+    Config::parse(&config.to_toml(&path)?, &path)?;
     Ok(config)
 }
 

@@ -217,7 +217,9 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
     }
     write(
         &scratch.path().join(config::FILE_NAME),
-        config.to_toml().as_bytes(),
+        config
+            .to_toml(&args.repo.join(config::FILE_NAME))?
+            .as_bytes(),
     )?;
     std::fs::create_dir_all(scratch.path().join("staged"))
         .with_context(|| format!("{}: cannot create", scratch.path().display()))?;

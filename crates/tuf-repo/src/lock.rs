@@ -5,11 +5,13 @@
 //! command waits a bounded time, then says who holds the lock.
 //!
 //! The lock is the kernel's: it goes with the holder's process, so a
-//! killed command never leaves a stale lock behind. The file's content
-//! (`<command> <pid> <time>`) only names the holder for the message.
+//! killed command never leaves a stale lock behind, and nothing is written
+//! to the repository to take it (beyond creating the empty lock file
+//! once): a refused command changes nothing. Who holds it is read from
+//! the kernel (`/proc/locks`, then the holder's `/proc/<pid>`).
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -39,17 +41,16 @@ fn wait_limit() -> Duration {
         .map_or(DEFAULT_WAIT, Duration::from_secs)
 }
 
-/// Takes the lock of the repository at `repo` for `command`, waiting up
-/// to the bounded time; then `repository busy: <command> (pid N) since
-/// <time>`. A directory that does not exist is left to the command to
-/// report.
-pub fn acquire(repo: &Path, command: &str) -> Result<Option<RepoLock>> {
+/// Takes the lock of the repository at `repo`, waiting up to the bounded
+/// time; then `repository busy: <command> (pid N) since <time>`. A
+/// directory that does not exist is left to the command to report.
+pub fn acquire(repo: &Path) -> Result<Option<RepoLock>> {
     if !repo.is_dir() {
         return Ok(None);
     }
     let path = repo.join(LOCK_FILE);
     let shown = path.display().to_string();
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -63,34 +64,85 @@ pub fn acquire(repo: &Path, command: &str) -> Result<Option<RepoLock>> {
             Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(TryLockError::WouldBlock) => bail!("repository busy: {}", holder(&mut file)),
+            Err(TryLockError::WouldBlock) => bail!("repository busy: {}", holder(&file)),
             Err(TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("{shown}: cannot lock the repository"));
             }
         }
     }
-    let since = crate::clock::rfc3339(OffsetDateTime::now_utc());
-    let note = format!("{command} {} {since}\n", std::process::id());
-    file.set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| file.write_all(note.as_bytes()))
-        .with_context(|| format!("{shown}: cannot write"))?;
     Ok(Some(RepoLock { _file: file }))
 }
 
-/// `merge (pid 1234) since 2026-12-04T13:00:00Z`, from the lock file.
-fn holder(file: &mut File) -> String {
-    let mut text = String::new();
-    let _ = file
-        .rewind()
-        .and_then(|()| file.take(256).read_to_string(&mut text));
-    let mut words = text.split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some(command), Some(pid), Some(since)) => {
-            format!("{command} (pid {pid}) since {since}")
-        }
-        _ => "another tuf-repo command holds the lock".to_owned(),
+/// `merge (pid 1234) since 2026-12-04T13:00:00Z`: the process holding the
+/// flock on `file`, from `/proc/locks`, with the tuf-repo subcommand it
+/// runs and its start time.
+fn holder(file: &File) -> String {
+    let unknown = || "another tuf-repo command holds the lock".to_owned();
+    let Ok(meta) = file.metadata() else {
+        return unknown();
+    };
+    let Some(pid) = flock_holder(meta.dev(), meta.ino()) else {
+        return unknown();
+    };
+    let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .ok()
+        .and_then(|argv| {
+            let mut words = argv.split(|&b| b == 0);
+            let program = words.next()?;
+            let program = String::from_utf8_lossy(program).into_owned();
+            let name = Path::new(&program)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(program);
+            match words.next() {
+                Some(sub) if name == "tuf-repo" && !sub.is_empty() => {
+                    Some(String::from_utf8_lossy(sub).into_owned())
+                }
+                _ => Some(name),
+            }
+        })
+        .unwrap_or_else(|| "a process".to_owned());
+    match started(pid) {
+        Some(since) => format!("{command} (pid {pid}) since {since}"),
+        None => format!("{command} (pid {pid})"),
     }
+}
+
+/// The pid holding a FLOCK on the file (`dev`, `ino`), from `/proc/locks`
+/// (`1: FLOCK  ADVISORY  WRITE 1234 fe:00:5887774 0 EOF`).
+fn flock_holder(dev: u64, ino: u64) -> Option<u32> {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let wanted = format!("{major:02x}:{minor:02x}:{ino}");
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [_, "FLOCK", _, _, pid, id, ..] if *id == wanted => pid.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+/// When process `pid` started, RFC 3339, from its `stat` start time (in
+/// clock ticks since boot; Linux fixes USER_HZ at 100 for user space) and
+/// the boot time in `/proc/stat`.
+fn started(pid: u32) -> Option<String> {
+    const USER_HZ: i64 = 100;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name in parentheses, which may hold spaces:
+    // the state is field 3, the start time field 22.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let ticks: i64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    let boot: i64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    let at = OffsetDateTime::from_unix_timestamp(boot + ticks / USER_HZ).ok()?;
+    Some(crate::clock::rfc3339(at))
 }
 
 #[cfg(test)]
@@ -100,22 +152,25 @@ mod tests {
     #[test]
     fn a_second_holder_is_told_who_holds_the_lock_and_since_when() {
         let dir = tempfile::tempdir().unwrap();
-        let first = acquire(dir.path(), "merge").unwrap().expect("a directory");
+        let first = acquire(dir.path()).unwrap().expect("a directory");
         // A second open file description conflicts with the first under
         // flock, in one process as across two.
         let start = Instant::now();
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(dir.path().join(LOCK_FILE))
             .unwrap();
         assert!(matches!(file.try_lock(), Err(TryLockError::WouldBlock)));
-        let words = holder(&mut file);
-        assert!(
-            words.starts_with(&format!("merge (pid {}) since 20", std::process::id())),
-            "{words}"
-        );
+        let words = holder(&file);
+        let pid = format!("(pid {}) since 20", std::process::id());
+        assert!(words.contains(&pid), "{words}");
         assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(
+            std::fs::read(dir.path().join(LOCK_FILE)).unwrap(),
+            b"",
+            "taking the lock writes nothing"
+        );
         drop(first);
         assert!(file.try_lock().is_ok(), "released when the holder ends");
     }
@@ -123,10 +178,6 @@ mod tests {
     #[test]
     fn no_repository_no_lock() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(
-            acquire(&dir.path().join("absent"), "merge")
-                .unwrap()
-                .is_none()
-        );
+        assert!(acquire(&dir.path().join("absent")).unwrap().is_none());
     }
 }

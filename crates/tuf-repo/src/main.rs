@@ -100,27 +100,27 @@ fn parse_command_line() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-/// The repository a command writes (or judges), and the command's name
-/// for the lock holder message; `None` for commands that only read, that
-/// create a repository, or that judge a directory that is not one.
-fn repository_of(command: &Command) -> Option<(&std::path::Path, &'static str)> {
+/// The repository a command writes (or judges); `None` for commands that
+/// only read, that create a repository, or that judge a directory that is
+/// not one.
+fn repository_of(command: &Command) -> Option<&std::path::Path> {
     let is_repository = |repo: &std::path::Path| repo.join(config::FILE_NAME).is_file();
-    let (repo, name) = match command {
-        Command::Verify(a) if is_repository(&a.repo) => (&a.repo, "verify"),
-        Command::Status(a) if is_repository(&a.repo) => (&a.repo, "status"),
-        Command::StageRotation(a) => (&a.repo, "stage-rotation"),
-        Command::Stage(a) => (&a.repo, "stage"),
-        Command::Merge(a) => (&a.repo, "merge"),
-        Command::Commit(a) => (&a.repo, "commit"),
-        Command::AddTarget(a) => (&a.repo, "add-target"),
-        Command::RemoveTarget(a) => (&a.repo, "remove-target"),
-        Command::Delegate(a) => (&a.repo, "delegate"),
-        Command::Snapshot(a) => (&a.repo, "snapshot"),
-        Command::Timestamp(a) => (&a.repo, "timestamp"),
-        Command::Publish(a) => (&a.repo, "publish"),
+    let repo = match command {
+        Command::Verify(a) if is_repository(&a.repo) => &a.repo,
+        Command::Status(a) if is_repository(&a.repo) => &a.repo,
+        Command::StageRotation(a) => &a.repo,
+        Command::Stage(a) => &a.repo,
+        Command::Merge(a) => &a.repo,
+        Command::Commit(a) => &a.repo,
+        Command::AddTarget(a) => &a.repo,
+        Command::RemoveTarget(a) => &a.repo,
+        Command::Delegate(a) => &a.repo,
+        Command::Snapshot(a) => &a.repo,
+        Command::Timestamp(a) => &a.repo,
+        Command::Publish(a) => &a.repo,
         _ => return None,
     };
-    Some((repo.as_path(), name))
+    Some(repo.as_path())
 }
 
 fn main() -> ExitCode {
@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     // `verify` and `status` do the same in a repository (not in a bare
     // published directory), so they never judge a half-made change.
     let _lock = match repository_of(&cli.command) {
-        Some((repo, name)) => match lock::acquire(repo, name).and_then(|lock| {
+        Some(repo) => match lock::acquire(repo).and_then(|lock| {
             if let Some(done) = journal::recover(repo)? {
                 say_err!("note: {}: {done}", repo.display());
             }

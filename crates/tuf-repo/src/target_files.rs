@@ -99,10 +99,13 @@ pub fn run_add(args: &AddArgs) -> Result<()> {
     if let Some(why) = target_path_problem(&name) {
         bail!("target path {name:?} is refused: {why}");
     }
-    let bytes = std::fs::read(&args.file).with_context(|| format!("{file}: cannot read"))?;
-    if bytes.len() > MAX_TARGET_BYTES {
-        bail!("{file}: larger than {MAX_TARGET_BYTES} bytes");
-    }
+    // Capped: a device or a growing file is not read forever.
+    let bytes = metadata_io::read_capped(&args.file, MAX_TARGET_BYTES).map_err(|e| match e {
+        metadata_io::ReadError::TooLarge { .. } => {
+            anyhow::anyhow!("{file}: larger than {MAX_TARGET_BYTES} bytes")
+        }
+        other => anyhow::anyhow!("{file}: {other}"),
+    })?;
     let sha256 = sha256_hex(&bytes);
     let mut unrecognized = Object::new();
     if let Some(custom) = &args.custom {
