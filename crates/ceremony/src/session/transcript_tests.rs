@@ -3,11 +3,33 @@
 //! read or written leave an entry, on the stick or, when the stick cannot
 //! take it, on screen.
 
-use signers::Pin;
+use signers::{Pin, Signer};
 use zeroize::Zeroizing;
 
 use super::*;
-use crate::test_support::{MemoryTokens, NOW, rotation_stick, session};
+use crate::test_support::{MemoryTokens, NOW, fake_interface, rotation_stick, session};
+
+/// Tokens that show no public keys before a login (as some PKCS#11 tokens
+/// do): what they may sign is known only after the PIN.
+struct KeysAfterLogin(MemoryTokens);
+
+impl Tokens for KeysAfterLogin {
+    fn scan(&mut self) -> (Vec<TokenChoice>, Vec<String>) {
+        let (mut list, problems) = self.0.scan();
+        for token in &mut list {
+            token.keys.clear();
+        }
+        (list, problems)
+    }
+
+    fn pin_state(&mut self, index: usize) -> Result<PinState, SignError> {
+        self.0.pin_state(index)
+    }
+
+    fn unlock(&mut self, index: usize, pin: &Pin) -> Result<Vec<Box<dyn Signer>>, SignError> {
+        self.0.unlock(index, pin)
+    }
+}
 
 fn pin(text: &str) -> Pin {
     Pin::new(Zeroizing::new(text.to_owned()))
@@ -59,6 +81,40 @@ fn a_token_with_no_key_of_this_ceremony_is_recorded_as_refused() {
             token: "memory token \"mallory\"".into(),
             reason: "this token holds no key of this ceremony; the PIN was not asked for".into(),
         }]
+    );
+}
+
+#[test]
+fn a_token_found_after_its_pin_to_hold_no_key_is_recorded_as_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let stick = rotation_stick(dir.path());
+    let net = dir.path().join("net");
+    fake_interface(&net, "lo", "0x9", "772");
+    let options = Options {
+        drill: false,
+        pinned_root: None,
+        sys_class_net: net,
+        tool: "ceremony test".into(),
+        frozen_clock: true,
+    };
+    let tokens = KeysAfterLogin(MemoryTokens::with(&[("mallory", 9)]));
+    let mut s = Session::new(options, NOW, Box::new(tokens));
+    s.confirm_clock(NOW).unwrap();
+    s.load_media(&stick).unwrap();
+    s.acknowledge_review().unwrap();
+    assert_eq!(s.token_roles(0), None, "not known before the PIN");
+    s.choose_token(0).unwrap();
+    let err = s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, SessionError::NoKeyHere(_)), "{err}");
+    let lines = s.transcript_lines();
+    let last = lines.last().unwrap();
+    assert!(
+        last.contains("REFUSED token memory token \"mallory\": this token holds no key of this ceremony (its keys: "),
+        "{lines:?}"
+    );
+    assert!(
+        err.to_string().ends_with(last.rsplit(": ").next().unwrap()),
+        "{err}"
     );
 }
 
