@@ -22,8 +22,8 @@ struct Ceremony {
     head: String,
 }
 
-/// Two keyholders sign root v2; the transcript records both signatures
-/// and the root file carries them.
+/// Two keyholders sign root v2 and a witness signs off; the transcript
+/// records both signatures and the root file carries them.
 fn ceremony(drill: bool) -> Ceremony {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (TestKey::from_seed(1), TestKey::from_seed(2));
@@ -56,6 +56,11 @@ fn ceremony(drill: bool) -> Ceremony {
             signature: key.signature(metadata.signed_bytes()).sig,
         });
     }
+    events.push(Event::WitnessSignoff {
+        name: "Carol Witness".into(),
+        statement: "I watched this ceremony and compared the digests read aloud".into(),
+        signature: None,
+    });
     events.push(Event::SessionFinished {
         summary: vec!["staged/root.json v2: signed by 2 keys".into()],
     });
@@ -96,7 +101,8 @@ fn a_witness_verifies_the_transcript_and_the_signed_root_it_records() {
     assert_eq!(
         run.stdout,
         format!(
-            "transcript: ok — 5 entries, 1 session, chain intact, head {}\n\
+            "transcript: ok — 6 entries, 1 session, chain intact, head {}\n\
+             witness: Carol Witness (line 5)\n\
              {}: 2 signatures recorded in the transcript are in the file\n",
             c.head,
             c.root.display()
@@ -111,7 +117,7 @@ fn a_drill_transcript_says_drill() {
     let run = verify(&c.transcript, &[]);
     assert_ok(&run, "transcript verify");
     assert!(
-        run.stdout.starts_with("transcript: ok (DRILL) — 5 entries"),
+        run.stdout.starts_with("transcript: ok (DRILL) — 6 entries"),
         "{}",
         run.stdout
     );
@@ -134,7 +140,7 @@ fn a_tampered_transcript_is_rejected_naming_the_line() {
     let text = std::fs::read(&c.transcript).unwrap();
     std::fs::write(&c.transcript, &text[..text.len() - 5]).unwrap();
     let error = rejected(&verify(&c.transcript, &[]));
-    assert!(error.contains(": line 5: is incomplete"), "{error}");
+    assert!(error.contains(": line 6: is incomplete"), "{error}");
 }
 
 #[test]

@@ -58,6 +58,9 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: &Args) -> Result<()> {
+    // Before anything else: a new key and its PIN or passphrase live in
+    // this process.
+    crate::cli_token::harden();
     let out = args.out.display().to_string();
     if args.out.exists() {
         bail!("{out}: already exists; onboarding never overwrites a public key file");

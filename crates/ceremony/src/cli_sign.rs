@@ -50,6 +50,9 @@ pub struct Args {
 
 /// Runs the command; every error names the file, token or key involved.
 pub fn run(args: &Args) -> Result<()> {
+    // Before anything is read: the PIN and the key's use live in this
+    // process.
+    crate::cli_token::harden();
     let now = args.at.now();
     let file = args.metadata.display().to_string();
     let trusted = match &args.trusted {

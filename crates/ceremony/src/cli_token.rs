@@ -1,5 +1,7 @@
 //! Choosing a PKCS#11 token on the command line, the same way for every
 //! subcommand: a profile, then optional overrides of its module and token.
+//! Every subcommand that opens a token (or otherwise touches a key) runs
+//! hardened first ([`harden`]).
 
 use std::path::PathBuf;
 
@@ -7,6 +9,16 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use signers::pkcs11::{Access, Module, Token, TokenSelector};
 use signers::profile::{Overrides, Profile};
+
+/// Hardens this process once, before a headless subcommand touches a key
+/// or a PIN: core dumps off and memory locked where possible, as the TUI
+/// and the preflight do (`ceremony::safety::harden_process`). What it did
+/// goes to stderr in one line, a `warning:` when not everything could be
+/// done; it never refuses.
+pub fn harden() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| say_err!("{}", ceremony::safety::harden_process().one_line()));
+}
 
 /// `--module`, `--token-label`, `--serial`.
 #[derive(ClapArgs)]
@@ -25,6 +37,7 @@ pub struct TokenArgs {
 impl TokenArgs {
     /// Loads `profile` and opens the token these arguments choose.
     pub fn open(&self, profile: &str, key_label: Option<String>, access: Access) -> Result<Token> {
+        harden();
         let profile = Profile::load(profile).context("profile")?;
         let overrides = Overrides {
             module: self.module.clone(),

@@ -39,6 +39,7 @@ fn slot(key_label: Option<&str>) -> Result<SlotId> {
 /// Opens the YubiKey `token` chooses and shows its PIN counter (refusing a
 /// locked PIN).
 fn open(token: &TokenArgs) -> Result<YubiKeyToken> {
+    crate::cli_token::harden();
     let serial = token.piv_serial()?;
     let mut yk = YubiKeyToken::open(serial)?;
     let pin_state = yk.pin_state()?;

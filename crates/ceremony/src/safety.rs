@@ -253,6 +253,25 @@ impl fmt::Display for Hardening {
     }
 }
 
+impl Hardening {
+    /// The report as one line, for the stderr of a headless subcommand
+    /// that touches a key: `hardening: core dumps: …; memory lock: …`,
+    /// starting `warning: ` when something could not be done. Never a
+    /// refusal, as in the TUI and the preflight: locking memory is best
+    /// effort, and a drill or test machine often cannot.
+    pub fn one_line(&self) -> String {
+        let warning = if self.core_dumps_disabled && self.memory_locked {
+            ""
+        } else {
+            "warning: "
+        };
+        format!(
+            "{warning}hardening: {}",
+            self.to_string().replace('\n', "; ")
+        )
+    }
+}
+
 /// Hardens this process before it touches key material: makes it
 /// non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`, which also stops other
 /// non-root processes of the same user from ptrace-attaching), sets
@@ -460,6 +479,30 @@ mod tests {
         std::fs::create_dir(sys.path().join("eth0")).unwrap();
         let err = network_interfaces(sys.path()).unwrap_err();
         assert!(matches!(err, SafetyError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_report_is_one_line_and_a_warning_when_memory_is_not_locked() {
+        let full = Hardening {
+            core_dumps_disabled: true,
+            memory_locked: true,
+            notes: vec![],
+        };
+        assert_eq!(
+            full.one_line(),
+            "hardening: core dumps: disabled (not dumpable, RLIMIT_CORE 0); \
+             memory lock: locked (mlockall current and future)"
+        );
+        let partial = Hardening {
+            core_dumps_disabled: true,
+            memory_locked: false,
+            notes: vec!["no CAP_IPC_LOCK".into()],
+        };
+        assert_eq!(
+            partial.one_line(),
+            "warning: hardening: core dumps: disabled (not dumpable, RLIMIT_CORE 0); \
+             memory lock: not locked (secrets could reach swap); note: no CAP_IPC_LOCK"
+        );
     }
 
     /// Set in the environment of the child process that

@@ -121,6 +121,24 @@ pub enum Event {
         /// The error as shown on screen.
         error: String,
     },
+    /// A token was refused before or after its PIN (it holds no key of
+    /// this ceremony, its PIN is locked, it could not be read): a keyholder
+    /// turned away leaves a trace, not a gap.
+    TokenRefused {
+        /// The token as the keyholder chose it: model, serial, label.
+        token: String,
+        /// Why, as shown on screen.
+        reason: String,
+    },
+    /// The stick could not be read or written (pulled, failing, a file
+    /// changed under the ceremony); recorded in memory when the stick
+    /// itself cannot take it, so the screen still shows it.
+    StickError {
+        /// The file or directory concerned, as shown on screen.
+        file: String,
+        /// The one-line error.
+        error: String,
+    },
     /// A witness signed off on the transcript so far.
     WitnessSignoff {
         /// The witness's name.
@@ -194,6 +212,8 @@ impl Event {
             Event::Signed { .. } => "signed",
             Event::Written { .. } => "written",
             Event::Failed { .. } => "failed",
+            Event::TokenRefused { .. } => "token_refused",
+            Event::StickError { .. } => "stick_error",
             Event::WitnessSignoff { .. } => "witness_signoff",
             Event::SessionFinished { .. } => "session_finished",
         }
@@ -257,6 +277,8 @@ impl Event {
                 Some(file) => format!("FAILED {step} {file}: {error}"),
                 None => format!("FAILED {step}: {error}"),
             },
+            Event::TokenRefused { token, reason } => format!("REFUSED token {token}: {reason}"),
+            Event::StickError { file, error } => format!("STICK ERROR {file}: {error}"),
             Event::WitnessSignoff {
                 name, signature, ..
             } => match signature {

@@ -31,6 +31,9 @@
 //! escaping, no unknown fields), `seq` counts up from 0, every `prev`
 //! chains, times are RFC 3339 UTC, digests are 64 lowercase hex characters,
 //! the file ends with `\n`, and every witness signature verifies.
+//! [`sessions`] then says which sessions a witness signed off, and
+//! [`unrecorded_signatures`] which signatures in a metadata file the
+//! transcript does not account for.
 //!
 //! Writing ([`Transcript`]) appends each line with one `write` on a file
 //! opened with `O_APPEND`, then `fsync`s: a pulled stick leaves at most one
@@ -39,6 +42,7 @@
 
 mod chain;
 mod entry;
+mod sessions;
 mod verify;
 
 #[cfg(test)]
@@ -46,7 +50,10 @@ mod tests;
 
 pub use chain::{Transcript, TranscriptError};
 pub use entry::{Entry, Event, FileDigest, WitnessSignature};
-pub use verify::{LineProblem, SignatureCheck, VerifyError, check_signatures, verify};
+pub use sessions::{SessionRecord, Signoff, sessions, signoffs};
+pub use verify::{
+    LineProblem, SignatureCheck, VerifyError, check_signatures, unrecorded_signatures, verify,
+};
 
 /// Largest transcript read or written (16 MiB): thousands of ceremonies'
 /// worth, and small enough that reading a hostile file is cheap.

@@ -638,3 +638,102 @@ fn the_witness_sheet_has_a_line_per_entry_and_ends_with_the_head() {
     assert!(sheet_lines[5].contains("signed: staged/root.json (root v5)"));
     assert_eq!(sheet_lines[8], format!("head {}", transcript.head()));
 }
+
+#[test]
+fn a_refused_token_and_a_stick_error_are_lines_that_verify_and_read_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let mut events = session();
+    let finished = events.pop().unwrap();
+    events.push(Event::TokenRefused {
+        token: "SoftHSM mallory (serial 42)".into(),
+        reason: "this token holds no key of this ceremony; the PIN was not asked for".into(),
+    });
+    events.push(Event::StickError {
+        file: "staged/targets.json".into(),
+        error: "cannot open: No such file or directory".into(),
+    });
+    events.push(finished);
+    let bytes = write_session(&path, events.clone());
+    let all = lines(&bytes);
+    assert!(
+        all[7].ends_with(concat!(
+            r#""drill":false,"event":"token_refused","token":"SoftHSM mallory (serial 42)","#,
+            r#""reason":"this token holds no key of this ceremony; the PIN was not asked for"}"#
+        )),
+        "{}",
+        all[7]
+    );
+    assert!(
+        all[8].ends_with(concat!(
+            r#""event":"stick_error","file":"staged/targets.json","#,
+            r#""error":"cannot open: No such file or directory"}"#
+        )),
+        "{}",
+        all[8]
+    );
+    let entries = verify(&bytes).unwrap();
+    let read: Vec<Event> = entries.into_iter().map(|e| e.event).collect();
+    assert_eq!(read, events);
+    assert_eq!(read[7].name(), "token_refused");
+    assert_eq!(read[8].name(), "stick_error");
+    assert_eq!(
+        read[7].describe(),
+        "REFUSED token SoftHSM mallory (serial 42): this token holds no key of this ceremony; \
+         the PIN was not asked for"
+    );
+    assert_eq!(
+        read[8].describe(),
+        "STICK ERROR staged/targets.json: cannot open: No such file or directory"
+    );
+    // Appending continues the chain after the new kinds of line.
+    let mut again = Transcript::open(&path, false).unwrap();
+    again.append(at(20), session().remove(0)).unwrap();
+    assert_eq!(verify(&std::fs::read(&path).unwrap()).unwrap().len(), 11);
+}
+
+#[test]
+fn signatures_in_the_file_that_the_transcript_does_not_record_are_listed() {
+    let (a, b, c) = (
+        TestKey::from_seed(1),
+        TestKey::from_seed(2),
+        TestKey::from_seed(3),
+    );
+    let metadata = signed(
+        root(2, &[&a, &b, &c], 2, "2030-01-01T00:00:00Z"),
+        &[&a, &b, &c],
+    );
+    let bytes = file_bytes(&metadata);
+    let sig = |k: &TestKey| k.signature(metadata.signed_bytes()).sig;
+    // The transcript records a's signature of this content, and b's of
+    // other content: only a is accounted for.
+    let mut entries = signed_entries(&metadata.signed_digest(), &[(&a, sig(&a))]);
+    let other = signed_entries(&digest(6), &[(&b, sig(&b))]);
+    entries.push(Entry {
+        seq: entries.len() as u64,
+        ..other[1].clone()
+    });
+    let mut expected = vec![b.id(), c.id()];
+    expected.sort_by_key(|id| {
+        metadata
+            .signatures()
+            .iter()
+            .position(|s| s.keyid == *id)
+            .unwrap()
+    });
+    assert_eq!(
+        unrecorded_signatures(&entries, "root.json", &bytes).unwrap(),
+        expected
+    );
+    let all = signed_entries(
+        &metadata.signed_digest(),
+        &[(&a, sig(&a)), (&b, sig(&b)), (&c, sig(&c))],
+    );
+    assert!(
+        unrecorded_signatures(&all, "root.json", &bytes)
+            .unwrap()
+            .is_empty()
+    );
+    let err = unrecorded_signatures(&all, "root.json", b"{}").unwrap_err();
+    assert!(matches!(err, VerifyError::Metadata { .. }), "{err}");
+}

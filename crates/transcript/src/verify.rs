@@ -285,6 +285,8 @@ pub(crate) fn check_fields(entry: &Entry) -> Result<(), LineProblem> {
         Event::SessionStarted { .. }
         | Event::ClockConfirmed { .. }
         | Event::Failed { .. }
+        | Event::TokenRefused { .. }
+        | Event::StickError { .. }
         | Event::WitnessSignoff { .. }
         | Event::SessionFinished { .. } => {}
     }
@@ -409,4 +411,45 @@ pub fn check_signatures(
         check.matched += 1;
     }
     Ok(check)
+}
+
+/// The key ids of signatures in a metadata file that no `signed` entry of
+/// the transcript records for that file's content (its canonical digest),
+/// in the file's order.
+///
+/// [`check_signatures`] proves the transcript's signatures are in the file;
+/// this is the other direction. A signature made elsewhere (another stick,
+/// another session's transcript, or added by the online machine) is not
+/// wrong in itself, so callers warn rather than refuse: the witness should
+/// know which signatures this ceremony does not vouch for.
+pub fn unrecorded_signatures(
+    entries: &[Entry],
+    metadata_file_name: &str,
+    metadata_bytes: &[u8],
+) -> Result<Vec<String>, VerifyError> {
+    let metadata =
+        Metadata::parse(metadata_bytes, &Limits::ANY).map_err(|error| VerifyError::Metadata {
+            file: metadata_file_name.to_owned(),
+            error,
+        })?;
+    let digest = metadata.signed_digest();
+    let recorded: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|entry| match &entry.event {
+            Event::Signed {
+                canonical_sha256,
+                keyids,
+                ..
+            } if *canonical_sha256 == digest => Some(keyids),
+            _ => None,
+        })
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    Ok(metadata
+        .signatures()
+        .iter()
+        .filter(|s| !recorded.contains(s.keyid.as_str()))
+        .map(|s| s.keyid.clone())
+        .collect())
 }

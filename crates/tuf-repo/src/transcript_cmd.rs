@@ -4,13 +4,21 @@
 //! one written down at the ceremony; with `--metadata`, it also checks that
 //! every signature the transcript records over that file's content is in
 //! the file, byte for byte.
+//!
+//! It also lists every witness sign-off by name, and warns (stderr, a
+//! `warning:` line each, exit code unchanged) about a session no witness
+//! signed off and about signatures in a `--metadata` file that the
+//! transcript does not record: the ceremony does not vouch for those.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Subcommand};
-use transcript::{Event, MAX_TRANSCRIPT_BYTES, VerifyError, check_signatures, line_hash, verify};
-use tuf_metadata::{Limits, escape};
+use transcript::{
+    MAX_TRANSCRIPT_BYTES, VerifyError, check_signatures, line_hash, sessions, signoffs,
+    unrecorded_signatures, verify,
+};
+use tuf_metadata::Limits;
 
 use metadata_io::read_capped;
 
@@ -52,22 +60,44 @@ fn run_verify(args: &VerifyArgs) -> Result<()> {
     else {
         bail!("{name}: the transcript is empty: it records nothing");
     };
-    let sessions = entries
-        .iter()
-        .filter(|e| matches!(e.event, Event::SessionStarted { .. }))
-        .count();
+    let records = sessions(&entries);
+    let sessions = records.len();
     let drill = if entries.iter().any(|e| e.drill) {
         " (DRILL)"
     } else {
         ""
     };
-    println!(
+    say!(
         "transcript: ok{drill} — {} {}, {sessions} {}, chain intact, head {}",
         entries.len(),
         plural(entries.len(), "entry", "entries"),
         plural(sessions, "session", "sessions"),
         line_hash(last)
     );
+    for signoff in signoffs(&entries) {
+        match &signoff.keyid {
+            Some(keyid) => say!(
+                "witness: {} (line {}, signed with key {keyid})",
+                signoff.name,
+                signoff.line
+            ),
+            None => say!("witness: {} (line {})", signoff.name, signoff.line),
+        }
+    }
+    // Warnings go out last, and only when nothing was refused: a refusal
+    // stays one `error:` line.
+    let mut warnings = Vec::new();
+    for session in records.iter().filter(|s| !s.signed_off()) {
+        let ending = if session.finished_line.is_some() {
+            "before it finished"
+        } else {
+            "(it never finished)"
+        };
+        warnings.push(format!(
+            "{name}: the session starting at line {} has no witness sign-off {ending}",
+            session.started_line
+        ));
+    }
     for path in &args.metadata {
         let file = path.display().to_string();
         let metadata = read_capped(path, Limits::ANY.max_bytes).with_context(|| file.clone())?;
@@ -89,7 +119,16 @@ fn run_verify(args: &VerifyArgs) -> Result<()> {
                 plural(check.superseded, "signature", "signatures")
             ));
         }
-        println!("{}", escape(&line));
+        say!("{line}");
+        let unrecorded = unrecorded_signatures(&entries, &file, &metadata).context(file.clone())?;
+        for keyid in unrecorded {
+            warnings.push(format!(
+                "{file}: signature by {keyid} is not recorded in the transcript"
+            ));
+        }
+    }
+    for warning in warnings {
+        say_err!("warning: {warning}");
     }
     Ok(())
 }

@@ -407,21 +407,26 @@ impl Session {
             .get(index)
             .is_some_and(|roles| roles.as_ref().is_some_and(Vec::is_empty))
         {
-            return Err(SessionError::NoKeyHere(format!(
-                "{description}: this token holds no key of this ceremony; the PIN was not asked for"
-            )));
+            let reason = "this token holds no key of this ceremony; the PIN was not asked for";
+            self.record_refused_token(&description, reason);
+            return Err(SessionError::NoKeyHere(format!("{description}: {reason}")));
         }
-        let state = self
-            .tokens
-            .pin_state(index)
-            .map_err(|error| SessionError::Token {
-                token: description.clone(),
-                error,
-            })?;
+        let state = match self.tokens.pin_state(index) {
+            Ok(state) => state,
+            Err(error) => {
+                self.record_refused_token(&description, &error.to_string());
+                return Err(SessionError::Token {
+                    token: description,
+                    error,
+                });
+            }
+        };
         if state == PinState::Locked {
+            let error = SignError::Pin(signers::PinError::Locked);
+            self.record_refused_token(&description, &error.to_string());
             return Err(SessionError::Token {
                 token: description,
-                error: SignError::Pin(signers::PinError::Locked),
+                error,
             });
         }
         self.state = match std::mem::replace(&mut self.state, State::Media) {
@@ -531,6 +536,30 @@ impl Session {
         Ok(())
     }
 
+    /// Records that `token` was refused and why (see [`Self::record_kept`]).
+    fn record_refused_token(&mut self, token: &str, reason: &str) {
+        self.record_kept(Event::TokenRefused {
+            token: token.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Records a refusal or a stick error on the way to returning it. When
+    /// the stick cannot take the entry (it is gone, or its transcript
+    /// failed), the entry waits in memory and shows on screen; the
+    /// transcript's own failure surfaces at the next write, before anything
+    /// is signed.
+    fn record_kept(&mut self, event: Event) {
+        let at = self.now();
+        let refused = match &mut self.transcript {
+            Some(transcript) => transcript.append(at, event.clone()).is_err(),
+            None => true,
+        };
+        if refused {
+            self.pending.push((at, event));
+        }
+    }
+
     /// Opens the transcript of the stick `media` (continuing its chain)
     /// and writes what waited in memory. Nothing is signed if this fails.
     fn flush(&mut self, media: &Media) -> Result<(), SessionError> {
@@ -575,9 +604,12 @@ fn describe(event: &Event) -> String {
             ..
         } => format!("trusted root v{version} {canonical_sha256}"),
         Event::ReviewAcknowledged { file, .. } => format!("review of {file} acknowledged"),
+        Event::TokenRefused { .. } | Event::StickError { .. } => event.describe(),
         other => format!("{other:?}"),
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transcript_tests;

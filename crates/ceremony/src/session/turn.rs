@@ -117,26 +117,36 @@ impl Session {
                         work.push(index);
                     }
                 }
-                Err(error) => unreadable = unreadable.or(Some(error)),
+                Err(error) => {
+                    if unreadable.is_none() {
+                        unreadable = Some((loaded.files[index].staged.display.clone(), error));
+                    }
+                }
             }
         }
         if work.is_empty() {
-            if let Some(error) = unreadable {
+            if let Some((file, error)) = unreadable {
                 // A pulled stick, or a file changed under the ceremony.
+                self.record_kept(Event::StickError {
+                    file,
+                    error: error.to_string(),
+                });
                 return Err(SessionError::Media(error));
             }
             let held: Vec<String> = signers
                 .iter()
                 .map(|s| short_id(&s.key_id()).to_owned())
                 .collect();
-            return Err(SessionError::NoKeyHere(format!(
-                "{description}: this token holds no key of this ceremony (its keys: {})",
+            let reason = format!(
+                "this token holds no key of this ceremony (its keys: {})",
                 if held.is_empty() {
                     "none".to_owned()
                 } else {
                     held.join(", ")
                 }
-            )));
+            );
+            self.record_refused_token(&description, &reason);
+            return Err(SessionError::NoKeyHere(format!("{description}: {reason}")));
         }
         let mut report = TurnReport {
             token: description,
@@ -145,7 +155,14 @@ impl Session {
         };
         // From here on a failure keeps the PIN screen, as a refused PIN does.
         *back = Back::ToPin;
-        self.flush(&stick.loaded.media)?;
+        if let Err(error) = self.flush(&stick.loaded.media) {
+            // Nothing is signed; the entry shows on screen.
+            self.record_kept(Event::StickError {
+                file: stick.loaded.media.transcript_path.display().to_string(),
+                error: error.to_string(),
+            });
+            return Err(error);
+        }
         for (done, &index) in work.iter().enumerate() {
             progress(Progress {
                 done,
