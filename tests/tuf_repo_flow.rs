@@ -707,13 +707,13 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
 /// `tuf-repo commit` run under strace, killed (SIGKILL) at its `k`-th
 /// rename: a real crash between two of its writes, with no hook in the code.
 /// `Some(run)` if it was killed, `None` if it finished before rename `k`.
-fn commit_killed_at_rename(repo: &Path, k: usize) -> Option<Run> {
+const RENAMES: &str = "rename,renameat,renameat2";
+
+fn commit_killed_at(repo: &Path, syscalls: &str, k: usize) -> Option<Run> {
     let output = Command::new("strace")
         .args(["-f", "-qq", "-o", "/dev/null"])
         .arg("-e")
-        .arg(format!(
-            "inject=rename,renameat,renameat2:signal=KILL:when={k}"
-        ))
+        .arg(format!("inject={syscalls}:signal=KILL:when={k}"))
         .arg(binary("tuf-repo"))
         .args(["commit", path_str(repo)])
         .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
@@ -760,7 +760,7 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
     for k in 1.. {
         let copy = r.path(&format!("repo-crash-{k}"));
         copy_dir(&repo, &copy);
-        let Some(killed) = commit_killed_at_rename(&copy, k) else {
+        let Some(killed) = commit_killed_at(&copy, RENAMES, k) else {
             break;
         };
         crashes += 1;
@@ -810,4 +810,110 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
         crashes >= 4,
         "commit v2 writes at least blob, targets, snapshot, timestamp: {crashes}"
     );
+}
+
+/// A repository whose first ceremony (root and targets v1) is signed and
+/// merged: the next `commit` publishes it.
+fn ready_to_commit(r: &Releaser) -> std::path::PathBuf {
+    let repo = r.path("repo");
+    let repo_s = path_str(&repo);
+    assert_ok(
+        &r.tuf_repo(&[
+            "init",
+            repo_s,
+            "--root-key",
+            path_str(&r.pub_key("alice")),
+            "--root-threshold",
+            "1",
+            "--snapshot-key",
+            path_str(&r.path("snapshot.pub.json")),
+            "--timestamp-key",
+            path_str(&r.path("timestamp.pub.json")),
+            "--online-snapshot-age",
+            path_str(&r.path("snapshot.age")),
+            "--online-timestamp-age",
+            path_str(&r.path("timestamp.age")),
+        ]),
+        "init",
+    );
+    let stick = r.path("stick");
+    assert_ok(
+        &r.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick)]),
+        "stage v1",
+    );
+    assert_ok(
+        &r.sign(&stick, "staged/root.json", &[], "alice"),
+        "sign root",
+    );
+    assert_ok(
+        &r.sign(
+            &stick,
+            "staged/targets.json",
+            &["--staged-root", "staged/root.json"],
+            "alice",
+        ),
+        "sign targets",
+    );
+    assert_ok(&r.tuf_repo(&["merge", repo_s, path_str(&stick)]), "merge");
+    repo
+}
+
+#[test]
+/// The first commit (root v1 with `root.json`) killed at any rename or
+/// fsync: the next command (here `verify`) finds the old repository or
+/// completes the new one, never `1.root.json` without `root.json`.
+fn a_first_commit_killed_at_any_rename_or_fsync_is_completed_or_undone_by_the_next_command() {
+    let r = Releaser::new(&[("alice", "ed25519")], true);
+    let base = ready_to_commit(&r);
+    let mut killed = 0;
+    // Every rename; every other fsync (a sample, to keep CI's time).
+    for (syscalls, step) in [(RENAMES, 1), ("fsync,fdatasync", 2)] {
+        for when in (1..).step_by(step) {
+            let repo = r.path(&format!("first-crash-{}-{when}", &syscalls[..5]));
+            copy_dir(&base, &repo);
+            let repo_s = path_str(&repo);
+            if commit_killed_at(&repo, syscalls, when).is_none() {
+                assert!(when > 1, "{syscalls}: the commit made no such call");
+                break;
+            }
+            killed += 1;
+            let published = repo.join("repository");
+            // The next command (here `verify`, which judges the repository)
+            // first completes or undoes the killed commit.
+            let verify = r.tuf_repo(&["verify", repo_s]);
+            let root_v1 = published.join("1.root.json").exists();
+            let root = published.join("root.json").exists();
+            assert_eq!(
+                root_v1, root,
+                "{syscalls} #{when}: 1.root.json and root.json go together: {verify:?}"
+            );
+            assert!(
+                !repo.join(".tuf-repo-journal").exists(),
+                "{syscalls} #{when}: the journal is gone after the next command"
+            );
+            if root {
+                assert_ok(
+                    &verify,
+                    &format!("{syscalls} #{when}: verify the new state"),
+                );
+                assert!(
+                    !published.join("1.snapshot.json").exists()
+                        || published.join("timestamp.json").exists(),
+                    "{syscalls} #{when}"
+                );
+            } else {
+                assert_eq!(verify.code, Some(1), "{syscalls} #{when}: {verify:?}");
+                assert_ok(
+                    &r.tuf_repo(&["commit", repo_s]),
+                    &format!("{syscalls} #{when}: commit again"),
+                );
+                assert_ok(
+                    &r.tuf_repo(&["verify", repo_s]),
+                    &format!("{syscalls} #{when}: verify after the re-run"),
+                );
+            }
+        }
+    }
+    assert!(killed >= 6, "only {killed} kill points were reached");
+    eprintln!("{killed} kill points, each completed or undone");
 }
