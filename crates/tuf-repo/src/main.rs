@@ -38,11 +38,16 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// The releaser's online tool: prepare ceremonies, merge and commit what
-/// keyholders signed, refresh online roles, verify, publish, and a strict
-/// TUF client.
+/// The releaser's online tool for a TUF repository whose root and targets
+/// are signed offline.
+///
+/// A repository and its ceremonies: init, stage-rotation, stage, merge,
+/// commit. Targets and delegations: add-target, remove-target, delegate.
+/// Online roles (cron): snapshot, timestamp. Checks: status, verify,
+/// verify-root, check-key, transcript. Publishing and clients: publish,
+/// serve, client. Other layouts: export, import.
 #[derive(Parser)]
-#[command(name = "tuf-repo", version, about)]
+#[command(name = "tuf-repo", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -23,7 +23,9 @@ use crate::publish::cache_control;
 /// Arguments of `serve`.
 #[derive(ClapArgs)]
 pub struct Args {
-    /// The repository directory (its `repository/` is served).
+    /// The repository directory (its `repository/` is served), or a
+    /// directory `publish --to` wrote.
+    #[arg(value_name = "dir")]
     repo: PathBuf,
     /// Address to listen on; port 0 picks a free port (printed on the first line).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -33,10 +35,23 @@ pub struct Args {
 /// Worker threads: enough for a few clients with keep-alive connections.
 const WORKERS: usize = 4;
 
+/// What to serve for `arg`: a repository's `repository/`, or `arg`
+/// itself when it is a published tree (what `publish --to <dir>` wrote:
+/// `timestamp.json` or `1.root.json` at its top).
+fn served_dir(arg: &Path) -> PathBuf {
+    let published = Repo::new(arg).published();
+    let is_tree = |d: &Path| d.join("timestamp.json").is_file() || d.join("1.root.json").is_file();
+    if !published.is_dir() && is_tree(arg) {
+        arg.to_path_buf()
+    } else {
+        published
+    }
+}
+
 /// Runs the command: prints `serving http://<ip>:<port>/ from <dir>` as the
 /// first line of stdout (scripts parse it), then serves until killed.
 pub fn run(args: &Args) -> Result<()> {
-    let dir = Repo::new(&args.repo).published();
+    let dir = served_dir(&args.repo);
     let root = dir
         .canonicalize()
         .with_context(|| format!("{}: cannot serve", dir.display()))?;
@@ -190,6 +205,18 @@ fn resolve(root: &Path, url: &str) -> Result<(PathBuf, String), u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repository_serves_its_published_tree_and_a_published_tree_serves_itself() {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir(repo.path().join("repository")).unwrap();
+        assert_eq!(served_dir(repo.path()), repo.path().join("repository"));
+        let www = tempfile::tempdir().unwrap();
+        std::fs::write(www.path().join("timestamp.json"), b"{}").unwrap();
+        assert_eq!(served_dir(www.path()), www.path());
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(served_dir(empty.path()), empty.path().join("repository"));
+    }
 
     #[test]
     fn paths_resolve_inside_the_directory_only() {
