@@ -282,3 +282,6 @@ impl MediaError {
         }
     }
 }
+
+#[cfg(test)]
+mod stick_tests;
