@@ -69,7 +69,9 @@ pub fn run(args: &Args) -> Result<()> {
         (None, None) => Anchor::None,
     };
     // Refuse what can be refused before touching the token or the PIN.
-    let bytes = read_capped(&args.metadata, Limits::ANY.max_bytes).with_context(|| file.clone())?;
+    // A file on the stick: never through a link, never a FIFO (as sign_file reads it).
+    let bytes = metadata_io::read_regular_nofollow(&args.metadata, Limits::ANY.max_bytes)
+        .with_context(|| file.clone())?;
     let plan = SigningPlan::with_anchor(&bytes, anchor, now).with_context(|| file.clone())?;
 
     if crate::cli_yubikey::is_piv(&args.profile) {

@@ -11,7 +11,7 @@ use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
 use tuf_metadata::{KeyId, Limits, Metadata};
 
 use crate::signing::{Anchor, PlanError, RecordError, SigningPlan, board};
-use metadata_io::{ReadError, read_capped, write_atomically};
+use metadata_io::{ReadError, read_regular_nofollow, write_atomically};
 
 /// What one signing run did.
 #[derive(Debug)]
@@ -78,7 +78,8 @@ pub fn sign_file(
     now: OffsetDateTime,
     signers: &mut [&mut dyn Signer],
 ) -> Result<SignOutcome, SignFileError> {
-    let original = read_capped(path, Limits::ANY.max_bytes)?;
+    // Never through a link, never a FIFO: what is read is what is replaced.
+    let original = read_regular_nofollow(path, Limits::ANY.max_bytes)?;
     let plan = SigningPlan::with_anchor(&original, anchor, now)?;
     sign_plan(path, &original, plan, signers)
 }
@@ -141,7 +142,8 @@ fn read_back(
     plan: &SigningPlan,
     expected: &[&KeyId],
 ) -> Result<Vec<(String, ThresholdReport)>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read back: {e}"))?;
+    let bytes = read_regular_nofollow(path, Limits::ANY.max_bytes)
+        .map_err(|e| format!("cannot read back: {e}"))?;
     let written = Metadata::parse(&bytes, &Limits::ANY).map_err(|e| e.to_string())?;
     if written.signed_bytes() != plan.metadata().signed_bytes() {
         return Err("the signed content changed on the way to the disk".into());
@@ -277,5 +279,22 @@ mod tests {
         assert_eq!(outcome.signed_with[0].1, vec![id.clone()]);
         assert_eq!(outcome.signatures[0].keyid, id);
         assert!(outcome.board.iter().all(|(_, report)| report.is_met()));
+    }
+
+    #[test]
+    fn a_staged_file_that_is_a_link_is_neither_read_nor_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v1, target) = staged(dir.path());
+        let before = std::fs::read(&target).unwrap();
+        let link = dir.path().join("linked.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut honest = Lying::new(1, None);
+        let err = sign_file(&link, Anchor::Trusted(&v1), NOW, &mut [&mut honest]).unwrap_err();
+        assert!(
+            matches!(err, SignFileError::Read(ReadError::Symlink)),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), before);
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     }
 }

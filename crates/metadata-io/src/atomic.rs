@@ -16,8 +16,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        if let Ok(meta) = fs::metadata(path) {
-            // Keep the permissions the file had.
+        // Keep the permissions the file had; a link is replaced, never
+        // followed (`rename` replaces the entry itself), so its target's
+        // permissions are not copied either.
+        if let Ok(meta) = fs::symlink_metadata(path)
+            && meta.is_file()
+        {
             file.set_permissions(meta.permissions())?;
         }
         file.write_all(bytes)?;
@@ -61,6 +65,19 @@ mod tests {
         write_atomically(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_link_is_replaced_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        fs::write(&target, b"untouched").unwrap();
+        let path = dir.path().join("root.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"untouched");
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+        assert_eq!(fs::read(&path).unwrap(), b"new");
     }
 
     #[test]

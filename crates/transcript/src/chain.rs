@@ -1,10 +1,11 @@
 //! Writing the transcript: [`Transcript`] appends one verified line at a
 //! time, with one `write` on an `O_APPEND` file followed by `fsync`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use metadata_io::ReadError;
 use time::OffsetDateTime;
 
 use crate::entry::{Entry, Event};
@@ -138,13 +139,17 @@ impl Transcript {
     pub fn open(path: &Path, drill: bool) -> Result<Self, TranscriptError> {
         let mut transcript = Transcript::in_memory(drill);
         transcript.path = Some(path.to_owned());
-        let file = match File::open(path) {
+        // Never through a link (it could lead off the stick), never a FIFO
+        // (it would block the appliance): refused at once, before the PIN.
+        let file = match metadata_io::open_regular_nofollow(path) {
             Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(transcript),
+            Err(ReadError::Open(error)) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(transcript);
+            }
             Err(error) => {
                 return Err(TranscriptError::Read {
                     path: path.to_owned(),
-                    error,
+                    error: io::Error::other(error.to_string()),
                 });
             }
         };
@@ -255,17 +260,19 @@ impl Transcript {
         let file = match &mut self.file {
             Some(file) => file,
             None => {
-                let mut options = OpenOptions::new();
-                options.append(true);
-                if !self.existed {
-                    // Never adopt a file that appeared since `open`.
-                    options.create_new(true);
-                }
-                let file = options.open(path).map_err(|error| TranscriptError::Open {
-                    path: path.to_owned(),
-                    event,
-                    error,
-                })?;
+                // Never adopt a file that appeared since `open`; never follow
+                // a link, block on a FIFO or write to anything not a regular file.
+                let file =
+                    metadata_io::open_append_nofollow(path, !self.existed).map_err(|error| {
+                        TranscriptError::Open {
+                            path: path.to_owned(),
+                            event,
+                            error: match error {
+                                ReadError::Open(error) => error,
+                                other => io::Error::other(other.to_string()),
+                            },
+                        }
+                    })?;
                 self.file.insert(file)
             }
         };
@@ -377,4 +384,89 @@ fn sync_parent(path: &Path) -> io::Result<()> {
         _ => Path::new("."),
     };
     File::open(parent)?.sync_all()
+}
+
+#[cfg(test)]
+mod stick_tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn started() -> Event {
+        Event::SessionStarted {
+            tool: "ceremony 0.1.0".into(),
+            host_clock: "2026-11-22T09:58:12Z".into(),
+        }
+    }
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap()
+    }
+
+    #[test]
+    fn a_transcript_linked_off_the_stick_is_refused_and_its_target_untouched() {
+        let stick = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("shadow");
+        // An existing file and a missing one: neither is written through.
+        for existing in [true, false] {
+            let path = stick.path().join(format!("t-{existing}.jsonl"));
+            if existing {
+                std::fs::write(&target, b"root's file\n").unwrap();
+            } else {
+                let _ = std::fs::remove_file(&target);
+            }
+            std::os::unix::fs::symlink(&target, &path).unwrap();
+            match Transcript::open(&path, false) {
+                Err(err) => assert!(err.to_string().contains("symbolic link"), "{err}"),
+                Ok(mut transcript) => {
+                    // A dangling link looks missing to open; the append
+                    // refuses to create through it.
+                    assert!(!existing);
+                    let err = transcript.append(at(), started()).unwrap_err();
+                    assert!(matches!(err, TranscriptError::Open { .. }), "{err}");
+                    assert!(transcript.is_empty());
+                }
+            }
+            if existing {
+                assert_eq!(std::fs::read(&target).unwrap(), b"root's file\n");
+            } else {
+                assert!(!target.exists());
+            }
+        }
+    }
+
+    #[test]
+    fn a_fifo_transcript_is_refused_at_once() {
+        let stick = tempfile::tempdir().unwrap();
+        let path = stick.path().join("transcript.jsonl");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started_at = Instant::now();
+        let err = Transcript::open(&path, false).unwrap_err();
+        assert!(err.to_string().contains("(a FIFO)"), "{err}");
+        assert!(started_at.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_transcript_replaced_by_a_fifo_after_open_is_not_written() {
+        let stick = tempfile::tempdir().unwrap();
+        let path = stick.path().join("transcript.jsonl");
+        let mut transcript = Transcript::open(&path, false).unwrap();
+        transcript.append(at(), started()).unwrap();
+        let mut reopened = Transcript::open(&path, false).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started_at = Instant::now();
+        let err = reopened.append(at(), started()).unwrap_err();
+        assert!(err.to_string().contains("(a FIFO)"), "{err}");
+        assert!(started_at.elapsed() < Duration::from_secs(5));
+    }
 }

@@ -9,7 +9,7 @@ use bundle_format::Manifest;
 use bundle_format::layout::{BUNDLE_DIR, HISTORY_DIR, MANIFEST_FILE, TRANSCRIPT_FILE, plain_json};
 use bundle_format::manifest::{FORMAT, MANIFEST_MAX_BYTES};
 
-use super::MediaError;
+use super::{MAX_HISTORY_BYTES, MAX_HISTORY_ROOTS, MediaError};
 
 /// The layouts the appliance understands. Knowing the layout tells the
 /// keyholder's screen where the files came from and which are history.
@@ -84,6 +84,9 @@ pub struct Media {
     pub notes: Vec<String>,
 }
 
+/// The transcript's name at the top of a go-tuf or tuf-on-ci stick.
+const TRANSCRIPT_OTHER: &str = "ceremony-transcript.jsonl";
+
 /// Paths relative to the stick, with `/`, as screens show them.
 pub(crate) fn display(dir: &Path, path: &Path) -> String {
     path.strip_prefix(dir)
@@ -93,19 +96,63 @@ pub(crate) fn display(dir: &Path, path: &Path) -> String {
 }
 
 /// Refuses `path` when it (or a directory on its way) is a link leading
-/// outside `dir`. A missing path is let through: reading it fails later
-/// with its own message.
+/// outside `dir`, and when a folder between `dir` and `path` is a link,
+/// not a folder, or on another file system than `dir` (the stick): the
+/// reader ([`metadata_io::read_regular_nofollow`]) then only needs to refuse
+/// a link or special file as the last component. A missing path is let
+/// through: reading it fails later with its own message.
 fn inside(dir: &Path, path: &Path) -> Result<(), MediaError> {
-    let (Ok(base), Ok(real)) = (std::fs::canonicalize(dir), std::fs::canonicalize(path)) else {
-        return Ok(());
-    };
-    if real.starts_with(&base) {
-        Ok(())
-    } else {
-        Err(MediaError::Escapes {
+    if let (Ok(base), Ok(real)) = (std::fs::canonicalize(dir), std::fs::canonicalize(path))
+        && !real.starts_with(&base)
+    {
+        return Err(MediaError::Escapes {
             file: display(dir, path),
             target: real.display().to_string(),
-        })
+        });
+    }
+    real_folders(dir, path)
+}
+
+/// Every folder from `dir` (exclusive) down to `path`'s parent is a real
+/// folder on `dir`'s file system; a missing one is left to the read.
+fn real_folders(dir: &Path, path: &Path) -> Result<(), MediaError> {
+    let Ok(inner) = path.strip_prefix(dir) else {
+        return Ok(());
+    };
+    let Ok(device) = std::fs::metadata(dir).map(|m| std::os::unix::fs::MetadataExt::dev(&m)) else {
+        return Ok(());
+    };
+    let mut folder = dir.to_path_buf();
+    let mut parts: Vec<_> = inner.components().collect();
+    parts.pop();
+    for part in parts {
+        folder.push(part);
+        match metadata_io::real_directory(&folder, Some(device)) {
+            Ok(_) => {}
+            Err(metadata_io::ReadError::Open(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(());
+            }
+            Err(error) => return Err(MediaError::read(&display(dir, &folder), error)),
+        }
+    }
+    Ok(())
+}
+
+/// The transcript's place: inside the stick through real folders, and if a
+/// file is there already, a regular one (never a link or a FIFO, which
+/// would send the appliance's writes elsewhere or block it).
+fn transcript_place(dir: &Path, path: &Path) -> Result<(), MediaError> {
+    inside(dir, path)?;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(MediaError::read(
+            &display(dir, path),
+            metadata_io::ReadError::Symlink,
+        )),
+        Ok(meta) if !meta.is_file() => Err(MediaError::read(
+            &display(dir, path),
+            metadata_io::ReadError::NotRegular(metadata_io::capped::kind(&meta)),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -113,7 +160,13 @@ fn is_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
-/// Plain `*.json` file names in `dir` (sorted), regular files or links to them.
+/// Whether `path` is there and not a folder: a link or a FIFO is listed
+/// too, to be refused by name when read rather than silently skipped.
+fn is_entry(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir())
+}
+
+/// Plain `*.json` file names in `dir` (sorted), anything but folders.
 fn json_names(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -121,15 +174,18 @@ fn json_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = entries
         .flatten()
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| plain_json(n) && is_file(&dir.join(n)))
+        .filter(|n| plain_json(n) && is_entry(&dir.join(n)))
         .collect();
     names.sort();
     names
 }
 
-/// `N.root.json` files in `folder` as history, sorted by version.
+/// `N.root.json` files in `folder` as history, sorted by version; more
+/// than [`MAX_HISTORY_ROOTS`] of them, or more than [`MAX_HISTORY_BYTES`] in
+/// all (by size, before any is read), is refused.
 fn history_in(dir: &Path, folder: &Path) -> Result<Vec<HistoryFile>, MediaError> {
     let mut out = Vec::new();
+    let mut bytes: u64 = 0;
     for name in json_names(folder) {
         let Some(number) = name.strip_suffix(".root.json") else {
             continue;
@@ -140,8 +196,22 @@ fn history_in(dir: &Path, folder: &Path) -> Result<Vec<HistoryFile>, MediaError>
         let Ok(version) = number.parse::<u64>() else {
             continue;
         };
+        if out.len() == MAX_HISTORY_ROOTS {
+            return Err(MediaError::HistoryTooLong {
+                dir: display(dir, folder),
+                count: out.len() + 1,
+                cap: MAX_HISTORY_ROOTS,
+            });
+        }
         let path = folder.join(&name);
         inside(dir, &path)?;
+        bytes = bytes.saturating_add(std::fs::symlink_metadata(&path).map_or(0, |m| m.len()));
+        if bytes > MAX_HISTORY_BYTES {
+            return Err(MediaError::HistoryTooLarge {
+                dir: display(dir, folder),
+                cap: MAX_HISTORY_BYTES,
+            });
+        }
         out.push(HistoryFile {
             display: display(dir, &path),
             path,
@@ -202,11 +272,8 @@ fn staged_files(
 
 fn read_manifest(dir: &Path, path: &Path) -> Result<Option<Manifest>, MediaError> {
     inside(dir, path)?;
-    let bytes =
-        metadata_io::read_capped(path, MANIFEST_MAX_BYTES).map_err(|e| MediaError::Read {
-            file: display(dir, path),
-            error: e.to_string(),
-        })?;
+    let bytes = metadata_io::read_regular_nofollow(path, MANIFEST_MAX_BYTES)
+        .map_err(|e| MediaError::read(&display(dir, path), e))?;
     Manifest::parse(&bytes)
         .map(Some)
         .map_err(|why| MediaError::Manifest {
@@ -241,6 +308,7 @@ fn bundle(dir: &Path, base: &Path, manifest: Manifest) -> Result<Media, MediaErr
     if staged.is_empty() {
         notes.push("the manifest lists no files to sign".to_owned());
     }
+    transcript_place(dir, &base.join(TRANSCRIPT_FILE))?;
     Ok(Media {
         dir: dir.to_path_buf(),
         layout: Layout::Bundle,
@@ -277,25 +345,21 @@ fn go_tuf(dir: &Path, names: Vec<String>) -> Result<Media, MediaError> {
         });
         notes.push("history: only repository/root.json (no N.root.json files)".to_owned());
     }
+    transcript_place(dir, &dir.join(TRANSCRIPT_OTHER))?;
     Ok(Media {
         dir: dir.to_path_buf(),
         layout: Layout::GoTuf,
         staged,
         history,
-        transcript_path: dir.join("ceremony-transcript.jsonl"),
+        transcript_path: dir.join(TRANSCRIPT_OTHER),
         notes,
     })
 }
 
 fn root_version(dir: &Path, path: &Path) -> Result<u64, MediaError> {
     let file = display(dir, path);
-    let bytes =
-        metadata_io::read_capped(path, tuf_metadata::Limits::ROOT.max_bytes).map_err(|e| {
-            MediaError::Read {
-                file: file.clone(),
-                error: e.to_string(),
-            }
-        })?;
+    let bytes = metadata_io::read_regular_nofollow(path, tuf_metadata::Limits::ROOT.max_bytes)
+        .map_err(|e| MediaError::read(&file, e))?;
     let root = tuf_metadata::Metadata::parse_root(&bytes)
         .map_err(|error| MediaError::Parse { file, error })?;
     Ok(root.signed().common.version)
@@ -326,12 +390,13 @@ fn tuf_on_ci(dir: &Path) -> Result<Media, MediaError> {
         }
     }
     let staged = staged_files(dir, &metadata, &names, &metadata.join("targets.json"))?;
+    transcript_place(dir, &dir.join(TRANSCRIPT_OTHER))?;
     Ok(Media {
         dir: dir.to_path_buf(),
         layout: Layout::TufOnCi,
         staged,
         history,
-        transcript_path: dir.join("ceremony-transcript.jsonl"),
+        transcript_path: dir.join(TRANSCRIPT_OTHER),
         notes,
     })
 }
@@ -355,7 +420,8 @@ pub fn recognise(dir: &Path) -> Result<Media, MediaError> {
 
     let nested = dir.join(BUNDLE_DIR).join(MANIFEST_FILE);
     let own = dir.join(MANIFEST_FILE);
-    let bundle_found = if is_file(&nested) {
+    // Our own folder's manifest, even as a link or FIFO: refused by name.
+    let bundle_found = if is_entry(&nested) {
         read_manifest(dir, &nested)?.map(|m| (dir.join(BUNDLE_DIR), m))
     } else if is_file(&own) {
         // Only ours: another tool's manifest.json is not a bundle.

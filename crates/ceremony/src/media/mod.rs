@@ -14,8 +14,20 @@ pub use discover::{Medium, discover};
 pub use layout::{ExpectedKeySet, HistoryFile, Layout, Media, StagedFile, recognise};
 pub use trust::{AnchorKind, Loaded, LoadedFile, PublishedRole, TrustedRoot, load};
 
+use metadata_io::ReadError;
 use tuf_metadata::signing::PlanError;
 use tuf_metadata::{ParseError, VerifyError};
+
+/// Most roots a stick's trusted history may hold. Real histories are short
+/// (sigstore's, among the longest, has about 15 roots after five years);
+/// a thousand leaves decades of room and bounds the walk.
+pub const MAX_HISTORY_ROOTS: usize = 1_000;
+
+/// Most bytes the trusted history may hold in all. Real roots are a few
+/// kilobytes (sigstore's 15 take about 100 KB); 64 MiB is over 500 times
+/// that, and a sixteenth of the smallest sticks sold, so a stick stuffed
+/// with forged megabyte roots is refused before it is read.
+pub const MAX_HISTORY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why the stick cannot be used as it is. Each message is one line that
 /// names the file (relative to the stick) and says what to do about it.
@@ -36,6 +48,38 @@ pub enum MediaError {
         file: String,
         /// Where it really leads.
         target: String,
+    },
+    /// A link, FIFO, device, socket or other file system where the stick
+    /// must hold a plain file or folder: a hostile stick, whose file could
+    /// lead anywhere on the appliance or block it.
+    #[error("{file}: {why}; the stick must hold plain files and folders only")]
+    NotPlain {
+        /// The file or folder, relative to the stick.
+        file: String,
+        /// What it is (from `metadata_io`).
+        why: String,
+    },
+    /// The history holds more roots than [`MAX_HISTORY_ROOTS`].
+    #[error(
+        "{dir}: {count} roots in the trusted history, over the cap of {cap}; refused, ask the releaser"
+    )]
+    HistoryTooLong {
+        /// The history folder, relative to the stick.
+        dir: String,
+        /// Roots found.
+        count: usize,
+        /// The cap.
+        cap: usize,
+    },
+    /// The history's roots take more than [`MAX_HISTORY_BYTES`].
+    #[error(
+        "{dir}: the trusted history is over the cap of {cap} bytes in all; refused, ask the releaser"
+    )]
+    HistoryTooLarge {
+        /// The history folder, relative to the stick.
+        dir: String,
+        /// The cap.
+        cap: u64,
     },
     /// The file cannot be read, or is over the size limit.
     #[error("{file}: {error}")]
@@ -186,14 +230,38 @@ pub enum MediaError {
 }
 
 impl MediaError {
+    /// The error for `file` (relative to the stick) that `metadata_io`
+    /// would not read: a link or a non-regular file is [`MediaError::NotPlain`].
+    pub fn read(file: &str, error: ReadError) -> Self {
+        match error {
+            ReadError::Symlink
+            | ReadError::NotRegular(_)
+            | ReadError::NotDirectory(_)
+            | ReadError::OtherFileSystem => MediaError::NotPlain {
+                file: file.to_owned(),
+                why: error.to_string(),
+            },
+            ReadError::Open(_) | ReadError::Read(_) | ReadError::TooLarge { .. } => {
+                MediaError::Read {
+                    file: file.to_owned(),
+                    error: error.to_string(),
+                }
+            }
+        }
+    }
+
     /// Whether the stick's trust does not hold (pinned root mismatch, broken
     /// history, a staged root that is not N+1, a file changed since staging,
-    /// a link off the stick): the ceremony stops rather than offer another
+    /// a link off the stick, a link or FIFO on it, a history over its caps):
+    /// the ceremony stops rather than offer another
     /// stick, since the witness must see why. An unrecognised or unreadable
     /// stick (or a single unsignable file) does not stop it.
     pub fn stops_the_ceremony(&self) -> bool {
         match self {
             MediaError::Escapes { .. }
+            | MediaError::NotPlain { .. }
+            | MediaError::HistoryTooLong { .. }
+            | MediaError::HistoryTooLarge { .. }
             | MediaError::History { .. }
             | MediaError::HistoryGap { .. }
             | MediaError::HistoryName { .. }
@@ -214,3 +282,6 @@ impl MediaError {
         }
     }
 }
+
+#[cfg(test)]
+mod stick_tests;

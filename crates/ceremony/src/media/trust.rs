@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Signed, Targets};
 
-use super::MediaError;
-use super::layout::{Media, StagedFile, display};
+use super::layout::{HistoryFile, Media, StagedFile, display};
+use super::{MAX_HISTORY_BYTES, MediaError};
 
 /// The root everything on the stick is checked against: root N.
 #[derive(Clone, Debug)]
@@ -116,11 +116,10 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
 }
 
+/// Reads a file on the stick: never through a link, never a FIFO, device
+/// or socket (refused without blocking), at most `limit` bytes.
 fn read(path: &Path, file: &str, limit: usize) -> Result<Vec<u8>, MediaError> {
-    metadata_io::read_capped(path, limit).map_err(|e| MediaError::Read {
-        file: file.to_owned(),
-        error: e.to_string(),
-    })
+    metadata_io::read_regular_nofollow(path, limit).map_err(|e| MediaError::read(file, e))
 }
 
 fn limit_for(role: &str) -> usize {
@@ -151,11 +150,43 @@ pub fn load(
     now: OffsetDateTime,
 ) -> Result<Loaded, MediaError> {
     let mut media = media.clone();
-    let mut history = Vec::new();
-    let mut history_digests = Vec::new();
-    let history_files = media.history.clone();
-    for h in &history_files {
+    let mut history = History {
+        dir: history_dir(&media),
+        bytes: 0,
+        digests: Vec::new(),
+    };
+    let trusted = establish(&mut media, &mut history, pinned, now)?;
+    let (files, staged_root, delegators) = load_staged(&media, trusted.as_ref())?;
+    Ok(Loaded {
+        media,
+        trusted,
+        files,
+        history_digests: history.digests,
+        staged_root,
+        delegators,
+    })
+}
+
+/// The history as it is read, one root at a time: what was read so far
+/// (for the transcript) and how many bytes, against [`MAX_HISTORY_BYTES`].
+struct History {
+    dir: String,
+    bytes: u64,
+    digests: Vec<(String, String, u64)>,
+}
+
+impl History {
+    /// Reads history root `h`, strictly parsed, its name checked against
+    /// its version; only then may the caller read the next one.
+    fn read(&mut self, h: &HistoryFile) -> Result<(Metadata<Signed>, Metadata<Root>), MediaError> {
         let bytes = read(&h.path, &h.display, Limits::ROOT.max_bytes)?;
+        self.bytes = self.bytes.saturating_add(bytes.len() as u64);
+        if self.bytes > MAX_HISTORY_BYTES {
+            return Err(MediaError::HistoryTooLarge {
+                dir: self.dir.clone(),
+                cap: MAX_HISTORY_BYTES,
+            });
+        }
         let parse_error = |error| MediaError::Parse {
             file: h.display.clone(),
             error,
@@ -173,46 +204,43 @@ pub fn load(
                 found,
             });
         }
-        history_digests.push((h.display.clone(), sha256(&bytes), bytes.len() as u64));
-        history.push((h, signed, root));
+        self.digests
+            .push((h.display.clone(), sha256(&bytes), bytes.len() as u64));
+        Ok((signed, root))
     }
-
-    let trusted = establish(&mut media, &history, pinned, now)?;
-    let (files, staged_root, delegators) = load_staged(&media, trusted.as_ref())?;
-    Ok(Loaded {
-        media,
-        trusted,
-        files,
-        history_digests,
-        staged_root,
-        delegators,
-    })
 }
 
-type HistoryRoot<'a> = (&'a super::HistoryFile, Metadata<Signed>, Metadata<Root>);
-
+/// Walks the history one root at a time, each verified before the next is
+/// read: memory and work stay bounded by one root, and a forged root stops
+/// the walk where it is.
 fn establish(
     media: &mut Media,
-    history: &[HistoryRoot<'_>],
+    history: &mut History,
     pinned: Option<&[u8]>,
     now: OffsetDateTime,
 ) -> Result<Option<TrustedRoot>, MediaError> {
+    let files = media.history.clone();
     let (start, root, is_pinned) = match pinned {
         Some(bytes) => {
             let root = Metadata::parse_root(bytes).map_err(MediaError::PinnedInvalid)?;
             let version = root.signed().common.version;
             let digest = root.signed_digest();
-            let Some(at) = history.iter().position(|(h, _, _)| h.version == version) else {
+            let Some(at) = files.iter().position(|h| h.version == version) else {
                 return Err(MediaError::PinnedNotOnStick {
-                    dir: history_dir(media),
+                    dir: history.dir.clone(),
                     version,
                     pinned: digest,
                 });
             };
-            let stick = history[at].2.signed_digest();
+            // Roots older than the pinned one are read (for the
+            // transcript) and checked for form, one at a time.
+            for h in &files[..at] {
+                history.read(h)?;
+            }
+            let stick = history.read(&files[at])?.1.signed_digest();
             if stick != digest {
                 return Err(MediaError::PinnedMismatch {
-                    file: history[at].0.display.clone(),
+                    file: files[at].display.clone(),
                     version,
                     stick,
                     pinned: digest,
@@ -221,13 +249,13 @@ fn establish(
             (at, root, true)
         }
         None => {
-            let Some((_, _, root)) = history.first() else {
+            let Some(first) = files.first() else {
                 return Ok(None);
             };
-            (0, root.clone(), false)
+            (0, history.read(first)?.1, false)
         }
     };
-    let first = history[start].0;
+    let first = &files[start];
     // The pinned root's signatures are its own (the stick's copy need only
     // have the same signed part), so a failure there names the image.
     let start_file = if is_pinned {
@@ -247,22 +275,21 @@ fn establish(
         ));
     }
     let mut display = first.display.clone();
-    for (h, signed, _) in history.iter().skip(start + 1) {
+    for h in files.iter().skip(start + 1) {
         // A missing file is named as such, before its successor is tried.
         let expected = chain.version().saturating_add(1);
         if h.version != expected {
             return Err(MediaError::HistoryGap {
-                dir: history_dir(media),
+                dir: history.dir.clone(),
                 missing: expected,
                 next: h.version,
             });
         }
-        chain
-            .advance(signed.clone())
-            .map_err(|error| MediaError::History {
-                file: h.display.clone(),
-                error,
-            })?;
+        let (signed, _) = history.read(h)?;
+        chain.advance(signed).map_err(|error| MediaError::History {
+            file: h.display.clone(),
+            error,
+        })?;
         display = h.display.clone();
     }
     // Only the newest root's expiry matters, and even then it may still

@@ -33,7 +33,7 @@ pub struct ReviewContent {
 
 /// SHA-256 of the file at `path` now, or `None` if it cannot be read.
 fn fingerprint(path: &Path) -> Option<Vec<u8>> {
-    let bytes = metadata_io::read_capped(path, Limits::ANY.max_bytes).ok()?;
+    let bytes = metadata_io::read_regular_nofollow(path, Limits::ANY.max_bytes).ok()?;
     Some(digest(&SHA256, &bytes).as_ref().to_vec())
 }
 
