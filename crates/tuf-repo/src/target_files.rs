@@ -41,8 +41,10 @@ pub struct AddArgs {
     /// The target path clients ask for (default: the file's name).
     #[arg(long, value_name = "target-path")]
     name: Option<String>,
-    /// A JSON file whose value becomes the target's `custom` field.
-    #[arg(long, value_name = "custom.json")]
+    /// The target's `custom` field: a JSON file, or the JSON itself
+    /// (`--custom '{"tag": "v1"}'`, as go-tuf takes it) when no such file
+    /// exists.
+    #[arg(long, value_name = "custom.json|json")]
     custom: Option<PathBuf>,
     /// Put the target in this delegated role instead of the top-level
     /// targets; a succinct delegation's name prefix picks the target's bin.
@@ -127,14 +129,24 @@ pub fn run_add(args: &AddArgs) -> Result<()> {
             },
         )
         .is_some();
+    let version = targets.common.version;
+    // The new metadata is made and checked before anything is written, so
+    // a refusal (a --custom value too deep once inside the file) leaves
+    // neither a blob nor a file behind.
+    let metadata = targets_bytes(targets).with_context(|| {
+        format!(
+            "target {name}: {role} v{version} would not be valid metadata; nothing was written to {}",
+            path.display()
+        )
+    })?;
     let blob = staged_blob(&repo, &sha256);
     if let Some(dir) = blob.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     write_atomically(&blob, &bytes).with_context(|| format!("{}: cannot write", blob.display()))?;
-    let version = targets.common.version;
-    write_targets(&path, targets)?;
+    write_atomically(&path, &metadata)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
     let verb = if replaced { "replaced" } else { "added" };
     say!(
         "{verb} target {name} ({} bytes, sha256 {sha256}) in {} ({role} v{version}, unsigned)",
@@ -317,21 +329,78 @@ fn reached(graph: &Graph, role: &str) -> Result<usize> {
 
 /// Writes targets-type metadata (unsigned) after checking it reads back strictly.
 pub fn write_targets(path: &Path, targets: Targets) -> Result<()> {
-    let bytes = json::to_pretty(&Metadata::new(targets).to_value());
-    // What we write must read back strictly, as commit and the appliance will.
-    Metadata::parse(&bytes, &Limits::ANY).with_context(|| path.display().to_string())?;
+    let bytes = targets_bytes(targets).with_context(|| path.display().to_string())?;
     write_atomically(path, &bytes).with_context(|| format!("{}: cannot write", path.display()))
 }
 
-fn read_custom(path: &Path) -> Result<Value> {
-    let file = path.display().to_string();
-    let bytes = read_capped(path, MAX_CUSTOM_BYTES).with_context(|| file.clone())?;
+/// The file bytes of unsigned targets-type metadata, refused unless they
+/// read back strictly, as commit and the appliance will read them.
+fn targets_bytes(targets: Targets) -> Result<Vec<u8>> {
+    let bytes = json::to_pretty(&Metadata::new(targets).to_value());
+    Metadata::parse(&bytes, &Limits::ANY)?;
+    Ok(bytes)
+}
+
+/// `--custom`: the file it names, or, when there is no such file, the
+/// argument itself as JSON.
+fn read_custom(arg: &Path) -> Result<Value> {
+    use std::os::unix::ffi::OsStrExt as _;
+    if std::fs::symlink_metadata(arg).is_err() {
+        let text = arg.as_os_str().as_bytes();
+        return json::parse(text, MAX_CUSTOM_BYTES)
+            .context("--custom: no such file, and not JSON either");
+    }
+    let file = arg.display().to_string();
+    let bytes = read_capped(arg, MAX_CUSTOM_BYTES).with_context(|| file.clone())?;
     json::parse(&bytes, MAX_CUSTOM_BYTES).with_context(|| format!("{file}: --custom"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_is_a_file_or_inline_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("custom.json");
+        std::fs::write(&file, br#"{"tag": "v1"}"#).unwrap();
+        let from_file = read_custom(&file).unwrap();
+        let inline = read_custom(Path::new(r#"{"tag": "v1"}"#)).unwrap();
+        assert_eq!(from_file, inline);
+        let err = read_custom(&dir.path().join("missing.json")).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("--custom: no such file, and not JSON either"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn custom_nested_too_deep_for_the_whole_file_is_refused_before_writing() {
+        // Under the reader's nesting limit (128) on its own, over it once
+        // inside signed.targets.<path>.custom.
+        let depth = 125;
+        let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let custom = json::parse(text.as_bytes(), MAX_CUSTOM_BYTES).unwrap();
+        let mut targets = Targets {
+            common: tuf_metadata::Common {
+                spec_version: "1.0.31".into(),
+                version: 1,
+                expires: tuf_metadata::Expires::parse("2030-01-01T00:00:00Z").unwrap(),
+            },
+            targets: BTreeMap::new(),
+            delegations: None,
+            unrecognized: Object::new(),
+        };
+        targets.targets.insert(
+            "a".into(),
+            TargetFile {
+                length: 1,
+                hashes: BTreeMap::from([("sha256".to_owned(), "00".repeat(32))]),
+                unrecognized: Object::from([("custom".to_owned(), custom)]),
+            },
+        );
+        assert!(targets_bytes(targets).is_err());
+    }
 
     #[test]
     fn published_names_put_the_hash_before_the_basename() {
