@@ -231,12 +231,16 @@ fn a_stick_that_fails_during_the_write_keeps_the_old_file() {
         "no temp file left behind"
     );
     assert!(screen.contains("0 of 2 needed"), "{screen}");
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
     // The failure is in the transcript, whose chain still holds.
     let transcript = drill.bundle("transcript.jsonl");
     let text = std::fs::read_to_string(&transcript).unwrap();
     assert!(text.contains("\"event\":\"failed\""), "{text}");
+    assert!(text.contains("ABANDONED"), "the quit is recorded: {text}");
     let checked = tuf_repo([
         "transcript".as_ref(),
         "verify".as_ref(),
@@ -261,7 +265,10 @@ fn an_interface_that_is_up_stops_signing_unless_drilling() {
     ui.keys(&["Enter"]);
     let refused = ui.wait_for("dummy0 is up");
     assert!(!refused.contains("Type your PIN"), "{refused}");
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
     assert_unsigned(&drill.bundle("staged/root.json"));
 
@@ -272,7 +279,10 @@ fn an_interface_that_is_up_stops_signing_unless_drilling() {
     through_review(&ui, &drill);
     sign_as(&ui, &drill, "alice");
     ui.wait_until("alice's signature", |s| s.contains("signed 1 file(s)"));
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
     let checked = tuf_repo([
         "transcript".as_ref(),

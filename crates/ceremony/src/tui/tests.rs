@@ -647,3 +647,16 @@ fn an_expired_staged_root_is_refused_once_with_an_rfc3339_time() {
     );
     assert_eq!(screen.matches("cannot be signed").count(), 1, "{screen}");
 }
+
+#[test]
+fn a_token_line_longer_than_the_screen_wraps_instead_of_losing_its_pin_state() {
+    let label = "a token whose description runs well past the eighty columns";
+    let (mut app, _dir) = app("long_token", MemoryTokens::with(&[(label, 1)]));
+    to_tokens(&mut app);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("(PIN ready)"), "{screen}");
+    assert!(
+        screen.contains("> memory token \"a token whose"),
+        "{screen}"
+    );
+}

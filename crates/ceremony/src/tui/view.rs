@@ -148,6 +148,16 @@ fn scrolled(frame: &mut Frame, area: Rect, title: &str, text: Vec<Line<'static>>
     frame.render_widget(Paragraph::new(rows).block(block), area);
 }
 
+/// `text` wrapped to `width`, and the row where line `focus` starts then.
+fn wrap_keeping(
+    text: Vec<Line<'static>>,
+    focus: usize,
+    width: usize,
+) -> (Vec<Line<'static>>, usize) {
+    let before = wrap(text[..focus.min(text.len())].to_vec(), width).len();
+    (wrap(text, width), before)
+}
+
 /// The question over the screen: yes or no, and what each means.
 fn draw_confirm(frame: &mut Frame, area: Rect, confirm: &Confirm) {
     let mut text: Vec<Line<'static>> = Vec::new();
@@ -283,6 +293,7 @@ fn draw_media(app: &App, frame: &mut Frame, area: Rect) {
     text.push(Line::raw(
         "The stick is only read until a signature is written.",
     ));
+    let (text, selected_row) = wrap_keeping(text, selected_row, usize::from(area.width));
     let height = usize::from(area.height.saturating_sub(1));
     let offset = offset_for(selected_row, text.len(), height);
     scrolled(frame, area, " Stick ", text, offset);
@@ -445,7 +456,7 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     // Keep the highlighted token and the line under it in view.
-    let text = wrap(text, usize::from(list_area.width));
+    let (text, selected_row) = wrap_keeping(text, selected_row, usize::from(list_area.width));
     let visible = usize::from(list_area.height.saturating_sub(1));
     let offset = offset_for(selected_row, text.len(), visible);
     scrolled(
