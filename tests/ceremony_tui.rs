@@ -107,21 +107,26 @@ fn through_review(ui: &Tmux, drill: &Drill) {
     ui.wait_for("Next keyholder");
 }
 
-/// Highlights the token labelled `who` and types its PIN.
+/// Highlights the token labelled `who` and types its PIN. The list scrolls
+/// (entries below the fold are announced by "▼ N more below"), so the
+/// highlight is moved down until it is on `who`'s token.
 fn sign_as(ui: &Tmux, drill: &Drill, who: &str) {
-    let screen = ui.wait_for(&format!("token \"{who}\""));
-    let tokens: Vec<&str> = screen
-        .lines()
-        .filter(|l| l.contains("token \"") && l.contains("slot"))
-        .collect();
-    let index = tokens
-        .iter()
-        .position(|l| l.contains(&format!("token \"{who}\"")))
-        .unwrap();
-    let selected = tokens.iter().position(|l| l.starts_with("> ")).unwrap();
-    for _ in selected..index {
+    let target = format!("token \"{who}\"");
+    let on_target = |s: &str| {
+        s.lines()
+            .any(|l| l.starts_with("> ") && l.contains(&target))
+    };
+    let mut screen = ui.wait_for("Next keyholder");
+    for _ in 0..10 {
+        if on_target(&screen) {
+            break;
+        }
+        let highlighted = |s: &str| s.lines().find(|l| l.starts_with("> ")).map(str::to_owned);
+        let before = highlighted(&screen);
         ui.keys(&["Down"]);
+        screen = ui.wait_until("the highlight to move", |s| highlighted(s) != before);
     }
+    assert!(on_target(&screen), "{target} not reached:\n{screen}");
     ui.keys(&["Enter"]);
     ui.wait_for("Type your PIN");
     ui.type_text(drill.pin(who));
