@@ -4,7 +4,8 @@
 //! without being shown, nor be shown without working.
 //!
 //! Ctrl-C is outside the map: it is the terminal's interrupt and leaves
-//! from every screen.
+//! from every screen, without the question `q` asks mid-ceremony (the
+//! transcript still records the ceremony as abandoned).
 
 use ratatui::crossterm::event::KeyCode;
 

@@ -660,3 +660,19 @@ fn a_token_line_longer_than_the_screen_wraps_instead_of_losing_its_pin_state() {
         "{screen}"
     );
 }
+
+#[test]
+fn ctrl_c_mid_ceremony_leaves_at_once_and_the_transcript_says_abandoned() {
+    let (mut app, dir) = app("ctrl_c", MemoryTokens::with(&[("alice", 1)]));
+    to_tokens(&mut app);
+    sign_with(&mut app, 0, "1234");
+    app.update(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit, "no question: the interrupt leaves");
+    let bytes = std::fs::read(dir.join("stick/ceremony-transcript.jsonl")).unwrap();
+    let entries = transcript::verify(&bytes).unwrap();
+    assert_eq!(
+        entries.last().unwrap().event.name(),
+        "session_finished",
+        "{entries:?}"
+    );
+}
