@@ -7,7 +7,9 @@
 //! entries wait in memory until the first signature is about to be written
 //! (or the witness signs off), then go to the stick, oldest first.
 
+mod quit;
 mod state;
+mod status;
 pub mod tokens;
 mod turn;
 
@@ -20,7 +22,6 @@ use transcript::{Event, FileDigest, Transcript, TranscriptError};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 
 use crate::media::{Loaded, Media, MediaError, recognise};
-use crate::review::ReviewLine;
 use crate::safety::{OfflineCheck, offline_check};
 use state::{Scan, State, Stick};
 pub use tokens::{TokenChoice, Tokens};
@@ -208,15 +209,6 @@ impl Session {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// The manifest's key sets beside the appliance's own for loaded file
-    /// `index` (empty for a stick without a manifest).
-    pub fn key_sets(&self, index: usize) -> &[ReviewLine] {
-        self.state
-            .stick()
-            .and_then(|stick| stick.key_sets.get(index))
-            .map_or(&[], Vec::as_slice)
-    }
-
     /// The tokens of the last scan, and what could not be searched (both
     /// empty before the token step).
     pub fn tokens(&self) -> (&[TokenChoice], &[String]) {
@@ -232,61 +224,6 @@ impl Session {
     /// after the PIN instead).
     pub fn token_roles(&self, index: usize) -> Option<Vec<String>> {
         self.state.scan()?.roles.get(index)?.clone()
-    }
-
-    /// Whether the loaded stick is gone (pulled or unmounted): its
-    /// directory, or the directory of a staged file, no longer exists. A
-    /// read of the disk, for `update` and the session's own steps.
-    pub fn stick_gone(&self) -> bool {
-        self.loaded().is_some_and(is_gone)
-    }
-
-    /// The files token `index` of the last scan already signed in this
-    /// ceremony (by the token's description or by one of the key ids it
-    /// shows), each once, so a keyholder does not queue up twice.
-    pub fn already_signed(&self, index: usize) -> Vec<String> {
-        let Some(choice) = self.tokens().0.get(index) else {
-            return Vec::new();
-        };
-        let ids: Vec<String> = choice.keys.iter().map(|k| k.key_id().to_string()).collect();
-        let mut files: Vec<String> = Vec::new();
-        for turn in &self.turns {
-            for (file, keyids) in &turn.signed {
-                let same =
-                    turn.token == choice.description || keyids.iter().any(|id| ids.contains(id));
-                if same && !files.contains(file) {
-                    files.push(file.clone());
-                }
-            }
-        }
-        files
-    }
-
-    /// On the PIN screen: the wrong PINs typed for this token since it was
-    /// chosen, and what the token said the last time (so each attempt
-    /// visibly changes the screen).
-    pub fn pin_failures(&self) -> (u32, Option<&str>) {
-        match &self.state {
-            State::Pin { failures, .. } => (failures.count, failures.last.as_deref()),
-            _ => (0, None),
-        }
-    }
-
-    /// Every key set of the loaded stick whose threshold is not met yet:
-    /// `file: label counted/threshold`, for the confirmation before `f`.
-    pub fn unmet_thresholds(&self) -> Vec<String> {
-        let Some(loaded) = self.loaded() else {
-            return Vec::new();
-        };
-        let mut unmet = Vec::new();
-        for (index, file) in loaded.files.iter().enumerate() {
-            for (label, report) in self.board(index) {
-                if !report.is_met() {
-                    unmet.push(format!("{}: {label} {report}", file.staged.display));
-                }
-            }
-        }
-        unmet
     }
 
     /// Every keyholder's turn so far.
@@ -532,47 +469,6 @@ impl Session {
         Ok(())
     }
 
-    /// Whether leaving now abandons a ceremony under way: a stick is
-    /// loaded and the witness has not signed off (the UI asks first).
-    pub fn is_under_way(&self) -> bool {
-        matches!(
-            self.state,
-            State::Review { .. }
-                | State::Tokens { .. }
-                | State::Pin { .. }
-                | State::Finished { .. }
-        )
-    }
-
-    /// The witness confirmed leaving before sign-off: a `session_finished`
-    /// entry says the ceremony was abandoned, with the results so far. It
-    /// goes to the stick when this session already wrote there (the
-    /// transcript there must not end mid-ceremony); a stick never written
-    /// to stays untouched (nothing was signed). Nothing to do when no
-    /// ceremony is under way.
-    pub fn abandon(&mut self) -> Result<(), SessionError> {
-        if !self.is_under_way() {
-            return Ok(());
-        }
-        let mut summary =
-            vec!["ABANDONED: the witness confirmed quitting before the sign-off".to_owned()];
-        summary.extend(self.summary());
-        self.record(Event::SessionFinished { summary })?;
-        if let Some(media) = self
-            .transcript
-            .is_some()
-            .then(|| self.loaded().map(|l| l.media.clone()))
-            .flatten()
-        {
-            self.flush(&media)?;
-            if let Some(mount) = self.remounted.take() {
-                let _ = crate::media::writable::make_read_only(&mount);
-            }
-        }
-        self.state = State::Stopped("the ceremony was abandoned before the sign-off".into());
-        Ok(())
-    }
-
     /// The witness signs off by name; the summary closes the transcript,
     /// which is written to the stick now.
     pub fn sign_off(&mut self, witness: &str) -> Result<(), SessionError> {
@@ -670,17 +566,6 @@ impl Session {
         }
         Ok(())
     }
-}
-
-/// Whether `loaded`'s stick is gone: its directory, or the directory of a
-/// staged file, no longer exists (a pulled stick leaves at most an empty
-/// mount point).
-fn is_gone(loaded: &Loaded) -> bool {
-    !loaded.media.dir.is_dir()
-        || loaded
-            .files
-            .iter()
-            .any(|f| f.staged.path.parent().is_some_and(|dir| !dir.is_dir()))
 }
 
 /// `at` as RFC 3339 in UTC to the second: the metadata core's canonical

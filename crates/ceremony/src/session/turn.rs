@@ -7,7 +7,8 @@ use transcript::Event;
 use tuf_metadata::threshold::short_id;
 
 use super::state::{State, Stick};
-use super::{Progress, Session, SessionError, TurnReport, is_gone};
+use super::status::is_gone;
+use super::{Progress, Session, SessionError, TurnReport};
 use crate::sign_file::{SignFileError, sign_plan};
 
 /// Where a turn that did not complete leaves the session.

@@ -8,20 +8,17 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tuf_metadata::escape;
 
 use crate::review::{ReviewLine, Tone, board_lines, grouped_digest};
 use crate::session::SessionError;
 use crate::session::{Session, Stage};
-use crate::tui::app::{App, Confirm, Severity, show_time};
+use crate::tui::app::{App, Severity, show_time};
 use crate::tui::keys;
 use crate::tui::model::ReviewCache;
+use crate::tui::overlay::{MIN_SIZE, draw_confirm, draw_too_small};
 use crate::tui::scroll::{offset_for, window, wrap};
-
-/// The smallest terminal the screens are laid out for (the appliance's
-/// console); below it only the badges and a request to enlarge are shown.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
 
 /// Draws the whole screen for the current state.
 pub fn view(app: &App, frame: &mut Frame) {
@@ -64,7 +61,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     );
 }
 
-fn style(tone: Tone) -> Style {
+pub(super) fn style(tone: Tone) -> Style {
     match tone {
         Tone::Heading => Style::new().add_modifier(Modifier::BOLD),
         Tone::Plain => Style::new(),
@@ -94,7 +91,7 @@ fn lines(review: &[ReviewLine]) -> Vec<Line<'static>> {
 }
 
 /// The DRILL and network badges: on every screen, the too-small one too.
-fn badges(app: &App) -> Vec<Span<'static>> {
+pub(super) fn badges(app: &App) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     if app.session.is_drill() {
         spans.push(Span::styled(
@@ -115,24 +112,6 @@ fn badges(app: &App) -> Vec<Span<'static>> {
         ));
     }
     spans
-}
-
-/// A terminal smaller than [`MIN_SIZE`]: the badges first (they must never
-/// be what disappears), then what size is needed.
-fn draw_too_small(app: &App, frame: &mut Frame) {
-    let area = frame.area();
-    let mut text: Vec<Line> = badges(app).into_iter().map(Line::from).collect();
-    text.push(Line::styled(
-        format!(
-            "terminal too small (need {}x{}, have {}x{})",
-            MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
-        ),
-        style(Tone::Warning),
-    ));
-    text.push(Line::raw(
-        "enlarge it or use a smaller font; the ceremony is as it was",
-    ));
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
 }
 
 /// `text` in `area` under a titled block, wrapped to its width and cut to
@@ -156,61 +135,6 @@ fn wrap_keeping(
 ) -> (Vec<Line<'static>>, usize) {
     let before = wrap(text[..focus.min(text.len())].to_vec(), width).len();
     (wrap(text, width), before)
-}
-
-/// The question over the screen: yes or no, and what each means.
-fn draw_confirm(frame: &mut Frame, area: Rect, confirm: &Confirm) {
-    let mut text: Vec<Line<'static>> = Vec::new();
-    let title = match confirm {
-        Confirm::Finish { unmet } => {
-            text.push(Line::styled(
-                "Finish with these thresholds NOT met?",
-                style(Tone::Warning),
-            ));
-            for item in unmet {
-                text.push(Line::styled(
-                    format!("  {}", escape(item)),
-                    style(Tone::Removed),
-                ));
-            }
-            text.push(Line::raw(
-                "After this no keyholder can sign in this session; the witness signs off.",
-            ));
-            " Finish? "
-        }
-        Confirm::Quit => {
-            text.push(Line::styled(
-                "Quit before the witness signs off?",
-                style(Tone::Warning),
-            ));
-            text.push(Line::raw(
-                "The ceremony ends here; the transcript records that it was abandoned.",
-            ));
-            " Quit? "
-        }
-    };
-    text.push(Line::styled(
-        "y yes   n/Esc no, go back",
-        style(Tone::Heading),
-    ));
-    let inner_width = usize::from(area.width.saturating_sub(6)).max(8);
-    let wrapped = wrap(text, inner_width);
-    let height = u16::try_from(wrapped.len() + 2)
-        .unwrap_or(u16::MAX)
-        .min(area.height);
-    let popup = Rect {
-        x: area.x + 2,
-        y: area.y + (area.height - height) / 2,
-        width: area.width.saturating_sub(4),
-        height,
-    };
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(style(Tone::Warning))
-        .title(title);
-    let rows = window(wrapped, usize::from(block.inner(popup).height), 0);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(rows).block(block), popup);
 }
 
 fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
