@@ -78,9 +78,19 @@ impl Session {
 /// staged file, no longer exists (a pulled stick leaves at most an empty
 /// mount point).
 pub(super) fn is_gone(loaded: &Loaded) -> bool {
-    !loaded.media.dir.is_dir()
-        || loaded
-            .files
-            .iter()
-            .any(|f| f.staged.path.parent().is_some_and(|dir| !dir.is_dir()))
+    if !loaded.media.dir.is_dir() {
+        return true;
+    }
+    // Thousands of hash bins share a few directories: each is looked at
+    // once per run of files in it (this runs on every key and tick).
+    let mut last: Option<&std::path::Path> = None;
+    for dir in loaded.files.iter().filter_map(|f| f.staged.path.parent()) {
+        if last != Some(dir) {
+            if !dir.is_dir() {
+                return true;
+            }
+            last = Some(dir);
+        }
+    }
+    false
 }
