@@ -63,15 +63,21 @@ capture() {
 
 keys() { $T send-keys -t docs "$@"; }
 
-# choose_token WHO: moves the highlight in the token list to WHO's token.
+# choose_token WHO: moves the highlight in the token list down to WHO's
+# token (the list scrolls: entries below the fold show as "▼ N more below").
 choose_token() {
-    wait_for "token \"$1\""
-    local lines target current
-    lines=$(screen | grep 'token "' | grep slot)
-    target=$(printf '%s\n' "$lines" | grep -n "token \"$1\"" | cut -d: -f1)
-    current=$(printf '%s\n' "$lines" | grep -n '^> ' | cut -d: -f1)
-    while [ "$current" -lt "$target" ]; do keys Down; current=$((current + 1)); sleep 0.05; done
-    while [ "$current" -gt "$target" ]; do keys Up; current=$((current - 1)); sleep 0.05; done
+    wait_for "Next keyholder"
+    local before
+    for _ in $(seq 10); do
+        screen | grep -q "^> .*token \"$1\"" && break
+        before=$(screen | grep '^> ' || true)
+        keys Down
+        for _ in $(seq 50); do
+            [ "$(screen | grep '^> ' || true)" != "$before" ] && break
+            sleep 0.1
+        done
+    done
+    screen | grep -q "^> .*token \"$1\"" || { echo "error: token $1 not reached" >&2; screen >&2; exit 1; }
     sleep 0.2
 }
 

@@ -161,7 +161,10 @@ fn a_refused_token_is_in_the_transcript_and_a_session_without_sign_off_is_warned
     ui.type_text(drill.pin("alice"));
     ui.keys(&["Enter"]);
     ui.wait_until("alice's signature", |s| s.contains("[x] signed, verified"));
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
 
     let transcript = drill.bundle("transcript.jsonl");

@@ -107,21 +107,26 @@ fn through_review(ui: &Tmux, drill: &Drill) {
     ui.wait_for("Next keyholder");
 }
 
-/// Highlights the token labelled `who` and types its PIN.
+/// Highlights the token labelled `who` and types its PIN. The list scrolls
+/// (entries below the fold are announced by "▼ N more below"), so the
+/// highlight is moved down until it is on `who`'s token.
 fn sign_as(ui: &Tmux, drill: &Drill, who: &str) {
-    let screen = ui.wait_for(&format!("token \"{who}\""));
-    let tokens: Vec<&str> = screen
-        .lines()
-        .filter(|l| l.contains("token \"") && l.contains("slot"))
-        .collect();
-    let index = tokens
-        .iter()
-        .position(|l| l.contains(&format!("token \"{who}\"")))
-        .unwrap();
-    let selected = tokens.iter().position(|l| l.starts_with("> ")).unwrap();
-    for _ in selected..index {
+    let target = format!("token \"{who}\"");
+    let on_target = |s: &str| {
+        s.lines()
+            .any(|l| l.starts_with("> ") && l.contains(&target))
+    };
+    let mut screen = ui.wait_for("Next keyholder");
+    for _ in 0..10 {
+        if on_target(&screen) {
+            break;
+        }
+        let highlighted = |s: &str| s.lines().find(|l| l.starts_with("> ")).map(str::to_owned);
+        let before = highlighted(&screen);
         ui.keys(&["Down"]);
+        screen = ui.wait_until("the highlight to move", |s| highlighted(s) != before);
     }
+    assert!(on_target(&screen), "{target} not reached:\n{screen}");
     ui.keys(&["Enter"]);
     ui.wait_for("Type your PIN");
     ui.type_text(drill.pin(who));
@@ -231,12 +236,16 @@ fn a_stick_that_fails_during_the_write_keeps_the_old_file() {
         "no temp file left behind"
     );
     assert!(screen.contains("0 of 2 needed"), "{screen}");
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
     // The failure is in the transcript, whose chain still holds.
     let transcript = drill.bundle("transcript.jsonl");
     let text = std::fs::read_to_string(&transcript).unwrap();
     assert!(text.contains("\"event\":\"failed\""), "{text}");
+    assert!(text.contains("ABANDONED"), "the quit is recorded: {text}");
     let checked = tuf_repo([
         "transcript".as_ref(),
         "verify".as_ref(),
@@ -261,7 +270,10 @@ fn an_interface_that_is_up_stops_signing_unless_drilling() {
     ui.keys(&["Enter"]);
     let refused = ui.wait_for("dummy0 is up");
     assert!(!refused.contains("Type your PIN"), "{refused}");
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
     assert_unsigned(&drill.bundle("staged/root.json"));
 
@@ -272,7 +284,10 @@ fn an_interface_that_is_up_stops_signing_unless_drilling() {
     through_review(&ui, &drill);
     sign_as(&ui, &drill, "alice");
     ui.wait_until("alice's signature", |s| s.contains("signed 1 file(s)"));
+    // Mid-ceremony, q asks first (issue 13); the witness confirms.
     ui.keys(&["q"]);
+    ui.wait_for("Quit before the witness signs off?");
+    ui.keys(&["y"]);
     ui.wait_for("[exited 0]");
     let checked = tuf_repo([
         "transcript".as_ref(),

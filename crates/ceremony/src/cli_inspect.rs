@@ -108,6 +108,9 @@ pub fn run(args: &Args) -> Result<()> {
         for line in board_lines(&plan.board()) {
             say!(out, "{line}");
         }
+        for line in ceremony::key_sets::file_key_set_lines(&loaded, index, plan.key_sets()) {
+            say!(out, "{line}");
+        }
     }
     match std::io::stdout().lock().write_all(out.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),

@@ -5,6 +5,7 @@
 pub use metadata_io::atomic;
 pub mod drill;
 pub mod hardware;
+pub mod key_sets;
 pub mod media;
 pub mod review;
 pub mod safety;

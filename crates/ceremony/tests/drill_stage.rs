@@ -110,6 +110,9 @@ fn a_drill_stick_is_staged_that_the_tooling_accepts_and_the_tokens_can_sign() {
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains(&v2.signed_digest()), "{shown}");
     assert!(shown.contains("chain verified v1"), "{shown}");
+    // The manifest's key sets beside the appliance's own: they agree.
+    assert!(shown.contains("= root v2 (new): threshold 2 of"), "{shown}");
+    assert!(!shown.contains("disagree about who signs"), "{shown}");
 
     // python-tuf accepts root v1.
     assert!(

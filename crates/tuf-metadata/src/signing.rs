@@ -268,7 +268,8 @@ impl SigningPlan {
             let expires = metadata.signed().common().expires.as_str();
             return Err(PlanError::Expired(VerifyError::Expired {
                 expires: expires.to_owned(),
-                at: now.to_string(),
+                // RFC 3339 to the second, as every time we print.
+                at: crate::Expires::from_time(now).as_str().to_owned(),
             }));
         }
         Ok(SigningPlan {

@@ -7,7 +7,9 @@
 //! entries wait in memory until the first signature is about to be written
 //! (or the witness signs off), then go to the stick, oldest first.
 
+mod quit;
 mod state;
+mod status;
 pub mod tokens;
 mod turn;
 
@@ -90,6 +92,10 @@ pub enum SessionError {
         "this stick already holds this session's signatures and transcript: finish (f) and start the appliance again to use another stick"
     )]
     StickInUse,
+    /// The loaded stick's directory is gone (pulled or unmounted): said
+    /// plainly instead of as a file that cannot be opened.
+    #[error("the stick is gone: plug it back in and press r")]
+    StickGone,
 }
 
 /// How the session was started.
@@ -332,6 +338,9 @@ impl Session {
         let State::Review { stick, file } = &self.state else {
             return Err(SessionError::WrongStage("acknowledging a review"));
         };
+        if self.stick_gone() {
+            return Err(SessionError::StickGone);
+        }
         let item = &stick.loaded.files[*file];
         let event = Event::ReviewAcknowledged {
             file: item.staged.display.clone(),
@@ -402,6 +411,9 @@ impl Session {
             ));
         };
         let description = choice.description.clone();
+        if self.stick_gone() {
+            return Err(SessionError::StickGone);
+        }
         if scan
             .roles
             .get(index)
@@ -435,6 +447,7 @@ impl Session {
                 scan,
                 token: index,
                 pin_state: Some(state),
+                failures: state::PinFailures::default(),
             },
             other => other,
         };

@@ -7,24 +7,41 @@ use time::OffsetDateTime;
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 
 use super::{Stage, TokenChoice};
+use crate::key_sets::file_key_set_lines;
 use crate::media::Loaded;
+use crate::review::ReviewLine;
 
 /// One file's threshold board: each key set with its report.
 pub(super) type Board = Vec<(String, ThresholdReport)>;
 
-/// The loaded stick and the threshold board of each of its files.
+/// The loaded stick, the threshold board of each of its files, and the
+/// manifest's key sets beside the appliance's own for each.
 pub(super) struct Stick {
     pub(super) loaded: Loaded,
     pub(super) boards: Vec<Board>,
+    /// Per file: [`key_set_lines`] (signatures do not change key sets, so
+    /// worked out once, at the load).
+    pub(super) key_sets: Vec<Vec<ReviewLine>>,
 }
 
 impl Stick {
-    /// Boards as of the load (a file that cannot be planned has none).
+    /// Boards and key sets as of the load (a file that cannot be planned
+    /// has none).
     pub(super) fn new(loaded: Loaded, now: OffsetDateTime) -> Self {
-        let boards = (0..loaded.files.len())
-            .map(|i| loaded.plan(i, now).map(|p| p.board()).unwrap_or_default())
-            .collect();
-        Stick { loaded, boards }
+        let (boards, key_sets) = (0..loaded.files.len())
+            .map(|i| match loaded.plan(i, now) {
+                Ok(plan) => {
+                    let lines = file_key_set_lines(&loaded, i, plan.key_sets());
+                    (plan.board(), lines)
+                }
+                Err(_) => (Board::new(), Vec::new()),
+            })
+            .unzip();
+        Stick {
+            loaded,
+            boards,
+            key_sets,
+        }
     }
 }
 
@@ -99,6 +116,17 @@ fn roles_of(choice: &TokenChoice, loaded: &Loaded, now: OffsetDateTime) -> Optio
     Some(lines)
 }
 
+/// Wrong PINs typed for the chosen token since it was chosen, so the PIN
+/// screen changes after each one (a token whose counter does not move
+/// would otherwise show the same screen twice).
+#[derive(Clone, Debug, Default)]
+pub(super) struct PinFailures {
+    /// How many.
+    pub(super) count: u32,
+    /// What the token said the last time.
+    pub(super) last: Option<String>,
+}
+
 /// Where the ceremony is, with what that step owns.
 pub(super) enum State {
     Clock,
@@ -116,6 +144,7 @@ pub(super) enum State {
         scan: Scan,
         token: usize,
         pin_state: Option<PinState>,
+        failures: PinFailures,
     },
     Finished {
         stick: Stick,

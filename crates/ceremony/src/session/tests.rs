@@ -301,20 +301,152 @@ fn a_stick_pulled_before_signing_is_reported_and_the_file_is_intact() {
     let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1)]));
     let stick = dir.path().join("stick");
     let before = std::fs::read(stick.join("staged/root.json")).unwrap();
-    // A pulled stick: the directory goes away under the session.
+    // A pulled stick: the directory goes away under the session. Choosing
+    // a token is refused plainly, before any PIN.
     let moved = dir.path().join("pulled");
     std::fs::rename(&stick, &moved).unwrap();
-    s.choose_token(0).unwrap();
-    let err = s
-        .sign_with_pin(pin("1234"), &mut |_| {})
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("staged/root.json"), "{err}");
+    assert!(s.stick_gone());
+    let err = s.choose_token(0).unwrap_err();
+    assert!(matches!(err, SessionError::StickGone), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the stick is gone: plug it back in and press r"
+    );
+    assert_eq!(s.stage(), Stage::Tokens);
+    // Pulled after the token was chosen: signing says the same, the token
+    // is never asked, and the PIN screen is left for the list.
     std::fs::rename(&moved, &stick).unwrap();
+    s.choose_token(0).unwrap();
+    std::fs::rename(&stick, &moved).unwrap();
+    let err = s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, SessionError::StickGone), "{err}");
+    assert_eq!(s.stage(), Stage::Tokens);
+    std::fs::rename(&moved, &stick).unwrap();
+    assert!(!s.stick_gone());
     assert_eq!(
         std::fs::read(stick.join("staged/root.json")).unwrap(),
         before
     );
+    assert!(!stick.join("ceremony-transcript.jsonl").exists());
+}
+
+#[test]
+fn a_stick_pulled_during_the_review_cannot_be_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let stick = rotation_stick(dir.path());
+    let mut s = session(dir.path(), MemoryTokens::default(), false);
+    s.confirm_clock(NOW).unwrap();
+    s.load_media(&stick).unwrap();
+    // The bundle's directory gone, the mount point left empty.
+    let moved = dir.path().join("staged-away");
+    std::fs::rename(stick.join("staged"), &moved).unwrap();
+    assert!(s.stick_gone());
+    assert!(matches!(
+        s.acknowledge_review(),
+        Err(SessionError::StickGone)
+    ));
+    assert_eq!(s.stage(), Stage::Review { file: 0 });
+    std::fs::rename(&moved, stick.join("staged")).unwrap();
+    s.acknowledge_review().unwrap();
+}
+
+#[test]
+fn quitting_mid_ceremony_ends_the_transcript_on_the_stick_as_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    assert!(s.is_under_way());
+    s.choose_token(0).unwrap();
+    s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap();
+    s.abandon().unwrap();
+    assert!(matches!(s.stage(), Stage::Stopped(_)), "{:?}", s.stage());
+    assert!(!s.is_under_way());
+    let bytes = std::fs::read(dir.path().join("stick/ceremony-transcript.jsonl")).unwrap();
+    let entries = transcript::verify(&bytes).unwrap();
+    let names: Vec<&str> = entries.iter().map(|e| e.event.name()).collect();
+    assert_eq!(
+        names[names.len() - 3..],
+        ["signed", "written", "session_finished"]
+    );
+    let transcript::Event::SessionFinished { summary } = &entries.last().unwrap().event else {
+        unreachable!("checked by name");
+    };
+    assert_eq!(
+        summary[0],
+        "ABANDONED: the witness confirmed quitting before the sign-off"
+    );
+    assert!(
+        summary
+            .iter()
+            .any(|l| l == "staged/root.json: root v2 (new) 1/2 NOT met"),
+        "{summary:?}"
+    );
+    // Nothing more is possible, and a second quit adds nothing.
+    assert!(matches!(s.finish(), Err(SessionError::WrongStage(_))));
+    s.abandon().unwrap();
+    let again = std::fs::read(dir.path().join("stick/ceremony-transcript.jsonl")).unwrap();
+    assert_eq!(again, bytes);
+}
+
+#[test]
+fn quitting_before_anything_was_written_leaves_the_stick_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let stick = rotation_stick(dir.path());
+    let before = std::fs::read(stick.join("staged/root.json")).unwrap();
+    let mut s = session(dir.path(), MemoryTokens::default(), false);
+    assert!(!s.is_under_way());
+    s.abandon().unwrap();
+    assert_eq!(s.stage(), Stage::Clock, "nothing under way: nothing done");
+    s.confirm_clock(NOW).unwrap();
+    s.load_media(&stick).unwrap();
+    assert!(s.is_under_way());
+    s.abandon().unwrap();
+    assert!(!stick.join("ceremony-transcript.jsonl").exists());
+    assert_eq!(
+        std::fs::read(stick.join("staged/root.json")).unwrap(),
+        before
+    );
+    let lines = s.transcript_lines().join("\n");
+    assert!(lines.contains("(not yet on the stick)"), "{lines}");
+    assert!(lines.contains("SessionFinished"), "{lines}");
+}
+
+#[test]
+fn the_unmet_thresholds_and_the_tokens_that_signed_are_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    assert_eq!(
+        s.unmet_thresholds(),
+        [
+            "staged/root.json: root v1 (trusted) 0/2",
+            "staged/root.json: root v2 (new) 0/2"
+        ]
+    );
+    assert!(s.already_signed(0).is_empty());
+    s.choose_token(0).unwrap();
+    s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap();
+    assert_eq!(s.already_signed(0), ["staged/root.json"]);
+    assert!(s.already_signed(1).is_empty());
+    assert_eq!(s.unmet_thresholds().len(), 2);
+    s.choose_token(1).unwrap();
+    s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap();
+    assert!(s.unmet_thresholds().is_empty());
+    assert_eq!(s.already_signed(1), ["staged/root.json"]);
+}
+
+#[test]
+fn each_wrong_pin_is_counted_with_what_the_token_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1)]));
+    s.choose_token(0).unwrap();
+    assert_eq!(s.pin_failures(), (0, None));
+    s.sign_with_pin(pin("0000"), &mut |_| {}).unwrap_err();
+    assert_eq!(s.pin_failures(), (1, Some("wrong PIN (2 tries left)")));
+    s.sign_with_pin(pin("0000"), &mut |_| {}).unwrap_err();
+    assert_eq!(s.pin_failures(), (2, Some("wrong PIN (1 tries left)")));
+    // Chosen again: counted afresh.
+    s.cancel_pin();
+    s.choose_token(0).unwrap();
+    assert_eq!(s.pin_failures(), (0, None));
 }
 
 #[test]

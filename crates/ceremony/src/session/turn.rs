@@ -7,6 +7,7 @@ use transcript::Event;
 use tuf_metadata::threshold::short_id;
 
 use super::state::{State, Stick};
+use super::status::is_gone;
 use super::{Progress, Session, SessionError, TurnReport};
 use crate::sign_file::{SignFileError, sign_plan};
 
@@ -31,22 +32,28 @@ impl Session {
         pin: Pin,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<&TurnReport, SessionError> {
-        let (stick, scan, token, pin_state) = match std::mem::replace(&mut self.state, State::Media)
-        {
-            State::Pin {
-                stick,
-                scan,
-                token,
-                pin_state,
-            } => (stick, scan, token, pin_state),
-            other => {
-                self.state = other;
-                return Err(SessionError::WrongStage("signing"));
-            }
-        };
+        let (stick, scan, token, pin_state, mut failures) =
+            match std::mem::replace(&mut self.state, State::Media) {
+                State::Pin {
+                    stick,
+                    scan,
+                    token,
+                    pin_state,
+                    failures,
+                } => (stick, scan, token, pin_state, failures),
+                other => {
+                    self.state = other;
+                    return Err(SessionError::WrongStage("signing"));
+                }
+            };
         if let Some(reason) = self.online_refusal() {
             self.state = State::Tokens { stick, scan };
             return Err(SessionError::Online(reason));
+        }
+        // Before the PIN reaches the token: a pulled stick is said plainly.
+        if is_gone(&stick.loaded) {
+            self.state = State::Tokens { stick, scan };
+            return Err(SessionError::StickGone);
         }
         let description = scan.list[token].description.clone();
         let unlocked = self.tokens.unlock(token, &pin);
@@ -55,6 +62,8 @@ impl Session {
             Ok(signers) => signers,
             Err(error) => {
                 let state = self.tokens.pin_state(token).ok();
+                failures.count += 1;
+                failures.last = Some(error.to_string());
                 self.state = match (&error, state) {
                     (_, Some(PinState::Locked)) => State::Tokens { stick, scan },
                     (SignError::Pin(_), state) => State::Pin {
@@ -62,6 +71,7 @@ impl Session {
                         scan,
                         token,
                         pin_state: state,
+                        failures,
                     },
                     _ => State::Tokens { stick, scan },
                 };
@@ -86,6 +96,7 @@ impl Session {
                 scan,
                 token,
                 pin_state,
+                failures,
             },
         };
         self.turns.push(result?);
@@ -131,6 +142,9 @@ impl Session {
                     file,
                     error: error.to_string(),
                 });
+                if is_gone(loaded) {
+                    return Err(SessionError::StickGone);
+                }
                 return Err(SessionError::Media(error));
             }
             let held: Vec<String> = signers

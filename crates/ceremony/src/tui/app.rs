@@ -12,7 +12,7 @@ use signers::Pin;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use zeroize::Zeroizing;
 
-use crate::session::{Progress, Session, Stage};
+use crate::session::{Progress, Session, SessionError, Stage};
 use crate::tui::keys::{self, Action, Screen};
 use crate::tui::model::{ReviewCache, network_warning};
 
@@ -23,6 +23,20 @@ pub enum Severity {
     Info,
     /// Refused or failed: the keyholder must act.
     Error,
+}
+
+/// A question the witness answers before a step that cannot be undone
+/// lightly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    /// `f` while thresholds are unmet: each unmet key set, as
+    /// `file: label counted/threshold`.
+    Finish {
+        /// The key sets still short of their threshold.
+        unmet: Vec<String>,
+    },
+    /// `q` after a stick was loaded and before the sign-off.
+    Quit,
 }
 
 /// What reaches `update`.
@@ -73,6 +87,10 @@ pub struct App {
     pub network: Option<String>,
     /// The review of the file on the review screen.
     pub review: Option<ReviewCache>,
+    /// The question shown over the screen, if any.
+    pub confirm: Option<Confirm>,
+    /// The loaded stick is gone (pulled), as of the last message.
+    pub stick_gone: bool,
 }
 
 /// Something that takes longer than a key press and draws progress while
@@ -103,6 +121,8 @@ impl App {
             now,
             network,
             review: None,
+            confirm: None,
+            stick_gone: false,
         };
         app.sync();
         app
@@ -110,6 +130,9 @@ impl App {
 
     /// Which key map applies now.
     pub fn screen(&self) -> Screen {
+        if self.confirm.is_some() {
+            return Screen::Confirm;
+        }
         if self.show_transcript {
             return Screen::Transcript;
         }
@@ -175,6 +198,7 @@ impl App {
 
     fn sync(&mut self) {
         self.now = self.session.now();
+        self.stick_gone = self.session.stick_gone();
         match self.session.stage() {
             Stage::Review { file } => {
                 if self.review.as_ref().is_none_or(|r| r.file != file) {
@@ -190,6 +214,10 @@ impl App {
             return None;
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            // The interrupt leaves at once; a ceremony under way still
+            // ends its transcript saying it was abandoned (best effort:
+            // nothing is left to show an error on).
+            let _ = self.session.abandon();
             self.quit = true;
             return None;
         }
@@ -220,7 +248,16 @@ impl App {
 
     fn perform(&mut self, screen: Screen, action: Action) -> Option<Effect> {
         match action {
+            Action::Quit if self.session.is_under_way() => {
+                self.confirm = Some(Confirm::Quit);
+                self.message = None;
+            }
             Action::Quit => self.quit = true,
+            Action::Yes => self.answer_yes(),
+            Action::No => {
+                self.confirm = None;
+                self.message = None;
+            }
             Action::ConfirmHostClock => {
                 let at = self.session.host_clock();
                 self.confirm(at);
@@ -261,11 +298,18 @@ impl App {
                 }
             }
             Action::Rescan if screen == Screen::Media => self.rescan_media(),
+            Action::Rescan if screen == Screen::Review => {
+                // Read the file again (a stick plugged back in).
+                self.review = None;
+                self.message = None;
+                self.check_stick();
+            }
             Action::Rescan => {
                 self.session.rescan();
                 self.selected = 0;
                 let found = self.session.tokens().0.len();
                 self.info(format!("{found} token(s) found"));
+                self.check_stick();
             }
             Action::LoadStick => self.load_stick(),
             Action::ToggleRaw => {
@@ -288,13 +332,15 @@ impl App {
             }
             Action::CloseTranscript => self.show_transcript = false,
             Action::UseToken => self.use_token(),
-            Action::Finish => match self.session.finish() {
-                Ok(()) => {
-                    self.clear_input();
+            Action::Finish => {
+                let unmet = self.session.unmet_thresholds();
+                if unmet.is_empty() {
+                    self.finish();
+                } else {
+                    self.confirm = Some(Confirm::Finish { unmet });
                     self.message = None;
                 }
-                Err(e) => self.error(e),
-            },
+            }
             Action::SignWithPin => {
                 if self.input.is_empty() {
                     self.error("type the PIN first");
@@ -310,6 +356,35 @@ impl App {
             Action::Top => self.scroll = 0,
         }
         None
+    }
+
+    /// The witness said yes to the question shown.
+    fn answer_yes(&mut self) {
+        match self.confirm.take() {
+            Some(Confirm::Finish { .. }) => self.finish(),
+            Some(Confirm::Quit) => match self.session.abandon() {
+                Ok(()) => self.quit = true,
+                Err(e) => self.error(e),
+            },
+            None => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        match self.session.finish() {
+            Ok(()) => {
+                self.clear_input();
+                self.message = None;
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Says so when the loaded stick is gone (after a rescan).
+    fn check_stick(&mut self) {
+        if self.session.stick_gone() {
+            self.error(SessionError::StickGone);
+        }
     }
 
     fn confirm(&mut self, at: OffsetDateTime) {

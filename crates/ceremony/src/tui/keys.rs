@@ -4,7 +4,8 @@
 //! without being shown, nor be shown without working.
 //!
 //! Ctrl-C is outside the map: it is the terminal's interrupt and leaves
-//! from every screen.
+//! from every screen, without the question `q` asks mid-ceremony (the
+//! transcript still records the ceremony as abandoned).
 
 use ratatui::crossterm::event::KeyCode;
 
@@ -30,11 +31,14 @@ pub enum Screen {
     End,
     /// The transcript overlay, over any screen.
     Transcript,
+    /// A question over the screen (finish with thresholds unmet, quit
+    /// mid-ceremony): only yes or no.
+    Confirm,
 }
 
 impl Screen {
     /// Every screen, for tests and for checking the map.
-    pub const ALL: [Screen; 9] = [
+    pub const ALL: [Screen; 10] = [
         Screen::Clock,
         Screen::ClockEditing,
         Screen::Media,
@@ -44,6 +48,7 @@ impl Screen {
         Screen::Witness,
         Screen::End,
         Screen::Transcript,
+        Screen::Confirm,
     ];
 
     /// What typed characters mean here, as the hint bar says it; `None`
@@ -109,6 +114,10 @@ pub enum Action {
     PageUp,
     /// Scroll to the top.
     Top,
+    /// Yes to the question shown.
+    Yes,
+    /// No to the question shown: back to the screen under it.
+    No,
 }
 
 /// One row of the key map.
@@ -215,7 +224,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(K::Char('r'), A::Rescan)],
         shown: "r",
         label: "rescan",
-        screens: &[S::Media, S::Tokens],
+        screens: &[S::Media, S::Review, S::Tokens],
     },
     Binding {
         keys: &[(K::Char('f'), A::Finish)],
@@ -274,6 +283,18 @@ pub const BINDINGS: &[Binding] = &[
         shown: "Esc/t",
         label: "close",
         screens: &[S::Transcript],
+    },
+    Binding {
+        keys: &[(K::Char('y'), A::Yes)],
+        shown: "y",
+        label: "yes",
+        screens: &[S::Confirm],
+    },
+    Binding {
+        keys: &[(K::Char('n'), A::No), (K::Esc, A::No)],
+        shown: "n/Esc",
+        label: "no, go back",
+        screens: &[S::Confirm],
     },
     Binding {
         keys: &[(K::Char('q'), A::Quit)],
@@ -419,6 +440,18 @@ mod tests {
         assert!(hints(S::End).iter().any(|h| h.contains("Esc")));
         assert_eq!(action(S::Pin, K::Esc), Some(A::Back));
         assert!(hints(S::Pin).contains(&"Esc back".to_owned()));
+    }
+
+    #[test]
+    fn a_question_takes_only_yes_or_no() {
+        assert_eq!(action(S::Confirm, K::Char('y')), Some(A::Yes));
+        assert_eq!(action(S::Confirm, K::Char('n')), Some(A::No));
+        assert_eq!(action(S::Confirm, K::Esc), Some(A::No));
+        assert_eq!(action(S::Confirm, K::Enter), None, "Enter is no answer");
+        assert_eq!(action(S::Confirm, K::Char('q')), None);
+        assert_eq!(hints(S::Confirm), ["y yes", "n/Esc no, go back"]);
+        // A pulled stick is plugged back in and `r` pressed on the review.
+        assert_eq!(action(S::Review, K::Char('r')), Some(A::Rescan));
     }
 
     #[test]

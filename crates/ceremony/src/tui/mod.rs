@@ -5,6 +5,8 @@
 pub mod app;
 pub mod keys;
 pub mod model;
+mod overlay;
+pub mod scroll;
 pub mod view;
 
 use std::io;

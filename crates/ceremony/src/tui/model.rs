@@ -8,9 +8,10 @@ use ring::digest::{SHA256, digest};
 use time::OffsetDateTime;
 use tuf_metadata::Limits;
 
+use crate::media::MediaError;
 use crate::review::{ReviewLine, review};
 use crate::safety::OfflineCheck;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 /// The review of one staged file, as last read from the stick.
 pub struct ReviewCache {
@@ -53,6 +54,9 @@ impl ReviewCache {
                     raw: String::from_utf8_lossy(plan.metadata().signed_bytes()).into_owned(),
                 })
             }
+            Err(_) if session.stick_gone() => Err(SessionError::StickGone.to_string()),
+            // The plan's refusal already says "cannot be signed": once.
+            Err(e @ MediaError::Plan { .. }) => Err(e.to_string()),
             Err(e) => Err(format!("cannot be signed: {e}")),
         };
         Some(ReviewCache {

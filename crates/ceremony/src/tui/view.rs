@@ -12,13 +12,21 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tuf_metadata::escape;
 
 use crate::review::{ReviewLine, Tone, board_lines, grouped_digest};
+use crate::session::SessionError;
 use crate::session::{Session, Stage};
 use crate::tui::app::{App, Severity, show_time};
 use crate::tui::keys;
 use crate::tui::model::ReviewCache;
+use crate::tui::overlay::{MIN_SIZE, draw_confirm, draw_too_small};
+use crate::tui::scroll::{offset_for, window, wrap};
 
 /// Draws the whole screen for the current state.
 pub fn view(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        draw_too_small(app, frame);
+        return;
+    }
     let hint_rows = keys::hint_rows(app.screen(), usize::from(frame.area().width));
     let [header, body, message, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -42,6 +50,9 @@ pub fn view(app: &App, frame: &mut Frame) {
             Stage::Stopped(reason) => draw_stopped(frame, body, &reason),
         }
     }
+    if let Some(confirm) = &app.confirm {
+        draw_confirm(frame, body, confirm);
+    }
     draw_message(app, frame, message);
     let hints: Vec<Line> = hint_rows.into_iter().map(Line::raw).collect();
     frame.render_widget(
@@ -50,7 +61,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     );
 }
 
-fn style(tone: Tone) -> Style {
+pub(super) fn style(tone: Tone) -> Style {
     match tone {
         Tone::Heading => Style::new().add_modifier(Modifier::BOLD),
         Tone::Plain => Style::new(),
@@ -79,13 +90,10 @@ fn lines(review: &[ReviewLine]) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
-    let session = &app.session;
-    let mut spans = vec![Span::styled(
-        " TUF root ceremony ",
-        Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
-    )];
-    if session.is_drill() {
+/// The DRILL and network badges: on every screen, the too-small one too.
+pub(super) fn badges(app: &App) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if app.session.is_drill() {
         spans.push(Span::styled(
             " DRILL ",
             Style::new()
@@ -103,6 +111,39 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
+    spans
+}
+
+/// `text` in `area` under a titled block, wrapped to its width and cut to
+/// its height from `offset` rows down, with "more above/below" markers.
+fn scrolled(frame: &mut Frame, area: Rect, title: &str, text: Vec<Line<'static>>, offset: usize) {
+    let block = block(title);
+    let inner = block.inner(area);
+    let rows = window(
+        wrap(text, usize::from(inner.width)),
+        usize::from(inner.height),
+        offset,
+    );
+    frame.render_widget(Paragraph::new(rows).block(block), area);
+}
+
+/// `text` wrapped to `width`, and the row where line `focus` starts then.
+fn wrap_keeping(
+    text: Vec<Line<'static>>,
+    focus: usize,
+    width: usize,
+) -> (Vec<Line<'static>>, usize) {
+    let before = wrap(text[..focus.min(text.len())].to_vec(), width).len();
+    (wrap(text, width), before)
+}
+
+fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
+    let session = &app.session;
+    let mut spans = vec![Span::styled(
+        " TUF root ceremony ",
+        Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+    )];
+    spans.extend(badges(app));
     spans.push(Span::raw(format!(" {} ", stage_name(&session.stage()))));
     spans.push(Span::raw(format!(" {}", show_time(app.now))));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -159,7 +200,11 @@ fn draw_media(app: &App, frame: &mut Frame, area: Rect) {
             style(Tone::Warning),
         ));
     }
+    let mut selected_row = 0;
     for (i, dir) in app.media.iter().enumerate() {
+        if i == app.selected {
+            selected_row = text.len();
+        }
         let marker = if i == app.selected { "> " } else { "  " };
         let line = format!("{marker}{}", escape(&dir.display().to_string()));
         text.push(if i == app.selected {
@@ -172,7 +217,10 @@ fn draw_media(app: &App, frame: &mut Frame, area: Rect) {
     text.push(Line::raw(
         "The stick is only read until a signature is written.",
     ));
-    frame.render_widget(Paragraph::new(text).block(block(" Stick ")), area);
+    let (text, selected_row) = wrap_keeping(text, selected_row, usize::from(area.width));
+    let height = usize::from(area.height.saturating_sub(1));
+    let offset = offset_for(selected_row, text.len(), height);
+    scrolled(frame, area, " Stick ", text, offset);
 }
 
 /// The review of file `index` of the loaded stick, or its raw canonical
@@ -184,7 +232,15 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
     };
     let count = loaded.files.len();
     let title = format!(" Review {}/{count} ", index + 1);
-    let mut text: Vec<Line> = Vec::new();
+    let mut text: Vec<Line<'static>> = Vec::new();
+    if app.stick_gone {
+        text.push(Line::styled(
+            SessionError::StickGone.to_string(),
+            style(Tone::Removed).add_modifier(Modifier::BOLD),
+        ));
+        scrolled(frame, area, &title, text, 0);
+        return;
+    }
     if let Some(trusted) = &loaded.trusted {
         text.push(Line::raw(format!(
             "trusted: root v{} from {}{}{}",
@@ -218,10 +274,17 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
                     format!("canonical bytes signed ({} bytes):", content.raw.len()),
                     style(Tone::Heading),
                 ));
-                text.push(Line::raw(escape(&content.raw).into_owned()));
+                // Cut at the width, no indent: only the bytes are shown.
+                let raw: Vec<char> = escape(&content.raw).chars().collect();
+                let width = usize::from(area.width).max(1);
+                text.extend(
+                    raw.chunks(width)
+                        .map(|row| Line::raw(row.iter().collect::<String>())),
+                );
             } else {
                 text.extend(lines(&content.lines));
                 text.extend(lines(&board_lines(session.board(index))));
+                text.extend(lines(session.key_sets(index)));
             }
         }
         Some(ReviewCache {
@@ -229,13 +292,7 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
         }) => text.push(Line::styled(escape(why).into_owned(), style(Tone::Removed))),
         None => {}
     }
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(block(&title))
-            .wrap(Wrap { trim: false })
-            .scroll((app.scroll, 0)),
-        area,
-    );
+    scrolled(frame, area, &title, text, usize::from(app.scroll));
 }
 
 fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
@@ -243,14 +300,21 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
     let (tokens, problems) = session.tokens();
     let [board_area, list_area] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(board_text(session))
-            .block(block(" Threshold board "))
-            .scroll((app.scroll, 0)),
+    scrolled(
+        frame,
         board_area,
+        " Threshold board ",
+        board_text(session),
+        usize::from(app.scroll),
     );
     let mut text = Vec::new();
     let mut selected_row = 0;
+    if app.stick_gone {
+        text.push(Line::styled(
+            SessionError::StickGone.to_string(),
+            style(Tone::Removed).add_modifier(Modifier::BOLD),
+        ));
+    }
     if tokens.is_empty() {
         text.push(Line::styled(
             "no token found: plug in your YubiKey or token and press r",
@@ -263,7 +327,13 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
             .pin_state
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
-        let line = format!("{marker}{}{pin}", escape(&token.description));
+        let signed = session.already_signed(i);
+        let done = if signed.is_empty() {
+            ""
+        } else {
+            " [already signed]"
+        };
+        let line = format!("{marker}{}{pin}{done}", escape(&token.description));
         if i == app.selected {
             selected_row = text.len();
         }
@@ -272,6 +342,15 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             Line::raw(line)
         });
+        if !signed.is_empty() {
+            text.push(Line::styled(
+                format!(
+                    "    already signed in this ceremony: {}",
+                    escape(&signed.join(", "))
+                ),
+                style(Tone::Digest),
+            ));
+        }
         match session.token_roles(i) {
             Some(roles) if roles.is_empty() => text.push(Line::styled(
                 "    this token holds no key of this ceremony",
@@ -287,6 +366,10 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
                     }
                 }
             }
+            None if app.stick_gone => text.push(Line::styled(
+                "    (what it may sign is shown once the stick is back)",
+                style(Tone::Warning),
+            )),
             None => text.push(Line::raw("    (keys shown after the PIN)")),
         }
     }
@@ -297,13 +380,15 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     // Keep the highlighted token and the line under it in view.
+    let (text, selected_row) = wrap_keeping(text, selected_row, usize::from(list_area.width));
     let visible = usize::from(list_area.height.saturating_sub(1));
-    let offset = (selected_row + 2).saturating_sub(visible);
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(block(" Next keyholder: choose your token "))
-            .scroll((u16::try_from(offset).unwrap_or(0), 0)),
+    let offset = offset_for(selected_row, text.len(), visible);
+    scrolled(
+        frame,
         list_area,
+        " Next keyholder: choose your token ",
+        text,
+        offset,
     );
 }
 
@@ -341,6 +426,22 @@ fn draw_pin(
         Line::raw(format!("Token: {}", escape(description))),
         Line::raw(""),
     ];
+    if app.stick_gone {
+        text.push(Line::styled(
+            format!("{} (Esc first)", SessionError::StickGone),
+            style(Tone::Removed).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let (failures, last) = app.session.pin_failures();
+    if failures > 0 {
+        text.push(Line::styled(
+            format!(
+                "WRONG PIN {failures} time(s) on this token since it was chosen; last: {}",
+                escape(last.unwrap_or("?"))
+            ),
+            style(Tone::Removed).add_modifier(Modifier::BOLD),
+        ));
+    }
     if let Some(state) = state {
         let tone = match state {
             signers::PinState::Ok => Tone::Plain,
@@ -373,12 +474,7 @@ fn draw_pin(
             "each signature is verified before it is written.",
         ));
     }
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(block(" PIN "))
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    scrolled(frame, area, " PIN ", text, 0);
 }
 
 fn draw_finished(app: &App, frame: &mut Frame, area: Rect) {
@@ -391,13 +487,8 @@ fn draw_finished(app: &App, frame: &mut Frame, area: Rect) {
         format!("    {}_", app.input.as_str()),
         style(Tone::Heading),
     ));
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(block(" Witness sign-off "))
-            .wrap(Wrap { trim: false })
-            .scroll((app.scroll, 0)),
-        area,
-    );
+    // The name being typed stays in view: the end is shown.
+    scrolled(frame, area, " Witness sign-off ", text, usize::MAX);
 }
 
 fn draw_done(app: &App, frame: &mut Frame, area: Rect) {
@@ -412,14 +503,12 @@ fn draw_done(app: &App, frame: &mut Frame, area: Rect) {
             text.push(Line::styled(format!("  {row}"), style(Tone::Digest)));
         }
     }
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(block(
-                " Ceremony complete: copy this onto the witness sheet ",
-            ))
-            .wrap(Wrap { trim: false })
-            .scroll((app.scroll, 0)),
+    scrolled(
+        frame,
         area,
+        " Ceremony complete: copy this onto the witness sheet ",
+        text,
+        usize::from(app.scroll),
     );
 }
 
@@ -454,13 +543,7 @@ fn draw_transcript(app: &App, frame: &mut Frame, area: Rect) {
         .into_iter()
         .map(Line::raw)
         .collect();
-    frame.render_widget(
-        Paragraph::new(text)
-            .block(block(" Transcript "))
-            .wrap(Wrap { trim: false })
-            .scroll((app.scroll, 0)),
-        area,
-    );
+    scrolled(frame, area, " Transcript ", text, usize::from(app.scroll));
 }
 
 fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
