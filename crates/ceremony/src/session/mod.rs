@@ -412,6 +412,7 @@ impl Session {
         };
         let description = choice.description.clone();
         if self.stick_gone() {
+            self.record_stick_gone();
             return Err(SessionError::StickGone);
         }
         if scan
@@ -562,6 +563,18 @@ impl Session {
     /// failed), the entry waits in memory and shows on screen; the
     /// transcript's own failure surfaces at the next write, before anything
     /// is signed.
+    /// A pulled stick, recorded (on screen until the stick is back, then
+    /// written first), so the transcript shows why the ceremony paused.
+    fn record_stick_gone(&mut self) {
+        if let Some(loaded) = self.loaded() {
+            let dir = loaded.media.dir.display().to_string();
+            self.record_kept(Event::StickError {
+                file: dir,
+                error: SessionError::StickGone.to_string(),
+            });
+        }
+    }
+
     fn record_kept(&mut self, event: Event) {
         let at = self.now();
         let refused = match &mut self.transcript {

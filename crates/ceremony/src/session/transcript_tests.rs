@@ -152,20 +152,24 @@ fn a_stick_pulled_before_signing_is_recorded_and_written_once_it_is_back() {
     let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1)]));
     let stick = dir.path().join("stick");
     let moved = dir.path().join("pulled");
-    std::fs::rename(&stick, &moved).unwrap();
+    // Pulled after the token was chosen, before the PIN was used.
     s.choose_token(0).unwrap();
+    std::fs::rename(&stick, &moved).unwrap();
     let err = s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, SessionError::StickGone), "{err}");
+    let lines = s.transcript_lines();
+    let gone = format!("STICK ERROR {}: {err}", stick.display());
+    assert!(lines.last().unwrap().ends_with(&gone), "{lines:?}");
+    // Choosing a token while it is out is refused, and recorded too.
+    let err = s.choose_token(0).unwrap_err();
+    assert!(matches!(err, SessionError::StickGone), "{err}");
     let lines = s.transcript_lines();
     assert!(
         lines
             .last()
             .unwrap()
-            .contains("STICK ERROR staged/root.json: "),
+            .ends_with(&SessionError::StickGone.to_string()),
         "{lines:?}"
-    );
-    assert!(
-        lines.last().unwrap().ends_with(&err.to_string()),
-        "{lines:?} / {err}"
     );
     // Plugged back in: the next turn writes the error to the stick first.
     std::fs::rename(&moved, &stick).unwrap();
@@ -179,7 +183,7 @@ fn a_stick_pulled_before_signing_is_recorded_and_written_once_it_is_back() {
     let Event::StickError { file, .. } = &entries[error_at].event else {
         unreachable!()
     };
-    assert_eq!(file, "staged/root.json");
+    assert_eq!(file, &stick.display().to_string());
 }
 
 #[test]
@@ -191,20 +195,16 @@ fn a_stick_pulled_after_the_first_signature_is_recorded() {
     assert!(s.transcript().is_some(), "the transcript is on the stick");
     let stick = dir.path().join("stick");
     let moved = dir.path().join("pulled");
-    std::fs::rename(&stick, &moved).unwrap();
     s.choose_token(1).unwrap();
+    std::fs::rename(&stick, &moved).unwrap();
     s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap_err();
     std::fs::rename(&moved, &stick).unwrap();
     // The entry is in the transcript the witness reads (written to the
     // stick, or waiting on screen when the stick cannot take it), and the
     // transcript on the stick still verifies.
     let lines = s.transcript_lines();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("STICK ERROR staged/root.json: ")),
-        "{lines:?}"
-    );
+    let gone = format!("STICK ERROR {}: ", stick.display());
+    assert!(lines.iter().any(|l| l.contains(&gone)), "{lines:?}");
     transcript_on_stick(dir.path());
 }
 

@@ -53,6 +53,7 @@ impl Session {
         // Before the PIN reaches the token: a pulled stick is said plainly.
         if is_gone(&stick.loaded) {
             self.state = State::Tokens { stick, scan };
+            self.record_stick_gone();
             return Err(SessionError::StickGone);
         }
         let description = scan.list[token].description.clone();
