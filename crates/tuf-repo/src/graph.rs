@@ -257,6 +257,88 @@ pub fn unsigned_delegated(graph: &Graph, now: OffsetDateTime) -> Result<Vec<(Vec
     Ok(out)
 }
 
+/// The graph clients see now: the latest published targets and every role
+/// reachable from it through published delegations, each at its latest
+/// published version, breadth first (a role delegated twice is reached
+/// through its first delegator, as [`Graph::load`] does). `stage` carries
+/// a staged role's published version and this chain above it in the
+/// bundle, so the appliance can verify it from the trusted root down.
+pub struct PublishedGraph {
+    /// (role, version, file bytes), the top-level targets first.
+    roles: Vec<(String, u64, Vec<u8>)>,
+    parents: Vec<Option<usize>>,
+    index: BTreeMap<String, usize>,
+}
+
+impl PublishedGraph {
+    /// Walks the published files; empty when no targets is published. A
+    /// delegated role not published yet is simply not reached.
+    pub fn load(repo: &Repo) -> Result<PublishedGraph> {
+        let mut graph = PublishedGraph {
+            roles: Vec::new(),
+            parents: Vec::new(),
+            index: BTreeMap::new(),
+        };
+        let published = published_versions(repo)?;
+        let Some(&top) = published.get("targets") else {
+            return Ok(graph);
+        };
+        let mut queue = VecDeque::from([graph.push(repo, "targets", top, None)?]);
+        while let Some(i) = queue.pop_front() {
+            let (_, version, bytes) = &graph.roles[i];
+            let file = format!("{version}.{}.json", file_stem(&graph.roles[i].0));
+            let targets = Metadata::parse(bytes, &Limits::ANY)
+                .and_then(|m| Ok(m.into_targets()?))
+                .with_context(|| repo.published_file(&file).display().to_string())?;
+            let Some(delegations) = &targets.signed().delegations else {
+                continue;
+            };
+            for name in role_names(delegations) {
+                if graph.index.contains_key(&name) {
+                    continue;
+                }
+                if let Some(&v) = published.get(&file_stem(&name)) {
+                    queue.push_back(graph.push(repo, &name, v, Some(i))?);
+                }
+            }
+        }
+        Ok(graph)
+    }
+
+    fn push(
+        &mut self,
+        repo: &Repo,
+        role: &str,
+        version: u64,
+        parent: Option<usize>,
+    ) -> Result<usize> {
+        let path = repo.published_file(&format!("{version}.{}.json", file_stem(role)));
+        let bytes = metadata_io::read_capped(&path, Limits::ANY.max_bytes)
+            .with_context(|| path.display().to_string())?;
+        self.index.insert(role.to_owned(), self.roles.len());
+        self.roles.push((role.to_owned(), version, bytes));
+        self.parents.push(parent);
+        Ok(self.roles.len() - 1)
+    }
+
+    /// `role`'s published file and those of its delegators up to the
+    /// top-level targets, as (bundle path `repository/<V>.<role>.json`,
+    /// bytes), the role's own first; `None` when clients see no published
+    /// version of it.
+    pub fn chain(&self, role: &str) -> Option<Vec<(String, &[u8])>> {
+        let mut at = Some(*self.index.get(role)?);
+        let mut out = Vec::new();
+        while let Some(i) = at {
+            let (name, version, bytes) = &self.roles[i];
+            let path =
+                bundle_format::layout::history_path(&format!("{version}.{}.json", file_stem(name)));
+            out.push((path, bytes.as_slice()));
+            at = self.parents[i];
+        }
+        Some(out)
+    }
+}
+
 /// A delegated role `commit` installs: its name, version, file bytes and
 /// parsed targets.
 pub struct NewRole {

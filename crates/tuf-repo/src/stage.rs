@@ -120,6 +120,7 @@ pub fn run(args: &Args) -> Result<()> {
         items.push(item);
     }
     push_delegated(&repo, &mut items, &mut copies, now)?;
+    attach_published(&repo, &mut items, &mut copies)?;
     let root_file = (repo.staged_file("root.json"), root_bytes);
     write_ceremony(
         &repo,
@@ -185,6 +186,7 @@ pub fn run_pending(args: &PendingArgs) -> Result<()> {
         items.push(item);
     }
     push_delegated(&repo, &mut items, &mut copies, now)?;
+    attach_published(&repo, &mut items, &mut copies)?;
     if items.is_empty() {
         bail!(
             "{}: nothing is staged that is not published already; use add-target, remove-target or stage-rotation first",
@@ -255,6 +257,37 @@ fn push_delegated(
         carried.insert(item.file.clone());
         copies.push((item.file.clone(), bytes));
         items.push(item);
+    }
+    Ok(())
+}
+
+/// For every staged targets-type item whose role clients see published:
+/// names that version in the item (`published`) and carries it, with the
+/// published delegators above it up to the top-level targets, in the
+/// bundle's `repository/`, each file once. The appliance verifies that
+/// chain against the trusted root and reviews the staged file as a diff
+/// against the published one.
+fn attach_published(
+    repo: &Repo,
+    items: &mut [Item],
+    copies: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    if items.iter().all(|i| i.role == "root") {
+        return Ok(());
+    }
+    let graph = crate::graph::PublishedGraph::load(repo)?;
+    let mut carried: std::collections::HashSet<String> =
+        copies.iter().map(|(f, _)| f.clone()).collect();
+    for item in items.iter_mut().filter(|i| i.role != "root") {
+        let Some(chain) = graph.chain(&item.role) else {
+            continue;
+        };
+        item.published = chain.first().map(|(path, _)| path.clone());
+        for (path, bytes) in chain {
+            if carried.insert(path.clone()) {
+                copies.push((path, bytes.to_vec()));
+            }
+        }
     }
     Ok(())
 }

@@ -468,6 +468,6 @@ fn a_delegator_is_labelled_by_the_role_its_file_holds() {
         ("b/tuf-ceremony/repository/12.claimed.json", "claimed"),
         ("b/tuf-ceremony/staged/a.b.json", "a.b"),
     ] {
-        assert_eq!(delegator_role(Path::new(path)), role, "{path}");
+        assert_eq!(role_of(Path::new(path)), role, "{path}");
     }
 }
