@@ -472,13 +472,22 @@ fn a_delegator_is_labelled_by_the_role_its_file_holds() {
     }
 }
 
+/// A staged item: bundle path, role, metadata, delegator, published.
+type StagedItem<'a> = (
+    &'a str,
+    &'a str,
+    &'a Metadata<Targets>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
 /// A bundle stick with history 1..=3 (targets key of root v3: k[3]) whose
 /// items are `staged` (bundle path, role, metadata, delegator, published)
 /// and whose `repository/` also holds `published` (bundle path, bytes).
 fn published_stick(
     dir: &Path,
     k: &[TestKey],
-    staged: &[(&str, &str, &Metadata<Targets>, Option<&str>, Option<&str>)],
+    staged: &[StagedItem<'_>],
     published: &[(&str, Vec<u8>)],
 ) {
     let b = dir.join("tuf-ceremony");
