@@ -410,6 +410,88 @@ pub fn roles_to_commit(repo: &Repo, graph: &Graph, now: OffsetDateTime) -> Resul
 mod tests {
     use super::*;
 
+    fn targets_file(version: u64, delegate_to: &[&str]) -> Vec<u8> {
+        use tuf_metadata::testing::TestKey;
+        use tuf_metadata::{Common, DelegatedRole, Expires, Object, RoleKeys, RoleScope};
+        let key = TestKey::from_seed(1);
+        let roles = delegate_to
+            .iter()
+            .map(|name| DelegatedRole {
+                name: (*name).into(),
+                keys: RoleKeys {
+                    keyids: vec![key.id()],
+                    threshold: 1,
+                    unrecognized: Object::new(),
+                },
+                terminating: false,
+                scope: RoleScope::Paths(vec!["*".into()]),
+            })
+            .collect();
+        let targets = Targets {
+            common: Common {
+                spec_version: "1.0.31".into(),
+                version,
+                expires: Expires::parse("2030-01-01T00:00:00Z").unwrap(),
+            },
+            targets: BTreeMap::new(),
+            delegations: (!delegate_to.is_empty()).then(|| Delegations {
+                keys: [(key.id(), key.key().clone())].into_iter().collect(),
+                roles: DelegatedRoles::Listed(roles),
+                unrecognized: Object::new(),
+            }),
+            unrecognized: Object::new(),
+        };
+        tuf_metadata::testing::file_bytes(&tuf_metadata::testing::signed(targets, &[]))
+    }
+
+    #[test]
+    fn a_published_role_chains_to_the_top_level_targets_through_the_latest_published_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        assert!(
+            PublishedGraph::load(&repo)
+                .unwrap()
+                .chain("targets")
+                .is_none()
+        );
+        std::fs::create_dir_all(repo.published()).unwrap();
+        for (name, bytes) in [
+            ("1.targets.json", targets_file(1, &["claimed"])),
+            (
+                "2.targets.json",
+                targets_file(2, &["claimed", "orphan-parent"]),
+            ),
+            ("3.claimed.json", targets_file(3, &["project"])),
+            ("1.project.json", targets_file(1, &[])),
+            ("1.unreached.json", targets_file(1, &[])),
+        ] {
+            std::fs::write(repo.published_file(name), bytes).unwrap();
+        }
+        let graph = PublishedGraph::load(&repo).unwrap();
+        let chain: Vec<String> = graph
+            .chain("project")
+            .unwrap()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                "repository/1.project.json",
+                "repository/3.claimed.json",
+                "repository/2.targets.json"
+            ]
+        );
+        let (_, bytes) = &graph.chain("claimed").unwrap()[0];
+        assert_eq!(
+            *bytes,
+            std::fs::read(repo.published_file("3.claimed.json")).unwrap()
+        );
+        // Published but not delegated by anything published: no chain.
+        assert!(graph.chain("unreached").is_none());
+        assert!(graph.chain("orphan-parent").is_none());
+    }
+
     #[test]
     fn published_versions_come_from_one_listing() {
         let dir = tempfile::tempdir().unwrap();
