@@ -47,6 +47,22 @@ pub enum ManifestError {
         /// The `delegator` found.
         delegator: String,
     },
+    /// An item's published version is not a `repository/<name>.json` file.
+    #[error("published {published:?} is not a repository/<name>.json file")]
+    Published {
+        /// The `published` found.
+        published: String,
+    },
+    /// Two items name the same file or the same role: each file is
+    /// reviewed and signed once, so a repeated item is refused, not shown
+    /// (and signed) again.
+    #[error("{what} {name:?} is listed by more than one item")]
+    Duplicate {
+        /// `file` or `role`.
+        what: &'static str,
+        /// The repeated file or role.
+        name: String,
+    },
 }
 
 /// Why a manifest file cannot be used; each names the file.
@@ -103,6 +119,12 @@ pub struct Item {
     /// delegates it (its keys and threshold are there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegator: Option<String>,
+    /// The bundle path (`repository/<V>.<name>.json`) of the role's version
+    /// in force, when one is published: the appliance verifies it against
+    /// the trusted root chain and reviews the staged file as a diff against
+    /// it. Absent for a root, a first targets and a new delegated role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// The metadata's version.
     pub version: u64,
     /// Hex SHA-256 of the canonical signed bytes.
@@ -150,6 +172,7 @@ impl Item {
             file: file.to_owned(),
             role: plan.role().to_owned(),
             delegator: None,
+            published: None,
             version: signed.common().version,
             canonical_sha256: plan.metadata().signed_digest(),
             key_sets: plan
@@ -185,7 +208,9 @@ impl Manifest {
 
     /// Parses and checks a manifest: our format, item files directly in the
     /// bundle's `staged/`, delegators directly in `staged/` or
-    /// `repository/` — nothing that could lead outside the bundle.
+    /// `repository/`, published versions directly in `repository/` —
+    /// nothing that could lead outside the bundle — and no file or role
+    /// listed twice.
     pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;
@@ -194,6 +219,8 @@ impl Manifest {
                 found: manifest.format,
             });
         }
+        let mut files = std::collections::HashSet::new();
+        let mut roles = std::collections::HashSet::new();
         for item in &manifest.items {
             if !bundle_path_ok(&item.file, &[STAGED_DIR]) {
                 return Err(ManifestError::ItemFile {
@@ -205,6 +232,25 @@ impl Manifest {
             {
                 return Err(ManifestError::Delegator {
                     delegator: d.clone(),
+                });
+            }
+            if let Some(p) = &item.published
+                && !bundle_path_ok(p, &[HISTORY_DIR])
+            {
+                return Err(ManifestError::Published {
+                    published: p.clone(),
+                });
+            }
+            if !files.insert(item.file.as_str()) {
+                return Err(ManifestError::Duplicate {
+                    what: "file",
+                    name: item.file.clone(),
+                });
+            }
+            if !roles.insert(item.role.as_str()) {
+                return Err(ManifestError::Duplicate {
+                    what: "role",
+                    name: item.role.clone(),
                 });
             }
         }

@@ -11,6 +11,7 @@ fn example() -> Manifest {
             file: "staged/root.json".into(),
             role: "root".into(),
             delegator: None,
+            published: None,
             version: 5,
             canonical_sha256: "ab".repeat(32),
             key_sets: vec![KeySetEntry::new(
@@ -131,6 +132,68 @@ fn a_delegator_in_staged_or_repository_is_accepted() {
         let back = Manifest::parse(&manifest.to_bytes()).unwrap();
         assert_eq!(back.items[0].delegator.as_deref(), Some(delegator));
     }
+}
+
+#[test]
+fn a_published_version_in_repository_is_carried_and_nothing_else_is() {
+    let mut manifest = example();
+    manifest.items[0].published = Some("repository/4.targets.json".into());
+    let bytes = manifest.to_bytes();
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(value["items"][0]["published"], "repository/4.targets.json");
+    assert_eq!(Manifest::parse(&bytes).unwrap(), manifest);
+    for bad in [
+        "staged/targets.json",
+        "repository/../4.targets.json",
+        "repository/a/4.targets.json",
+        "4.targets.json",
+    ] {
+        manifest.items[0].published = Some(bad.into());
+        let err = Manifest::parse(&manifest.to_bytes())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("published {bad:?} is not a repository/<name>.json file")
+        );
+    }
+}
+
+#[test]
+fn a_manifest_without_published_versions_round_trips_byte_identical() {
+    let bytes = example().to_bytes();
+    assert!(!String::from_utf8_lossy(&bytes).contains("published"));
+    assert_eq!(Manifest::parse(&bytes).unwrap().to_bytes(), bytes);
+}
+
+#[test]
+fn an_item_listed_twice_is_one_error_naming_it() {
+    let mut manifest = example();
+    let item = manifest.items[0].clone();
+    manifest.items = vec![item.clone(); 20_000];
+    let err = Manifest::parse(&manifest.to_bytes())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "file \"staged/root.json\" is listed by more than one item"
+    );
+
+    // Another file staged as the same role is refused too.
+    let mut other = item.clone();
+    other.file = "staged/root2.json".into();
+    manifest.items = vec![item.clone(), other];
+    let err = Manifest::parse(&manifest.to_bytes())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "role \"root\" is listed by more than one item");
+
+    // Distinct files and roles are fine.
+    let mut targets = item.clone();
+    targets.file = "staged/targets.json".into();
+    targets.role = "targets".into();
+    manifest.items = vec![item, targets];
+    assert_eq!(Manifest::parse(&manifest.to_bytes()).unwrap(), manifest);
 }
 
 #[test]

@@ -257,6 +257,88 @@ pub fn unsigned_delegated(graph: &Graph, now: OffsetDateTime) -> Result<Vec<(Vec
     Ok(out)
 }
 
+/// The graph clients see now: the latest published targets and every role
+/// reachable from it through published delegations, each at its latest
+/// published version, breadth first (a role delegated twice is reached
+/// through its first delegator, as [`Graph::load`] does). `stage` carries
+/// a staged role's published version and this chain above it in the
+/// bundle, so the appliance can verify it from the trusted root down.
+pub struct PublishedGraph {
+    /// (role, version, file bytes), the top-level targets first.
+    roles: Vec<(String, u64, Vec<u8>)>,
+    parents: Vec<Option<usize>>,
+    index: BTreeMap<String, usize>,
+}
+
+impl PublishedGraph {
+    /// Walks the published files; empty when no targets is published. A
+    /// delegated role not published yet is simply not reached.
+    pub fn load(repo: &Repo) -> Result<PublishedGraph> {
+        let mut graph = PublishedGraph {
+            roles: Vec::new(),
+            parents: Vec::new(),
+            index: BTreeMap::new(),
+        };
+        let published = published_versions(repo)?;
+        let Some(&top) = published.get("targets") else {
+            return Ok(graph);
+        };
+        let mut queue = VecDeque::from([graph.push(repo, "targets", top, None)?]);
+        while let Some(i) = queue.pop_front() {
+            let (_, version, bytes) = &graph.roles[i];
+            let file = format!("{version}.{}.json", file_stem(&graph.roles[i].0));
+            let targets = Metadata::parse(bytes, &Limits::ANY)
+                .and_then(|m| Ok(m.into_targets()?))
+                .with_context(|| repo.published_file(&file).display().to_string())?;
+            let Some(delegations) = &targets.signed().delegations else {
+                continue;
+            };
+            for name in role_names(delegations) {
+                if graph.index.contains_key(&name) {
+                    continue;
+                }
+                if let Some(&v) = published.get(&file_stem(&name)) {
+                    queue.push_back(graph.push(repo, &name, v, Some(i))?);
+                }
+            }
+        }
+        Ok(graph)
+    }
+
+    fn push(
+        &mut self,
+        repo: &Repo,
+        role: &str,
+        version: u64,
+        parent: Option<usize>,
+    ) -> Result<usize> {
+        let path = repo.published_file(&format!("{version}.{}.json", file_stem(role)));
+        let bytes = metadata_io::read_capped(&path, Limits::ANY.max_bytes)
+            .with_context(|| path.display().to_string())?;
+        self.index.insert(role.to_owned(), self.roles.len());
+        self.roles.push((role.to_owned(), version, bytes));
+        self.parents.push(parent);
+        Ok(self.roles.len() - 1)
+    }
+
+    /// `role`'s published file and those of its delegators up to the
+    /// top-level targets, as (bundle path `repository/<V>.<role>.json`,
+    /// bytes), the role's own first; `None` when clients see no published
+    /// version of it.
+    pub fn chain(&self, role: &str) -> Option<Vec<(String, &[u8])>> {
+        let mut at = Some(*self.index.get(role)?);
+        let mut out = Vec::new();
+        while let Some(i) = at {
+            let (name, version, bytes) = &self.roles[i];
+            let path =
+                bundle_format::layout::history_path(&format!("{version}.{}.json", file_stem(name)));
+            out.push((path, bytes.as_slice()));
+            at = self.parents[i];
+        }
+        Some(out)
+    }
+}
+
 /// A delegated role `commit` installs: its name, version, file bytes and
 /// parsed targets.
 pub struct NewRole {
@@ -327,6 +409,88 @@ pub fn roles_to_commit(repo: &Repo, graph: &Graph, now: OffsetDateTime) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn targets_file(version: u64, delegate_to: &[&str]) -> Vec<u8> {
+        use tuf_metadata::testing::TestKey;
+        use tuf_metadata::{Common, DelegatedRole, Expires, Object, RoleKeys, RoleScope};
+        let key = TestKey::from_seed(1);
+        let roles = delegate_to
+            .iter()
+            .map(|name| DelegatedRole {
+                name: (*name).into(),
+                keys: RoleKeys {
+                    keyids: vec![key.id()],
+                    threshold: 1,
+                    unrecognized: Object::new(),
+                },
+                terminating: false,
+                scope: RoleScope::Paths(vec!["*".into()]),
+            })
+            .collect();
+        let targets = Targets {
+            common: Common {
+                spec_version: "1.0.31".into(),
+                version,
+                expires: Expires::parse("2030-01-01T00:00:00Z").unwrap(),
+            },
+            targets: BTreeMap::new(),
+            delegations: (!delegate_to.is_empty()).then(|| Delegations {
+                keys: [(key.id(), key.key().clone())].into_iter().collect(),
+                roles: DelegatedRoles::Listed(roles),
+                unrecognized: Object::new(),
+            }),
+            unrecognized: Object::new(),
+        };
+        tuf_metadata::testing::file_bytes(&tuf_metadata::testing::signed(targets, &[]))
+    }
+
+    #[test]
+    fn a_published_role_chains_to_the_top_level_targets_through_the_latest_published_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        assert!(
+            PublishedGraph::load(&repo)
+                .unwrap()
+                .chain("targets")
+                .is_none()
+        );
+        std::fs::create_dir_all(repo.published()).unwrap();
+        for (name, bytes) in [
+            ("1.targets.json", targets_file(1, &["claimed"])),
+            (
+                "2.targets.json",
+                targets_file(2, &["claimed", "orphan-parent"]),
+            ),
+            ("3.claimed.json", targets_file(3, &["project"])),
+            ("1.project.json", targets_file(1, &[])),
+            ("1.unreached.json", targets_file(1, &[])),
+        ] {
+            std::fs::write(repo.published_file(name), bytes).unwrap();
+        }
+        let graph = PublishedGraph::load(&repo).unwrap();
+        let chain: Vec<String> = graph
+            .chain("project")
+            .unwrap()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                "repository/1.project.json",
+                "repository/3.claimed.json",
+                "repository/2.targets.json"
+            ]
+        );
+        let (_, bytes) = &graph.chain("claimed").unwrap()[0];
+        assert_eq!(
+            *bytes,
+            std::fs::read(repo.published_file("3.claimed.json")).unwrap()
+        );
+        // Published but not delegated by anything published: no chain.
+        assert!(graph.chain("unreached").is_none());
+        assert!(graph.chain("orphan-parent").is_none());
+    }
 
     #[test]
     fn published_versions_come_from_one_listing() {

@@ -71,6 +71,9 @@ pub fn run(args: &Args) -> Result<()> {
     let bundle = args.out.join(BUNDLE_DIR);
     refuse_existing_bundle(&bundle)?;
     let trusted = repo.latest_root()?;
+    if let Some(staged) = already_staged(&repo, trusted.as_ref())? {
+        return restage(args, &repo, trusted.as_ref(), &staged);
+    }
     let mut root = match &trusted {
         Some(trusted) => {
             let mut root = trusted.signed().clone();
@@ -120,6 +123,7 @@ pub fn run(args: &Args) -> Result<()> {
         items.push(item);
     }
     push_delegated(&repo, &mut items, &mut copies, now)?;
+    attach_published(&repo, &mut items, &mut copies)?;
     let root_file = (repo.staged_file("root.json"), root_bytes);
     write_ceremony(
         &repo,
@@ -156,10 +160,14 @@ pub struct PendingArgs {
 /// Targets are keyed by the pending root if there is one, otherwise by the
 /// published root N (signed with `ceremony sign --trusted repository/N.root.json`).
 pub fn run_pending(args: &PendingArgs) -> Result<()> {
-    let now = now_or(args.at);
-    let repo = Repo::new(&args.repo);
-    let config = Config::load(&args.repo)?;
-    let bundle = args.out.join(BUNDLE_DIR);
+    stage_pending(&args.repo, &args.out, args.at)
+}
+
+fn stage_pending(dir: &Path, out: &Path, at: AtArgs) -> Result<()> {
+    let now = now_or(at);
+    let repo = Repo::new(dir);
+    let config = Config::load(dir)?;
+    let bundle = out.join(BUNDLE_DIR);
     refuse_existing_bundle(&bundle)?;
     let trusted = repo.latest_root()?;
     let pending = pending_root(&repo, trusted.as_ref())?;
@@ -185,6 +193,7 @@ pub fn run_pending(args: &PendingArgs) -> Result<()> {
         items.push(item);
     }
     push_delegated(&repo, &mut items, &mut copies, now)?;
+    attach_published(&repo, &mut items, &mut copies)?;
     if items.is_empty() {
         bail!(
             "{}: nothing is staged that is not published already; use add-target, remove-target or stage-rotation first",
@@ -194,7 +203,7 @@ pub fn run_pending(args: &PendingArgs) -> Result<()> {
     write_ceremony(
         &repo,
         &config,
-        &args.repo,
+        dir,
         &bundle,
         trusted.as_ref(),
         None,
@@ -202,6 +211,72 @@ pub fn run_pending(args: &PendingArgs) -> Result<()> {
         copies,
         now,
     )
+}
+
+/// The rotation already staged, if any: `staged/root.json` of a version
+/// not published yet that a bundle was written for (with a trusted root,
+/// any such file; for a new repository, the root v1 the last manifest
+/// lists, not the one `init` left).
+fn already_staged(repo: &Repo, trusted: Option<&Metadata<Root>>) -> Result<Option<Metadata<Root>>> {
+    let Some((_, root)) = pending_root(repo, trusted)? else {
+        return Ok(None);
+    };
+    if trusted.is_some() {
+        return Ok(Some(root));
+    }
+    let path = repo.staged_file(bundle_format::layout::MANIFEST_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let manifest = Manifest::read(&path)?;
+    let digest = root.signed_digest();
+    let staged = manifest
+        .items
+        .iter()
+        .any(|i| i.file == "staged/root.json" && i.canonical_sha256 == digest);
+    Ok(staged.then_some(root))
+}
+
+/// `stage-rotation` while a rotation is staged: the same requested change
+/// (the keys and thresholds the staged root already has, its expiry kept)
+/// writes the identical bundle to this stick, as `tuf-repo stage` does, so
+/// every stick carries one root and one digest; another change is refused,
+/// saying what is staged.
+fn restage(
+    args: &Args,
+    repo: &Repo,
+    trusted: Option<&Metadata<Root>>,
+    staged: &Metadata<Root>,
+) -> Result<()> {
+    let version = staged.signed().common.version;
+    let mut wanted = match trusted {
+        Some(t) => {
+            let mut root = t.signed().clone();
+            root.common.version += 1;
+            root
+        }
+        None => staged.signed().clone(),
+    };
+    let same = apply_changes(&mut wanted, args).is_ok() && {
+        wanted.common.expires = staged.signed().common.expires.clone();
+        wanted == *staged.signed()
+    };
+    let file = repo.staged_file("root.json");
+    if !same {
+        bail!(
+            "{}: root v{version} is already staged (canonical sha256 {}) with other changes; write it to this stick with `tuf-repo stage {} --stick {}`, or discard it (delete {}) and run stage-rotation again",
+            file.display(),
+            staged.signed_digest(),
+            args.repo.display(),
+            args.out.display(),
+            file.display()
+        );
+    }
+    say!(
+        "root v{version} is already staged with these changes ({}); writing the same bundle",
+        file.display()
+    );
+    stage_pending(&args.repo, &args.out, args.at)
 }
 
 /// `staged/root.json` with its bytes, when its version is not published yet
@@ -255,6 +330,37 @@ fn push_delegated(
         carried.insert(item.file.clone());
         copies.push((item.file.clone(), bytes));
         items.push(item);
+    }
+    Ok(())
+}
+
+/// For every staged targets-type item whose role clients see published:
+/// names that version in the item (`published`) and carries it, with the
+/// published delegators above it up to the top-level targets, in the
+/// bundle's `repository/`, each file once. The appliance verifies that
+/// chain against the trusted root and reviews the staged file as a diff
+/// against the published one.
+fn attach_published(
+    repo: &Repo,
+    items: &mut [Item],
+    copies: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    if items.iter().all(|i| i.role == "root") {
+        return Ok(());
+    }
+    let graph = crate::graph::PublishedGraph::load(repo)?;
+    let mut carried: std::collections::HashSet<String> =
+        copies.iter().map(|(f, _)| f.clone()).collect();
+    for item in items.iter_mut().filter(|i| i.role != "root") {
+        let Some(chain) = graph.chain(&item.role) else {
+            continue;
+        };
+        item.published = chain.first().map(|(path, _)| path.clone());
+        for (path, bytes) in chain {
+            if carried.insert(path.clone()) {
+                copies.push((path, bytes.to_vec()));
+            }
+        }
     }
     Ok(())
 }

@@ -50,6 +50,10 @@ pub struct StagedFile {
     pub role: String,
     /// A delegated role's delegating targets file (its keys are there).
     pub delegator: Option<PathBuf>,
+    /// The role's published version the manifest names
+    /// (`repository/<V>.<role>.json`, bundles only): verified against the
+    /// trusted chain on load, then the review's "before".
+    pub published: Option<PathBuf>,
     /// Canonical SHA-256 the manifest promises (bundles only).
     pub expected_sha256: Option<String>,
     /// Key sets the manifest lists (bundles only).
@@ -261,6 +265,7 @@ fn staged_files(
         out.push(StagedFile {
             display: display(dir, &path),
             delegator: if top { None } else { delegator.clone() },
+            published: None,
             path,
             role,
             expected_sha256: None,
@@ -295,11 +300,20 @@ fn bundle(dir: &Path, base: &Path, manifest: Manifest) -> Result<Media, MediaErr
             }
             None => None,
         };
+        let published = match &item.published {
+            Some(p) => {
+                let p = base.join(p);
+                inside(dir, &p)?;
+                Some(p)
+            }
+            None => None,
+        };
         staged.push(StagedFile {
             display: display(dir, &path),
             path,
             role: item.role,
             delegator,
+            published,
             expected_sha256: Some(item.canonical_sha256),
             expected_key_sets: item.key_sets,
         });

@@ -17,6 +17,7 @@ pub(crate) fn item(file: &str, role: &str, digest: &str) -> Item {
         file: file.into(),
         role: role.into(),
         delegator: None,
+        published: None,
         version: 1,
         canonical_sha256: digest.into(),
         key_sets: vec![ExpectedKeySet::new(

@@ -7,6 +7,7 @@
 
 pub mod discover;
 pub mod layout;
+mod published;
 pub mod trust;
 pub mod writable;
 
@@ -204,6 +205,18 @@ pub enum MediaError {
         /// What is wrong with its delegator.
         why: String,
     },
+    /// A published version the bundle carries (a staged role's, or a
+    /// delegator's) does not verify against the trusted chain, or does not
+    /// fit the staged role.
+    #[error("{file}: published {role:?}: {why}")]
+    Published {
+        /// The published file, relative to the stick.
+        file: String,
+        /// The role.
+        role: String,
+        /// Why it cannot be trusted.
+        why: String,
+    },
     /// The staged file's signed content changed since it was loaded.
     #[error(
         "{file}: its content changed since the stick was loaded (canonical sha256 {loaded} → {now}); load the stick again and review it"
@@ -270,6 +283,7 @@ impl MediaError {
             | MediaError::PinnedNotOnStick { .. }
             | MediaError::NotSuccessor { .. }
             | MediaError::DigestMismatch { .. }
+            | MediaError::Published { .. }
             | MediaError::Changed { .. } => true,
             MediaError::Unrecognised { .. }
             | MediaError::Read { .. }

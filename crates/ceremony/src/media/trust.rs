@@ -11,6 +11,7 @@ use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Signed, Targets};
 
 use super::layout::{HistoryFile, Media, StagedFile, display};
+use super::published::{PublishedSet, role_of};
 use super::{MAX_HISTORY_BYTES, MediaError};
 
 /// The root everything on the stick is checked against: root N.
@@ -384,6 +385,8 @@ fn load_staged(media: &Media, trusted: Option<&TrustedRoot>) -> Result<StagedLoa
 
     let mut delegators: Vec<Delegator> = Vec::new();
     let mut files = Vec::new();
+    let reader = |path: &Path, file: &str, limit: usize| read(path, file, limit);
+    let mut published = PublishedSet::new(&media.dir, trusted.map(|t| t.metadata()), &reader);
     for p in &parsed {
         let anchor = match p.metadata.signed() {
             Signed::Root(_) if trusted.is_some() => AnchorKind::Trusted,
@@ -393,9 +396,10 @@ fn load_staged(media: &Media, trusted: Option<&TrustedRoot>) -> Result<StagedLoa
                 (None, Some(_)) => AnchorKind::Trusted,
                 (None, None) => AnchorKind::None,
             },
-            _ => delegator_for(media, &p.staged, &parsed, &mut delegators)?,
+            _ => delegator_for(media, &p.staged, &parsed, &mut delegators, &mut published)?,
         };
         let common = p.metadata.signed().common();
+        let before = published_version(&p.staged, common.version, &mut published)?;
         files.push(LoadedFile {
             staged: p.staged.clone(),
             bytes_sha256: sha256(&p.bytes),
@@ -404,7 +408,7 @@ fn load_staged(media: &Media, trusted: Option<&TrustedRoot>) -> Result<StagedLoa
             version: common.version,
             expires: common.expires.as_str().to_owned(),
             anchor,
-            published: None,
+            published: before,
         });
     }
     Ok((files, staged_root, delegators))
@@ -432,18 +436,46 @@ fn check_role(file: &str, role: &str, signed: &Signed) -> Result<(), MediaError>
     })
 }
 
-/// The role a delegator file holds, from its name: `staged/claimed.json`
-/// → `claimed`, `repository/2.targets.json` → `targets`.
-fn delegator_role(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name.strip_suffix(".json").unwrap_or(&name);
-    match stem.split_once('.') {
-        Some((v, role)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => role.into(),
-        _ => stem.into(),
+/// The published version of `staged`'s role the manifest names, verified
+/// against the trusted chain: it must hold that role, at a version below
+/// the staged one.
+fn published_version(
+    staged: &StagedFile,
+    version: u64,
+    published: &mut PublishedSet<'_>,
+) -> Result<Option<PublishedRole>, MediaError> {
+    let Some(path) = &staged.published else {
+        return Ok(None);
+    };
+    let fail = |why: String| MediaError::Published {
+        file: staged.display.clone(),
+        role: staged.role.clone(),
+        why,
+    };
+    if staged.role == "root" {
+        return Err(fail(
+            "a root has no published version in the manifest; the trusted history plays that part"
+                .into(),
+        ));
     }
+    let verified = published.verified(path)?;
+    if verified.role != staged.role {
+        return Err(fail(format!(
+            "{} holds role {:?}, not the staged role",
+            verified.display, verified.role
+        )));
+    }
+    let before = verified.metadata.signed().common.version;
+    if version <= before {
+        return Err(fail(format!(
+            "staged version {version} is not newer than the published version {before} ({})",
+            verified.display
+        )));
+    }
+    Ok(Some(PublishedRole {
+        display: verified.display.clone(),
+        metadata: verified.metadata.clone(),
+    }))
 }
 
 fn delegator_for(
@@ -451,6 +483,7 @@ fn delegator_for(
     staged: &StagedFile,
     parsed: &[Parsed],
     delegators: &mut Vec<Delegator>,
+    published: &mut PublishedSet<'_>,
 ) -> Result<AnchorKind, MediaError> {
     let fail = |why: String| MediaError::Delegator {
         file: staged.display.clone(),
@@ -467,26 +500,27 @@ fn delegator_for(
             label: d.label.clone(),
         });
     }
-    let (metadata, is_staged) = match parsed.iter().find(|p| p.staged.path == *path) {
-        Some(p) => (p.metadata.clone(), true),
-        None => {
-            let bytes = read(path, &shown, Limits::ANY.max_bytes)?;
-            let metadata =
-                Metadata::parse(&bytes, &Limits::ANY).map_err(|error| MediaError::Parse {
-                    file: shown.clone(),
-                    error,
-                })?;
-            (metadata, false)
-        }
+    // A staged delegator is an item of this ceremony, reviewed itself; a
+    // published one is trusted only once it verifies against the trusted
+    // chain (`targets` against root N, a delegated role against its own
+    // published delegator).
+    let (targets, is_staged) = match parsed.iter().find(|p| p.staged.path == *path) {
+        Some(p) => (
+            p.metadata
+                .clone()
+                .into_targets()
+                .map_err(|e| fail(format!("{shown}: {e}")))?
+                .signed()
+                .clone(),
+            true,
+        ),
+        None => (published.verified(path)?.metadata.signed().clone(), false),
     };
-    let targets = metadata
-        .into_targets()
-        .map_err(|e| fail(format!("{shown}: {e}")))?;
-    let version = targets.signed().common.version;
+    let version = targets.common.version;
     // The delegator may itself be a delegated role (`targets → claimed →
     // project-x`): named from its file, `<role>.json` or `<V>.<role>.json`,
     // as `tuf-repo stage` labels it in the manifest.
-    let role = delegator_role(path);
+    let role = role_of(path);
     let label = if is_staged {
         format!("{role} v{version} (staged)")
     } else {
@@ -494,7 +528,7 @@ fn delegator_for(
     };
     delegators.push(Delegator {
         path: path.clone(),
-        targets: targets.signed().clone(),
+        targets,
         label: label.clone(),
     });
     Ok(AnchorKind::Delegator {

@@ -468,6 +468,325 @@ fn a_delegator_is_labelled_by_the_role_its_file_holds() {
         ("b/tuf-ceremony/repository/12.claimed.json", "claimed"),
         ("b/tuf-ceremony/staged/a.b.json", "a.b"),
     ] {
-        assert_eq!(delegator_role(Path::new(path)), role, "{path}");
+        assert_eq!(role_of(Path::new(path)), role, "{path}");
     }
+}
+
+/// A staged item: bundle path, role, metadata, delegator, published.
+type StagedItem<'a> = (
+    &'a str,
+    &'a str,
+    &'a Metadata<Targets>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+/// A bundle stick with history 1..=3 (targets key of root v3: k[3]) whose
+/// items are `staged` (bundle path, role, metadata, delegator, published)
+/// and whose `repository/` also holds `published` (bundle path, bytes).
+fn published_stick(
+    dir: &Path,
+    k: &[TestKey],
+    staged: &[StagedItem<'_>],
+    published: &[(&str, Vec<u8>)],
+) {
+    let b = dir.join("tuf-ceremony");
+    for v in 1..=3 {
+        write(
+            &b.join(format!("repository/{v}.root.json")),
+            &file_bytes(&history_root(k, v, LATER)),
+        );
+    }
+    let mut items = Vec::new();
+    for (file, role, md, delegator, published) in staged {
+        write(&b.join(file), &file_bytes(*md));
+        let mut it = item(file, role, &md.signed_digest());
+        it.delegator = delegator.map(str::to_owned);
+        it.published = published.map(str::to_owned);
+        items.push(it);
+    }
+    for (file, bytes) in published {
+        write(&b.join(file), bytes);
+    }
+    write(&b.join("manifest.json"), &manifest_bytes(items));
+}
+
+/// Every file under the stick, with its bytes: nothing a refusal may change.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn refused(dir: &Path) -> MediaError {
+    let before = snapshot(dir);
+    let err = load_dir(dir, None).unwrap_err();
+    assert!(err.stops_the_ceremony(), "{err}");
+    assert_eq!(snapshot(dir), before, "a refusal changes nothing");
+    err
+}
+
+#[test]
+fn a_published_targets_signed_by_root_ns_targets_keys_is_the_reviews_before() {
+    let k = keys();
+    let tmp = tempfile::tempdir().unwrap();
+    let published = signed(targets(2, None), &[&k[3]]);
+    let staged = signed(targets(3, None), &[]);
+    published_stick(
+        tmp.path(),
+        &k,
+        &[(
+            "staged/targets.json",
+            "targets",
+            &staged,
+            None,
+            Some("repository/2.targets.json"),
+        )],
+        &[("repository/2.targets.json", file_bytes(&published))],
+    );
+    let loaded = load_dir(tmp.path(), None).unwrap();
+    let before = loaded.files[0].published.as_ref().unwrap();
+    assert_eq!(before.display, "tuf-ceremony/repository/2.targets.json");
+    assert_eq!(before.metadata.signed_digest(), published.signed_digest());
+    assert_eq!(loaded.files[0].anchor, AnchorKind::Trusted);
+}
+
+#[test]
+fn a_forged_published_targets_is_refused_naming_file_and_role() {
+    let k = keys();
+    let staged = signed(targets(3, None), &[]);
+    // Signed by a key root v3 does not list for targets, then by none.
+    for signers in [vec![&k[5]], vec![]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let forged = signed(targets(2, None), &signers);
+        published_stick(
+            tmp.path(),
+            &k,
+            &[(
+                "staged/targets.json",
+                "targets",
+                &staged,
+                None,
+                Some("repository/2.targets.json"),
+            )],
+            &[("repository/2.targets.json", file_bytes(&forged))],
+        );
+        let err = refused(tmp.path()).to_string();
+        assert!(
+            err.starts_with(
+                "tuf-ceremony/repository/2.targets.json: published \"targets\": does not meet trusted root v3 targets role's threshold: 0/1 distinct keys"
+            ),
+            "{err}"
+        );
+    }
+    // A signature by the right key over other content (a swapped hash) too.
+    let tmp = tempfile::tempdir().unwrap();
+    let honest = signed(targets(2, None), &[&k[3]]);
+    let tampered = String::from_utf8(file_bytes(&honest))
+        .unwrap()
+        .replace(LATER, "2031-01-01T00:00:00Z");
+    published_stick(
+        tmp.path(),
+        &k,
+        &[(
+            "staged/targets.json",
+            "targets",
+            &staged,
+            None,
+            Some("repository/2.targets.json"),
+        )],
+        &[("repository/2.targets.json", tampered.into_bytes())],
+    );
+    let err = refused(tmp.path()).to_string();
+    assert!(err.contains("0/1 distinct keys; key "), "{err}");
+}
+
+#[test]
+fn a_staged_version_not_newer_than_the_published_one_is_refused() {
+    let k = keys();
+    for staged_version in [2, 1] {
+        let tmp = tempfile::tempdir().unwrap();
+        let staged = signed(targets(staged_version, None), &[]);
+        published_stick(
+            tmp.path(),
+            &k,
+            &[(
+                "staged/targets.json",
+                "targets",
+                &staged,
+                None,
+                Some("repository/2.targets.json"),
+            )],
+            &[(
+                "repository/2.targets.json",
+                file_bytes(&signed(targets(2, None), &[&k[3]])),
+            )],
+        );
+        let err = refused(tmp.path()).to_string();
+        assert!(
+            err.contains(&format!(
+                "staged version {staged_version} is not newer than the published version 2"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_published_delegated_role_is_verified_through_its_published_delegator() {
+    let k = keys();
+    let tmp = tempfile::tempdir().unwrap();
+    let top = signed(targets(2, Some(("project", &k[7]))), &[&k[3]]);
+    let before = signed(targets(1, None), &[&k[7]]);
+    let staged = signed(targets(2, None), &[]);
+    published_stick(
+        tmp.path(),
+        &k,
+        &[(
+            "staged/project.json",
+            "project",
+            &staged,
+            Some("repository/2.targets.json"),
+            Some("repository/1.project.json"),
+        )],
+        &[
+            ("repository/2.targets.json", file_bytes(&top)),
+            ("repository/1.project.json", file_bytes(&before)),
+        ],
+    );
+    let loaded = load_dir(tmp.path(), None).unwrap();
+    let file = &loaded.files[0];
+    assert_eq!(
+        file.anchor,
+        AnchorKind::Delegator {
+            display: "tuf-ceremony/repository/2.targets.json".into(),
+            label: "targets v2".into()
+        }
+    );
+    let published = file.published.as_ref().unwrap();
+    assert_eq!(published.display, "tuf-ceremony/repository/1.project.json");
+    assert_eq!(published.metadata.signed().common.version, 1);
+
+    // The published project signed by a key the delegation does not name.
+    let forged = signed(targets(1, None), &[&k[8]]);
+    write(
+        &tmp.path().join("tuf-ceremony/repository/1.project.json"),
+        &file_bytes(&forged),
+    );
+    let err = refused(tmp.path()).to_string();
+    assert!(
+        err.starts_with(
+            "tuf-ceremony/repository/1.project.json: published \"project\": does not meet targets v2's delegation's threshold: 0/1"
+        ),
+        "{err}"
+    );
+
+    // A published file of another role than the staged one.
+    let tmp = tempfile::tempdir().unwrap();
+    let top = signed(targets(2, Some(("other", &k[7]))), &[&k[3]]);
+    published_stick(
+        tmp.path(),
+        &k,
+        &[(
+            "staged/project.json",
+            "project",
+            &staged,
+            Some("repository/2.targets.json"),
+            Some("repository/1.other.json"),
+        )],
+        &[
+            ("repository/2.targets.json", file_bytes(&top)),
+            ("repository/1.other.json", file_bytes(&before)),
+        ],
+    );
+    let err = load_dir(tmp.path(), None).unwrap_err().to_string();
+    assert!(
+        err.contains("holds role \"other\", not the staged role"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_published_delegator_that_does_not_verify_is_refused() {
+    let k = keys();
+    let staged = signed(targets(1, None), &[]);
+    // The top-level targets delegating to project, signed by a stranger:
+    // before, its keys were taken on the stick's word.
+    let tmp = tempfile::tempdir().unwrap();
+    let top = signed(targets(2, Some(("project", &k[9]))), &[&k[9]]);
+    published_stick(
+        tmp.path(),
+        &k,
+        &[(
+            "staged/project.json",
+            "project",
+            &staged,
+            Some("repository/2.targets.json"),
+            None,
+        )],
+        &[("repository/2.targets.json", file_bytes(&top))],
+    );
+    let err = refused(tmp.path()).to_string();
+    assert!(
+        err.starts_with(
+            "tuf-ceremony/repository/2.targets.json: published \"targets\": does not meet trusted root v3 targets role's threshold"
+        ),
+        "{err}"
+    );
+
+    // A second-level delegator (targets → claimed → project) whose claimed
+    // is not signed by the key targets gives it.
+    let tmp = tempfile::tempdir().unwrap();
+    let top = signed(targets(2, Some(("claimed", &k[6]))), &[&k[3]]);
+    let claimed = signed(targets(4, Some(("project", &k[7]))), &[&k[8]]);
+    published_stick(
+        tmp.path(),
+        &k,
+        &[(
+            "staged/project.json",
+            "project",
+            &staged,
+            Some("repository/4.claimed.json"),
+            None,
+        )],
+        &[
+            ("repository/2.targets.json", file_bytes(&top)),
+            ("repository/4.claimed.json", file_bytes(&claimed)),
+        ],
+    );
+    let err = refused(tmp.path()).to_string();
+    assert!(
+        err.starts_with(
+            "tuf-ceremony/repository/4.claimed.json: published \"claimed\": does not meet targets v2's delegation's threshold"
+        ),
+        "{err}"
+    );
+    // Signed by the right key, it is the anchor.
+    let claimed = signed(targets(4, Some(("project", &k[7]))), &[&k[6]]);
+    write(
+        &tmp.path().join("tuf-ceremony/repository/4.claimed.json"),
+        &file_bytes(&claimed),
+    );
+    let loaded = load_dir(tmp.path(), None).unwrap();
+    assert_eq!(
+        loaded.files[0].anchor,
+        AnchorKind::Delegator {
+            display: "tuf-ceremony/repository/4.claimed.json".into(),
+            label: "claimed v4".into()
+        }
+    );
+    assert_eq!(
+        loaded.plan(0, now()).unwrap().key_sets()[0].role.keyids,
+        [k[7].id()]
+    );
 }
