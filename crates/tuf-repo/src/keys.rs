@@ -16,16 +16,20 @@ use tuf_metadata::{DuplicateKey, Key, KeyAudit, KeyId, NonPortableKey, PublicKey
 /// emulator's test CA in drills and tests.
 pub const ATTESTATION_ROOTS_ENV: &str = "TUF_REPO_ATTESTATION_ROOTS";
 
+/// Cap on a public key file or a certificate (with an attestation chain a
+/// key file is a few kilobytes): a device or a huge file is not read.
+pub const MAX_KEY_FILE_BYTES: usize = 1024 * 1024;
+
 /// Why a key file or a role change is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     /// The file could not be read.
-    #[error("{file}: cannot read: {error}")]
+    #[error("{file}: {error}")]
     Read {
         /// The file.
         file: String,
-        /// The error.
-        error: std::io::Error,
+        /// Why (`cannot open: …`, not a regular file, over the cap).
+        error: metadata_io::ReadError,
     },
     /// Not a `{"keyid", "key", …}` object holding a usable key.
     #[error("{file}: {why}")]
@@ -169,7 +173,8 @@ pub fn roots_with(extra: &[PathBuf]) -> Result<TrustedRoots, String> {
 
 /// Adds the certificate in `path` (PEM or DER) to `roots`.
 pub fn add_root_file(roots: &mut TrustedRoots, path: &Path) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = metadata_io::read_capped(path, MAX_KEY_FILE_BYTES)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     roots
         .add_root(&bytes)
         .map_err(|e| format!("{}: {e}", path.display()))
@@ -183,10 +188,11 @@ pub fn read_key_and_evidence(
     roots: &TrustedRoots,
 ) -> Result<(Key, Option<AttestationEvidence>), KeyFileError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| KeyFileError::Read {
-        file: file.clone(),
-        error,
-    })?;
+    let bytes =
+        metadata_io::read_capped(path, MAX_KEY_FILE_BYTES).map_err(|error| KeyFileError::Read {
+            file: file.clone(),
+            error,
+        })?;
     let refuse = |why: String| KeyFileError::Attestation {
         file: file.clone(),
         why,
@@ -289,6 +295,15 @@ pub fn check_signable(root: &Root) -> Result<(), RoleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_as_a_key_file_is_refused_at_once() {
+        let err = read_key_and_evidence(Path::new("/dev/zero"), &TrustedRoots::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/dev/zero: "), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
     use tuf_metadata::{Value, json};
 
     const ED: &str = "a5cd7c8b5a6f4b0e4d0e3a2c1f1d6a1c3e4b5a6f7d8c9b0a1e2f3d4c5b6a7980";
