@@ -155,7 +155,7 @@ pub enum RoleChange {
     /// Delegated only in the published version.
     Removed(DelegatedRole),
     /// Delegated in both, differently.
-    Changed(RoleDiff),
+    Changed(Box<RoleDiff>),
 }
 
 /// How one listed delegated role changes.
@@ -466,7 +466,7 @@ fn diff_listed(old: &[DelegatedRole], new: &[DelegatedRole]) -> Vec<RoleChange> 
                     .collect(),
             }
         });
-        out.push(RoleChange::Changed(RoleDiff {
+        out.push(RoleChange::Changed(Box::new(RoleDiff {
             name: role.name.clone(),
             new: role.clone(),
             keyids_added,
@@ -476,7 +476,7 @@ fn diff_listed(old: &[DelegatedRole], new: &[DelegatedRole]) -> Vec<RoleChange> 
             terminating: changed(before.terminating, role.terminating),
             position: changed(was_at, at),
             unknown_fields: field_changes("", &before.keys.unrecognized, &role.keys.unrecognized),
-        }));
+        })));
     }
     for role in old {
         if !new.iter().any(|r| r.name == role.name) {
