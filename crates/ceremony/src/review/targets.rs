@@ -490,3 +490,7 @@ fn succinct_lines(out: &mut Vec<ReviewLine>, s: &SuccinctDiff, keys: &KeyLookup)
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "targets_tests.rs"]
+mod tests;
