@@ -146,7 +146,9 @@ fn summarise(
             added,
             removed,
             changed,
-            other: !diff.only_renewed(),
+            other: diff.delegations.is_some()
+                || !diff.unknown_fields.is_empty()
+                || diff.spec_version.is_some(),
         });
     }
     out.push(line(
@@ -251,3 +253,7 @@ fn summarise(
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "bins_tests.rs"]
+mod tests;

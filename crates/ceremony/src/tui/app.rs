@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::session::{Progress, Session, Stage};
 use crate::tui::keys::{self, Action, Screen};
-use crate::tui::model::{ReviewCache, network_warning};
+use crate::tui::model::{BinsCache, ReviewCache, network_warning};
 
 /// How a message at the bottom of the screen is meant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,10 @@ pub struct App {
     pub network: Option<String>,
     /// The review of the file on the review screen.
     pub review: Option<ReviewCache>,
+    /// The hash-bin summary of the loaded stick (made once per load).
+    pub bins: Option<BinsCache>,
+    /// A hash bin's review shows only its own lines, not the summary.
+    pub bin_detail: bool,
 }
 
 /// Something that takes longer than a key press and draws progress while
@@ -103,6 +107,8 @@ impl App {
             now,
             network,
             review: None,
+            bins: None,
+            bin_detail: false,
         };
         app.sync();
         app
@@ -175,6 +181,7 @@ impl App {
 
     fn sync(&mut self) {
         self.now = self.session.now();
+        BinsCache::sync(&mut self.bins, &self.session, self.now);
         match self.session.stage() {
             Stage::Review { file } => {
                 if self.review.as_ref().is_none_or(|r| r.file != file) {
@@ -272,6 +279,7 @@ impl App {
                 self.raw_view = !self.raw_view;
                 self.scroll = 0;
             }
+            Action::ToggleBins => self.toggle_bins(),
             Action::Acknowledge => match self.session.acknowledge_review() {
                 Ok(()) => {
                     self.scroll = 0;
@@ -362,6 +370,19 @@ impl App {
                 self.message = None;
             }
             Err(e) => self.error(e),
+        }
+    }
+
+    fn toggle_bins(&mut self) {
+        let bin = match self.session.stage() {
+            Stage::Review { file } => self.bins.as_ref().and_then(|b| b.for_file(file)),
+            _ => None,
+        };
+        if bin.is_some() {
+            self.bin_detail = !self.bin_detail;
+            self.scroll = 0;
+        } else {
+            self.info("this file is not a hash bin: there is no bins summary");
         }
     }
 

@@ -83,6 +83,9 @@ pub enum Action {
     LoadStick,
     /// Show the canonical bytes instead of the change list (or back).
     ToggleRaw,
+    /// On a hash bin: the summary of every bin above its review, or only
+    /// its own review.
+    ToggleBins,
     /// The review of this file was read.
     Acknowledge,
     /// Back to choosing the stick.
@@ -197,6 +200,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(K::Char('v'), A::ToggleRaw)],
         shown: "v",
         label: "raw bytes",
+        screens: &[S::Review],
+    },
+    Binding {
+        keys: &[(K::Char('d'), A::ToggleBins)],
+        shown: "d",
+        label: "bins summary",
         screens: &[S::Review],
     },
     Binding {
