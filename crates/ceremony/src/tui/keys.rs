@@ -203,12 +203,6 @@ pub const BINDINGS: &[Binding] = &[
         screens: &[S::Review],
     },
     Binding {
-        keys: &[(K::Char('d'), A::ToggleBins)],
-        shown: "d",
-        label: "bins summary",
-        screens: &[S::Review],
-    },
-    Binding {
         keys: SCROLL_KEYS,
         shown: "↑↓ jk PgUp PgDn Space Home",
         label: "scroll",
@@ -261,6 +255,12 @@ pub const BINDINGS: &[Binding] = &[
         shown: "t",
         label: "transcript",
         screens: &[S::Review, S::Tokens, S::End],
+    },
+    Binding {
+        keys: &[(K::Char('d'), A::ToggleBins)],
+        shown: "d",
+        label: "bins summary",
+        screens: &[S::Review],
     },
     Binding {
         keys: &[
