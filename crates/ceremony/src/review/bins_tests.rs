@@ -4,10 +4,7 @@ use super::*;
 use crate::media::{PublishedRole, load, recognise};
 use crate::test_support::NOW;
 
-#[path = "../../benches/support/bin_staging.rs"]
-mod bin_staging;
-
-use bin_staging::{CHANGE_EVERY, bin_staging};
+use crate::review::bin_staging::{CHANGE_EVERY, bin_staging};
 
 /// 256 bins staged, each with its published v1 attached as the bundle
 /// load attaches it.

@@ -15,6 +15,12 @@ use tuf_metadata::{
 mod bins;
 mod targets;
 
+/// The hash-bin staging the benchmark reviews, for the tests here and in
+/// `tui` (one copy of the generator, shared with `benches/review.rs`).
+#[cfg(test)]
+#[path = "../../benches/support/bin_staging.rs"]
+pub(crate) mod bin_staging;
+
 pub use bins::{BINS_NAMED, BinsSummary, bins_summary};
 
 /// How a review line is meant to be read (the screen colours it; the text

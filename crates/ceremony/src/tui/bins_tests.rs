@@ -16,12 +16,9 @@ use tuf_metadata::{
 use super::app::App;
 use super::model::ReviewContent;
 use super::view::view;
-use crate::review::review;
+use crate::review::{bin_staging, review};
 use crate::session::Stage;
 use crate::test_support::{MemoryTokens, NOW, session};
-
-#[path = "../../benches/support/bin_staging.rs"]
-mod bin_staging;
 
 fn press(app: &mut App, code: KeyCode) {
     app.update(KeyEvent::new(code, KeyModifiers::NONE));
