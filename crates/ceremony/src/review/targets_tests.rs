@@ -257,3 +257,48 @@ fn target_paths_and_custom_values_from_the_stick_are_escaped() {
         "{text:#?}"
     );
 }
+
+#[test]
+fn hash_bins_handed_to_another_key_and_resized_are_warnings() {
+    let (old_key, new_key) = (TestKey::from_seed(3), TestKey::from_seed(4));
+    let bins = |key: &TestKey, bit_length: u32| {
+        let mut t = targets(1, &[]);
+        t.delegations = Some(Delegations {
+            keys: [(key.id(), key.key().clone())].into(),
+            roles: DelegatedRoles::Succinct(tuf_metadata::SuccinctRoles {
+                keys: RoleKeys {
+                    keyids: vec![key.id()],
+                    threshold: 1,
+                    unrecognized: Object::new(),
+                },
+                bit_length,
+                name_prefix: "bin".into(),
+            }),
+            unrecognized: Object::new(),
+        });
+        t
+    };
+    let mut staged = bins(&new_key, 10);
+    staged.common.version = 2;
+    let lines = lines(Some(&bins(&old_key, 8)), staged);
+    let text = texts(&lines);
+    let head = lines
+        .iter()
+        .find(|l| l.text.starts_with("  ~ hash bins bin-*"))
+        .unwrap_or_else(|| panic!("{text:#?}"));
+    assert_eq!(head.tone, Tone::Warning);
+    assert_eq!(
+        head.text,
+        "  ~ hash bins bin-* (1024 bins, bit_length 10), threshold 1 of 1 key(s): WARNING: signed by other keys now"
+    );
+    let warned = warnings(&lines);
+    assert!(
+        warned.contains(&"      bit_length 8 → 10 (256 → 1024 bins)"),
+        "{warned:#?}"
+    );
+    assert!(
+        warned.contains(&format!("      + key {} ed25519", &new_key.id()[..8]).as_str()),
+        "{warned:#?}"
+    );
+    assert!(text.contains(&format!("      - key {} ed25519", &old_key.id()[..8]).as_str()));
+}
