@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use ceremony::media::{load, recognise};
-use ceremony::review::{board_lines, grouped_digest, review};
+use ceremony::review::{bins_summary, board_lines, grouped_digest, review};
 use clap::Args as ClapArgs;
 use metadata_io::read_capped;
 use tuf_metadata::Limits;
@@ -91,6 +91,13 @@ pub fn run(args: &Args) -> Result<()> {
             say!(out, "trusted root: none on the stick (a first ceremony)");
         }
     }
+    // Thousands of hash bins: what changes across all of them comes first.
+    if let Some(summary) = bins_summary(&loaded, now) {
+        out.push('\n');
+        for line in &summary.lines {
+            say!(out, "{line}");
+        }
+    }
     for (index, file) in loaded.files.iter().enumerate() {
         out.push('\n');
         let (_, plan) = loaded
@@ -101,7 +108,14 @@ pub fn run(args: &Args) -> Result<()> {
         } else {
             None
         };
-        for line in review(&file.staged.display, plan.metadata(), compare, now) {
+        let published = file.published.as_ref().map(|p| p.metadata.signed());
+        for line in review(
+            &file.staged.display,
+            plan.metadata(),
+            compare,
+            published,
+            now,
+        ) {
             say!(out, "{line}");
         }
         say!(out, "canonical sha256 {}", plan.metadata().signed_digest());

@@ -23,6 +23,7 @@ pub mod rotation;
 pub mod signing;
 pub mod snapshot;
 pub mod targets;
+pub mod targets_diff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod threshold;

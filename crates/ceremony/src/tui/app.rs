@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::session::{Progress, Session, SessionError, Stage};
 use crate::tui::keys::{self, Action, Screen};
-use crate::tui::model::{ReviewCache, network_warning};
+use crate::tui::model::{BinsCache, ReviewCache, network_warning};
 
 /// How a message at the bottom of the screen is meant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +91,10 @@ pub struct App {
     pub confirm: Option<Confirm>,
     /// The loaded stick is gone (pulled), as of the last message.
     pub stick_gone: bool,
+    /// The hash-bin summary of the loaded stick (made once per load).
+    pub bins: Option<BinsCache>,
+    /// A hash bin's review shows only its own lines, not the summary.
+    pub bin_detail: bool,
 }
 
 /// Something that takes longer than a key press and draws progress while
@@ -123,6 +127,8 @@ impl App {
             review: None,
             confirm: None,
             stick_gone: false,
+            bins: None,
+            bin_detail: false,
         };
         app.sync();
         app
@@ -199,6 +205,7 @@ impl App {
     fn sync(&mut self) {
         self.now = self.session.now();
         self.stick_gone = self.session.stick_gone();
+        BinsCache::sync(&mut self.bins, &self.session, self.now);
         match self.session.stage() {
             Stage::Review { file } => {
                 if self.review.as_ref().is_none_or(|r| r.file != file) {
@@ -316,6 +323,7 @@ impl App {
                 self.raw_view = !self.raw_view;
                 self.scroll = 0;
             }
+            Action::ToggleBins => self.toggle_bins(),
             Action::Acknowledge => match self.session.acknowledge_review() {
                 Ok(()) => {
                     self.scroll = 0;
@@ -437,6 +445,19 @@ impl App {
                 self.message = None;
             }
             Err(e) => self.error(e),
+        }
+    }
+
+    fn toggle_bins(&mut self) {
+        let bin = match self.session.stage() {
+            Stage::Review { file } => self.bins.as_ref().and_then(|b| b.for_file(file)),
+            _ => None,
+        };
+        if bin.is_some() {
+            self.bin_detail = !self.bin_detail;
+            self.scroll = 0;
+        } else {
+            self.info("this file is not a hash bin: there is no bins summary");
         }
     }
 

@@ -88,6 +88,9 @@ pub enum Action {
     LoadStick,
     /// Show the canonical bytes instead of the change list (or back).
     ToggleRaw,
+    /// On a hash bin: the summary of every bin above its review, or only
+    /// its own review.
+    ToggleBins,
     /// The review of this file was read.
     Acknowledge,
     /// Back to choosing the stick.
@@ -261,6 +264,12 @@ pub const BINDINGS: &[Binding] = &[
         shown: "t",
         label: "transcript",
         screens: &[S::Review, S::Tokens, S::End],
+    },
+    Binding {
+        keys: &[(K::Char('d'), A::ToggleBins)],
+        shown: "d",
+        label: "bins summary",
+        screens: &[S::Review],
     },
     Binding {
         keys: &[

@@ -76,4 +76,6 @@ fn perform_sign(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()>
 }
 
 #[cfg(test)]
+mod bins_tests;
+#[cfg(test)]
 mod tests;

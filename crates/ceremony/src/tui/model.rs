@@ -1,6 +1,7 @@
 //! What `update` works out for the screens, so that drawing only reads:
 //! the review of the file on screen (read, parsed and verified once, and
-//! again only when the file's bytes change), and the network state.
+//! again only when the file's bytes change), the hash-bin summary (once
+//! per load), and the network state.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use time::OffsetDateTime;
 use tuf_metadata::Limits;
 
 use crate::media::MediaError;
-use crate::review::{ReviewLine, review};
+use crate::review::{BinsSummary, ReviewLine, bins_summary, review};
 use crate::safety::OfflineCheck;
 use crate::session::{Session, SessionError};
 
@@ -49,8 +50,15 @@ impl ReviewCache {
             Ok((_, plan)) => {
                 let trusted = loaded.trusted.as_ref().map(|t| t.metadata());
                 let compare = if plan.role() == "root" { trusted } else { None };
+                let published = item.published.as_ref().map(|p| p.metadata.signed());
                 Ok(ReviewContent {
-                    lines: review(&item.staged.display, plan.metadata(), compare, now),
+                    lines: review(
+                        &item.staged.display,
+                        plan.metadata(),
+                        compare,
+                        published,
+                        now,
+                    ),
                     raw: String::from_utf8_lossy(plan.metadata().signed_bytes()).into_owned(),
                 })
             }
@@ -72,6 +80,35 @@ impl ReviewCache {
             return true;
         };
         fingerprint(&item.staged.path) != self.seen
+    }
+}
+
+/// The hash-bin summary of the loaded stick, made once per load: reading
+/// thousands of bin files is not done per frame nor per file shown.
+pub struct BinsCache {
+    /// The summary, `None` when no staged file is a hash bin.
+    pub summary: Option<BinsSummary>,
+}
+
+impl BinsCache {
+    /// Makes the summary when a stick is loaded and none is cached; drops
+    /// it when no stick is loaded (so a reload makes a new one).
+    pub fn sync(cache: &mut Option<BinsCache>, session: &Session, now: OffsetDateTime) {
+        match session.loaded() {
+            None => *cache = None,
+            Some(loaded) if cache.is_none() => {
+                *cache = Some(BinsCache {
+                    summary: bins_summary(loaded, now),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The summary to show above the review of loaded file `index`, if it
+    /// is a hash bin.
+    pub fn for_file(&self, index: usize) -> Option<&BinsSummary> {
+        self.summary.as_ref().filter(|s| s.covers(index))
     }
 }
 

@@ -282,6 +282,7 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
                         .map(|row| Line::raw(row.iter().collect::<String>())),
                 );
             } else {
+                text.extend(bins_lines(app, index));
                 text.extend(lines(&content.lines));
                 text.extend(lines(&board_lines(session.board(index))));
                 text.extend(lines(session.key_sets(index)));
@@ -293,6 +294,23 @@ fn draw_review(app: &App, frame: &mut Frame, area: Rect, index: usize) {
         None => {}
     }
     scrolled(frame, area, &title, text, usize::from(app.scroll));
+}
+
+/// On a hash bin, unless the keyholder asked for its own review only: the
+/// summary of every bin, then a line saying what follows.
+fn bins_lines(app: &App, index: usize) -> Vec<Line<'static>> {
+    let Some(summary) = app.bins.as_ref().and_then(|b| b.for_file(index)) else {
+        return Vec::new();
+    };
+    if app.bin_detail {
+        return vec![Line::raw("(d: the summary of every bin)")];
+    }
+    let mut text = lines(&summary.lines);
+    text.push(Line::styled(
+        "this bin's own review (d: it alone):",
+        style(Tone::Heading),
+    ));
+    text
 }
 
 fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {

@@ -6,10 +6,22 @@
 use std::fmt;
 
 use time::OffsetDateTime;
-use tuf_metadata::diff::{RootDiff, diff_roots};
-use tuf_metadata::targets::DelegatedRoles;
+use tuf_metadata::diff::{FieldChange, RootDiff, diff_roots};
 use tuf_metadata::threshold::{KeyStatus, ThresholdReport, short_id};
-use tuf_metadata::{Key, Metadata, Root, Signed, audit_delegations, audit_root, escape};
+use tuf_metadata::{
+    Key, Metadata, Root, Signed, Targets, Value, audit_delegations, audit_root, escape,
+};
+
+mod bins;
+mod targets;
+
+/// The hash-bin staging the benchmark reviews, for the tests here and in
+/// `tui` (one copy of the generator, shared with `benches/review.rs`).
+#[cfg(test)]
+#[path = "../../benches/support/bin_staging.rs"]
+pub(crate) mod bin_staging;
+
+pub use bins::{BINS_NAMED, BinsSummary, bins_summary};
 
 /// How a review line is meant to be read (the screen colours it; the text
 /// carries the same meaning in words and signs, so nothing rests on colour).
@@ -79,11 +91,14 @@ pub fn days_from(now: OffsetDateTime, at: OffsetDateTime) -> String {
 }
 
 /// The review of one staged file: `trusted` is the root it is compared
-/// with (root N for a staged root N+1), `now` the witness-confirmed time.
+/// with (root N for a staged root N+1), `published` the version in force
+/// of a staged targets or delegated role (`None`: never published, every
+/// target and delegation is new), `now` the witness-confirmed time.
 pub fn review(
     display: &str,
     metadata: &Metadata<Signed>,
     trusted: Option<&Metadata<Root>>,
+    published: Option<&Targets>,
     now: OffsetDateTime,
 ) -> Vec<ReviewLine> {
     let signed = metadata.signed();
@@ -100,24 +115,7 @@ pub fn review(
         (Signed::Root(new), Some(old)) => root_change(&mut out, old.signed(), new, now),
         (Signed::Root(new), None) => first_root(&mut out, new, now),
         (Signed::Targets(targets), _) => {
-            out.push(expiry(common.expires.time(), common.expires.as_str(), now));
-            out.push(line(
-                Tone::Plain,
-                format!("targets listed: {}", targets.targets.len()),
-            ));
-            if let Some(delegations) = &targets.delegations {
-                out.push(line(
-                    Tone::Plain,
-                    format!(
-                        "delegates to {} with {} key(s)",
-                        match &delegations.roles {
-                            DelegatedRoles::Listed(roles) => format!("{} role(s)", roles.len()),
-                            DelegatedRoles::Succinct(_) => "succinct hash bins".to_owned(),
-                        },
-                        delegations.keys.len()
-                    ),
-                ));
-            }
+            targets::targets_change(&mut out, published, targets, now);
         }
         (_, _) => out.push(expiry(common.expires.time(), common.expires.as_str(), now)),
     }
@@ -270,24 +268,31 @@ fn root_change(out: &mut Vec<ReviewLine>, old: &Root, new: &Root, now: OffsetDat
         ));
     }
     for change in &diff.unknown_fields {
-        let show = |v: &Option<tuf_metadata::Value>| {
-            v.as_ref().map_or("(absent)".to_owned(), |v| {
-                truncate(
-                    &String::from_utf8_lossy(&tuf_metadata::canonical::encode(v)),
-                    40,
-                )
-            })
-        };
         out.push(line(
             Tone::Warning,
-            format!(
-                "field {} {} → {}",
-                change.path,
-                show(&change.old),
-                show(&change.new)
-            ),
+            format!("field {}", field_words(change)),
         ));
     }
+}
+
+/// `path old → new` for a field this tool does not interpret, values in
+/// canonical JSON cut at 40 characters.
+fn field_words(change: &FieldChange) -> String {
+    let show = |v: &Option<Value>| v.as_ref().map_or("(absent)".to_owned(), show_value);
+    format!(
+        "{} {} → {}",
+        change.path,
+        show(&change.old),
+        show(&change.new)
+    )
+}
+
+/// A JSON value as canonical text, cut at 40 characters.
+fn show_value(value: &Value) -> String {
+    truncate(
+        &String::from_utf8_lossy(&tuf_metadata::canonical::encode(value)),
+        40,
+    )
 }
 
 fn show_opt(value: Option<bool>) -> String {
@@ -437,7 +442,13 @@ mod key_rule_tests {
     fn lines_of(old: Root, new: Root) -> Vec<ReviewLine> {
         let now = datetime!(2027-01-01 0:00 UTC);
         let staged = Metadata::new(Signed::Root(new));
-        review("staged/root.json", &staged, Some(&Metadata::new(old)), now)
+        review(
+            "staged/root.json",
+            &staged,
+            Some(&Metadata::new(old)),
+            None,
+            now,
+        )
     }
 
     #[test]
