@@ -82,6 +82,17 @@ fn version_lines(out: &mut Vec<ReviewLine>, diff: &TargetsDiff) {
                 Tone::Warning,
                 "a first version: nothing published to compare with; everything below is new",
             ));
+            if diff.version > 1 {
+                // Versions before this one exist, but the stick does not
+                // carry the one in force: the change cannot be shown.
+                out.push(line(
+                    Tone::Warning,
+                    format!(
+                        "WARNING: version {} follows a version the stick does not carry: what changes cannot be shown; ask for a bundle made by `tuf-repo stage`, which carries it",
+                        diff.version
+                    ),
+                ));
+            }
         }
         Some(old) if diff.is_rollback() => out.push(line(
             Tone::Removed,

@@ -228,6 +228,29 @@ fn a_first_targets_shows_everything_as_added() {
 }
 
 #[test]
+fn a_later_version_without_its_published_one_says_the_change_cannot_be_shown() {
+    let mut staged = published();
+    staged.common.version = 5;
+    let later = lines(None, staged);
+    let warned = warnings(&later);
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.starts_with("WARNING: version 5 follows a version the stick does not carry")),
+        "{warned:#?}"
+    );
+    // A real first version has no such line.
+    let first = lines(None, published());
+    assert!(
+        !warnings(&first)
+            .iter()
+            .any(|w| w.contains("does not carry")),
+        "{:#?}",
+        texts(&first)
+    );
+}
+
+#[test]
 fn a_version_rollback_is_red() {
     let lines = lines(Some(&published()), {
         let mut t = published();
