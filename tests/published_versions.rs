@@ -91,6 +91,23 @@ fn a_staged_targets_travels_with_its_published_version_which_must_verify() {
 
     let run = inspect(&releaser, &stick);
     assert_ok(&run, "inspect the honest bundle");
+    // The review is a diff against the published version (point 1).
+    for shown in [
+        "tuf-ceremony/staged/targets.json: targets version 2",
+        "version 1 → 2",
+        "  + added   app.tar.gz",
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with(shown)),
+            "{shown:?} in {}",
+            run.stdout
+        );
+    }
+    assert!(
+        !run.stdout.contains("a first version"),
+        "compared with v1: {}",
+        run.stdout
+    );
 
     // The online machine swaps the published copy's content (a target of
     // its own in v1, so the diff hides it): its signature no longer holds.
@@ -198,4 +215,60 @@ fn a_rotation_is_staged_once_and_the_same_bundle_written_to_every_stick() {
         staged_root,
         "the staged root is unchanged"
     );
+}
+
+/// A staged targets v2 that swaps the hash of a published target: the
+/// review says so in a warning, with the old and new digests, where before
+/// this issue it read line for line like an honest release.
+#[test]
+fn a_swapped_target_hash_is_shown_as_a_change_with_a_warning() {
+    let releaser = Releaser::new(&[("alice", "ed25519")], true);
+    let v1_file = releaser.path("app-v1.tar.gz");
+    std::fs::write(&v1_file, b"release 1").unwrap();
+    let repo = releaser.published_v1_with_targets("alice", &[(&v1_file, "app.tar.gz")]);
+    let repo_s = path_str(&repo);
+    let swapped = releaser.path("app-evil.tar.gz");
+    std::fs::write(&swapped, b"not release 1").unwrap();
+    assert_ok(
+        &releaser.tuf_repo(&[
+            "add-target",
+            repo_s,
+            path_str(&swapped),
+            "--name",
+            "app.tar.gz",
+        ]),
+        "add-target over the published target",
+    );
+    let stick = releaser.path("stick-swap");
+    assert_ok(
+        &releaser.tuf_repo(&["stage", repo_s, "--stick", path_str(&stick)]),
+        "stage targets v2",
+    );
+    let run = inspect(&releaser, &stick);
+    assert_ok(&run, "inspect");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  ~ changed app.tar.gz")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARNING") && l.contains("app.tar.gz")),
+        "a swapped hash is flagged: {}",
+        run.stdout
+    );
+    let sha = |bytes: &[u8]| tuf_metadata::sha256_hex(bytes);
+    let group = |hex: &str| hex[..4].to_owned() + " " + &hex[4..8];
+    for digest in [sha(b"release 1"), sha(b"not release 1")] {
+        assert!(
+            run.stdout.contains(&group(&digest)),
+            "{} in {}",
+            group(&digest),
+            run.stdout
+        );
+    }
 }
