@@ -10,9 +10,10 @@
 #   docs/capture-screens.sh            # captures and updates the runbook
 #   docs/capture-screens.sh --no-splice  # captures only
 #
-# Needs tmux, softhsm2 and python3. Works in /tmp/docs-drill and
-# /tmp/docs-drill-stopped (both removed first), on its own tmux server
-# (`tmux -L docs`), which it kills at the end.
+# Needs tmux, softhsm2 and python3 (and the venv's python-tuf, which the
+# headless drill's last step uses). Works in /tmp/docs-drill,
+# /tmp/docs-drill-stopped and /tmp/docs-release (all removed first), on its
+# own tmux server (`tmux -L docs`), which it kills at the end.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ OUT=$ROOT/docs/screens
 RUNBOOK=$ROOT/docs/keyholder-runbook.md
 DRILL=/tmp/docs-drill
 STOPPED=/tmp/docs-drill-stopped
+RELEASE=/tmp/docs-release
 SPLICE=1
 [ "${1:-}" = "--no-splice" ] && SPLICE=0
 
@@ -34,7 +36,7 @@ T="tmux -L docs"
 $T kill-server 2>/dev/null || true
 trap '$T kill-server 2>/dev/null || true' EXIT
 
-rm -rf "$DRILL" "$STOPPED"
+rm -rf "$DRILL" "$STOPPED" "$RELEASE"
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt
 "$CEREMONY" drill-stage --out "$DRILL" >/dev/null
@@ -81,9 +83,10 @@ choose_token() {
     sleep 0.2
 }
 
+# start_ui DIR [STICK]: the UI on DIR's drill tokens and STICK (DIR/stick).
 start_ui() {
     $T new-session -d -s docs -x 80 -y 24 \
-        "env SOFTHSM2_CONF=$1/softhsm2.conf $CEREMONY --drill --no-yubikey --stick $1/stick; echo '[exited' \$?']'; sleep 60"
+        "env SOFTHSM2_CONF=$1/softhsm2.conf $CEREMONY --drill --no-yubikey --stick ${2:-$1/stick}; echo '[exited' \$?']'; sleep 60"
 }
 
 # --- one whole drill ceremony -------------------------------------------
@@ -193,6 +196,38 @@ keys Enter
 wait_for "CANNOT GO ON"
 capture 17-stopped
 keys q
+wait_for "[exited"
+$T kill-server
+
+# --- a targets release with a new delegation: the review as a diff ------
+# The headless drill makes a published repository (root v2, targets v1);
+# the releaser then adds a target and delegates project-x/* to alice's key,
+# and stages both onto a stick with the published targets v1 beside them.
+PATH="$ROOT/target/debug:$PATH" TUF_CEREMONY_PYTHON="${TUF_CEREMONY_PYTHON:-$ROOT/.venv/bin/python}" \
+    "$ROOT/ceremony-scripts/drill" "$RELEASE" >/dev/null
+printf 'release 2\n' >"$RELEASE/app.tar.gz"
+"$TUF_REPO" add-target "$RELEASE/repo" "$RELEASE/app.tar.gz" --name app.tar.gz >/dev/null
+"$TUF_REPO" delegate "$RELEASE/repo" --name project-x --key "$RELEASE/alice.pub.json" \
+    --threshold 1 --paths 'project-x/*' >/dev/null
+"$TUF_REPO" stage "$RELEASE/repo" --stick "$RELEASE/release-stick" >/dev/null
+start_ui "$RELEASE" "$RELEASE/release-stick"
+wait_for "This machine's clock says"
+keys Enter
+wait_for "Choose the stick"
+keys Enter
+wait_for "Review 1/2"
+capture 18-targets-review
+for _ in $(seq 30); do
+    screen | grep -qF "+ role project-x" && break
+    keys Down
+    sleep 0.05
+done
+wait_for "+ role project-x"
+keys Down Down Down
+capture 19-delegation-review
+keys q
+wait_for "Quit before the witness signs off?"
+keys y
 wait_for "[exited"
 $T kill-server
 
