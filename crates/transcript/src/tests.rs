@@ -548,6 +548,65 @@ fn check_signatures_finds_each_recorded_signature_in_the_metadata() {
 }
 
 #[test]
+fn hash_bins_with_one_content_are_told_apart_by_their_file() {
+    // Two empty bins: the same canonical content, each signed on its own
+    // (an ECDSA signature differs every time it is made).
+    let a = TestKey::from_seed(1);
+    let bin = signed(root(2, &[&a], 1, "2030-01-01T00:00:00Z"), &[&a]);
+    let digest = bin.signed_digest();
+    let sig0 = bin.signatures()[0].sig.clone();
+    let sig1 = hex::encode(a.sign_bytes(b"another signature of the same bin"));
+    let mut transcript = Transcript::in_memory(false);
+    transcript.append(T0, session().remove(0)).unwrap();
+    for (i, (file, sig)) in [("staged/bins-0.json", &sig0), ("staged/bins-1.json", &sig1)]
+        .into_iter()
+        .enumerate()
+    {
+        let event = Event::Signed {
+            file: file.into(),
+            role: format!("bins-{i}"),
+            version: 2,
+            canonical_sha256: digest.clone(),
+            keyids: vec![a.id()],
+            signer: "test key".into(),
+            signature: sig.clone(),
+        };
+        transcript.append(at(i as i64 + 1), event).unwrap();
+    }
+    let entries = transcript.entries().to_vec();
+    // bins-0's file holds bins-0's signature: no false mismatch with bins-1's.
+    let check = check_signatures(
+        &entries,
+        "/mnt/stick/tuf-ceremony/staged/bins-0.json",
+        &file_bytes(&bin),
+    )
+    .unwrap();
+    assert_eq!(
+        check,
+        SignatureCheck {
+            matched: 1,
+            recorded_for_other_content: 1,
+            superseded: 0,
+        }
+    );
+    assert!(
+        unrecorded_signatures(
+            &entries,
+            "/mnt/stick/tuf-ceremony/staged/bins-0.json",
+            &file_bytes(&bin)
+        )
+        .unwrap()
+        .is_empty()
+    );
+    // A copy under another name (merged, committed) is matched by content
+    // alone: with two bins of one content, only the file's own path on the
+    // stick tells which signature it must carry.
+    let err =
+        check_signatures(&entries, "repository/2.bins-0.json", &file_bytes(&bin)).unwrap_err();
+    assert!(matches!(err, VerifyError::SignatureDiffers { .. }), "{err}");
+}
+
+#[test]
 fn check_signatures_refuses_a_file_whose_signature_differs() {
     let (a, b) = (TestKey::from_seed(1), TestKey::from_seed(2));
     let metadata = signed(root(2, &[&a, &b], 2, "2030-01-01T00:00:00Z"), &[&a, &b]);

@@ -312,6 +312,41 @@ fn check_witness(signature: &WitnessSignature, prev: &str) -> Result<(), String>
         .map_err(|e| format!("key id {}: {e}", signature.keyid))
 }
 
+/// The `signed` entries (indexes) for the file `name` whose canonical
+/// content is `digest`. Entries for the same content are narrowed to those
+/// recorded for this very file when any is (its path on the stick, e.g.
+/// `staged/bins-01.json`, ends `name` component-wise): thousands of empty
+/// hash bins share one digest, and each bin carries only its own
+/// signature. A file under another name (a merged or committed copy) is
+/// matched by content alone.
+fn entries_for(entries: &[Entry], digest: &str, name: &str) -> Vec<usize> {
+    let same_content: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            matches!(&e.event, Event::Signed { canonical_sha256, .. } if canonical_sha256 == digest)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let given: Vec<&str> = name.split('/').filter(|c| !c.is_empty()).collect();
+    let this_file: Vec<usize> = same_content
+        .iter()
+        .copied()
+        .filter(|&i| match &entries[i].event {
+            Event::Signed { file, .. } => {
+                let recorded: Vec<&str> = file.split('/').filter(|c| !c.is_empty()).collect();
+                !recorded.is_empty() && given.ends_with(&recorded)
+            }
+            _ => false,
+        })
+        .collect();
+    if this_file.is_empty() {
+        same_content
+    } else {
+        this_file
+    }
+}
+
 /// Checks that every signature the transcript records over the content of
 /// a metadata file is in that file, byte for byte.
 ///
@@ -333,6 +368,7 @@ pub fn check_signatures(
             error,
         })?;
     let digest = metadata.signed_digest();
+    let chosen = entries_for(entries, &digest, metadata_file_name);
     let in_file: BTreeMap<&str, &str> = metadata
         .signatures()
         .iter()
@@ -343,13 +379,8 @@ pub fn check_signatures(
     let mut other = 0;
     let mut ours = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
-        if let Event::Signed {
-            canonical_sha256,
-            keyids,
-            ..
-        } = &entry.event
-        {
-            if *canonical_sha256 == digest {
+        if let Event::Signed { keyids, .. } = &entry.event {
+            if chosen.contains(&index) {
                 for keyid in keyids {
                     latest.insert(keyid, index);
                 }
@@ -433,19 +464,16 @@ pub fn unrecorded_signatures(
             error,
         })?;
     let digest = metadata.signed_digest();
-    let recorded: std::collections::BTreeSet<&str> = entries
-        .iter()
-        .filter_map(|entry| match &entry.event {
-            Event::Signed {
-                canonical_sha256,
-                keyids,
-                ..
-            } if *canonical_sha256 == digest => Some(keyids),
-            _ => None,
-        })
-        .flatten()
-        .map(String::as_str)
-        .collect();
+    let recorded: std::collections::BTreeSet<&str> =
+        entries_for(entries, &digest, metadata_file_name)
+            .into_iter()
+            .filter_map(|index| match &entries[index].event {
+                Event::Signed { keyids, .. } => Some(keyids),
+                _ => None,
+            })
+            .flatten()
+            .map(String::as_str)
+            .collect();
     Ok(metadata
         .signatures()
         .iter()
