@@ -349,7 +349,7 @@ fn write(path: &Path, bytes: &[u8], step: &str) -> Result<(), DrillError> {
     write_atomically(path, bytes).map_err(|error| DrillError::Io {
         step: step.into(),
         file: path.display().to_string(),
-        error,
+        error: error.into(),
     })
 }
 

@@ -56,13 +56,14 @@ pub enum SignFileError {
     /// The signature did not count under the metadata's key id.
     #[error("the new signature does not count for {0}; nothing written")]
     NotCounted(KeyId),
-    /// Writing failed; the old file is in place.
-    #[error("cannot write {path}: {source}; the file is unchanged")]
+    /// Writing failed: before the rename the old file is in place, after
+    /// it the signed one is (the error says which).
+    #[error("{path}: {source}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        /// What failed, and which file is in place.
+        source: metadata_io::WriteError,
     },
     /// What was read back differs from what was written; the old file was
     /// put back.

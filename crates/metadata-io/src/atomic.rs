@@ -6,12 +6,47 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Replaces `path` with `bytes` atomically. On any error the temp file is
-/// removed and `path` is as it was.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Why [`write_atomically`] failed, saying which file is now in place: a
+/// message after the rename must not claim the old file is still there.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Nothing was replaced: the old file (or none) is as it was.
+    #[error("cannot write: {0}; the file is unchanged")]
+    NotWritten(io::Error),
+    /// The new file is in place, but the rename may not survive a power
+    /// loss: the directory could not be synced (even on a second try).
+    #[error("the new file is in place, but its folder could not be synced to disk: {0}")]
+    NotSynced(io::Error),
+}
+
+impl WriteError {
+    /// The I/O error underneath.
+    pub fn io(&self) -> &io::Error {
+        match self {
+            WriteError::NotWritten(e) | WriteError::NotSynced(e) => e,
+        }
+    }
+
+    /// True when the new file replaced the old one.
+    pub fn replaced(&self) -> bool {
+        matches!(self, WriteError::NotSynced(_))
+    }
+}
+
+impl From<WriteError> for io::Error {
+    fn from(error: WriteError) -> Self {
+        io::Error::new(error.io().kind(), error.to_string())
+    }
+}
+
+/// Replaces `path` with `bytes` atomically. Before the rename, any error
+/// removes the temp file and leaves `path` as it was
+/// ([`WriteError::NotWritten`]); after it, the new file is in place and
+/// only the directory sync can fail ([`WriteError::NotSynced`]).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let dir = parent_dir(path);
     let temp = temp_path(path);
-    let result = (|| {
+    let written = (|| {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -27,13 +62,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&temp, path)?;
-        File::open(&dir)?.sync_all()
+        fs::rename(&temp, path)
     })();
-    if result.is_err() {
+    if let Err(e) = written {
         let _ = fs::remove_file(&temp);
+        return Err(WriteError::NotWritten(e));
     }
-    result
+    let sync = || File::open(&dir).and_then(|d| d.sync_all());
+    sync().or_else(|_| sync()).map_err(WriteError::NotSynced)
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -87,7 +123,12 @@ mod tests {
         fs::write(&path, b"old").unwrap();
         // A directory where the temp file should go makes the write fail.
         fs::create_dir(temp_path(&path)).unwrap();
-        assert!(write_atomically(&path, b"new").is_err());
+        let err = write_atomically(&path, b"new").unwrap_err();
+        assert!(!err.replaced());
+        assert!(
+            err.to_string().ends_with("; the file is unchanged"),
+            "{err}"
+        );
         assert_eq!(fs::read(&path).unwrap(), b"old");
     }
 }

@@ -7,7 +7,7 @@
 pub mod atomic;
 pub mod capped;
 
-pub use atomic::write_atomically;
+pub use atomic::{WriteError, write_atomically};
 pub use capped::{
     ReadError, open_append_nofollow, open_regular_nofollow, read_capped, read_regular_nofollow,
     real_directory,

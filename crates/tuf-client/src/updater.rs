@@ -92,7 +92,7 @@ impl Updater {
         std::fs::create_dir_all(metadata_dir)
             .map_err(|e| local(metadata_dir, "cannot create", e))?;
         metadata_io::write_atomically(&path, trusted_root)
-            .map_err(|e| local(&path, "cannot write", e))
+            .map_err(|e| local(&path, "write", e.into()))
     }
 
     /// Opens a client whose metadata dir was initialised.
@@ -227,7 +227,7 @@ impl Updater {
             .map_err(|e| ClientError::from_file(&info.path, "the trusted targets metadata", e))?;
         std::fs::create_dir_all(target_dir).map_err(|e| local(target_dir, "cannot create", e))?;
         metadata_io::write_atomically(&destination, &bytes)
-            .map_err(|e| local(&destination, "cannot write", e))?;
+            .map_err(|e| local(&destination, "write", e.into()))?;
         Ok(destination)
     }
 
@@ -255,7 +255,7 @@ impl Updater {
             self.set.update_root(&file, &bytes)?;
             let path = self.metadata_dir.join("root.json");
             metadata_io::write_atomically(&path, &bytes)
-                .map_err(|e| local(&path, "cannot write", e))?;
+                .map_err(|e| local(&path, "write", e.into()))?;
         }
         let root = self.set.root().signed();
         self.set
@@ -382,7 +382,7 @@ impl Updater {
             // Used for this run, not cached: the name cannot be a file name.
             return Ok(());
         };
-        metadata_io::write_atomically(&path, bytes).map_err(|e| local(&path, "cannot write", e))
+        metadata_io::write_atomically(&path, bytes).map_err(|e| local(&path, "write", e.into()))
     }
 }
 

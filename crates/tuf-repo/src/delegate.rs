@@ -478,7 +478,7 @@ fn remove(
 }
 
 fn write_role(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+    write_atomically(path, bytes).with_context(|| path.display().to_string())
 }
 
 /// A delegated role's name is also its file name: plain characters only,

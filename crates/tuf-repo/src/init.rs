@@ -105,8 +105,7 @@ pub fn run(args: &Args) -> Result<()> {
         ),
     ];
     for (path, bytes) in writes {
-        write_atomically(&path, &bytes)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        write_atomically(&path, &bytes).with_context(|| path.display().to_string())?;
     }
     say!(
         "initialised {dir}: staged/root.json (root v1, unsigned), staged/targets.json (targets v1, unsigned)"

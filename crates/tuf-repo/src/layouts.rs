@@ -587,7 +587,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    write_atomically(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+    write_atomically(path, bytes).with_context(|| path.display().to_string())
 }
 
 /// A scratch directory beside a destination, removed unless

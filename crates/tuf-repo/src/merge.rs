@@ -86,8 +86,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     for (_, merged) in &outputs {
         let path = &merged.path;
-        write_atomically(path, &merged.bytes)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        write_atomically(path, &merged.bytes).with_context(|| path.display().to_string())?;
     }
     for (item, merged) in &outputs {
         let (file, role, version) = (merged.path.display(), &item.role, item.version);

@@ -582,7 +582,7 @@ impl Destination for DirDestination {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("{}: cannot create", parent.display()))?;
         }
-        write_atomically(&file, bytes).with_context(|| format!("{}: cannot write", file.display()))
+        write_atomically(&file, bytes).with_context(|| file.display().to_string())
     }
 
     fn finish(&mut self, _versions: &str) -> Result<()> {

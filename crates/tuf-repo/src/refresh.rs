@@ -127,7 +127,7 @@ fn published_root(repo: &Repo) -> Result<tuf_metadata::Root> {
 
 fn write(repo: &Repo, name: &str, bytes: &[u8]) -> Result<()> {
     let path = repo.published_file(name);
-    write_atomically(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
+    write_atomically(&path, bytes).with_context(|| path.display().to_string())?;
     say!("wrote {}", path.display());
     Ok(())
 }

@@ -403,12 +403,10 @@ fn write_ceremony(
 
     write_bundle(bundle, &copies, &manifest)?;
     if let Some((path, bytes)) = staged_root {
-        write_atomically(&path, &bytes)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        write_atomically(&path, &bytes).with_context(|| path.display().to_string())?;
     }
     let path = repo.staged_file(bundle_format::layout::MANIFEST_FILE);
-    write_atomically(&path, &manifest.to_bytes())
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+    write_atomically(&path, &manifest.to_bytes()).with_context(|| path.display().to_string())?;
 
     say!("bundle written to {}", bundle.display());
     if manifest.items.len() > 20 {
@@ -501,13 +499,11 @@ fn write_bundle(bundle: &Path, copies: &[(String, Vec<u8>)], manifest: &Manifest
     }
     for (name, bytes) in copies {
         let path = bundle.join(name);
-        write_atomically(&path, bytes)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        write_atomically(&path, bytes).with_context(|| path.display().to_string())?;
     }
     // The manifest last: a bundle without one is visibly unfinished.
     let path = bundle.join(bundle_format::layout::MANIFEST_FILE);
-    write_atomically(&path, &manifest.to_bytes())
-        .with_context(|| format!("{}: cannot write", path.display()))
+    write_atomically(&path, &manifest.to_bytes()).with_context(|| path.display().to_string())
 }
 
 fn dir_name(dir: &Path) -> String {

@@ -144,9 +144,8 @@ pub fn run_add(args: &AddArgs) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    write_atomically(&blob, &bytes).with_context(|| format!("{}: cannot write", blob.display()))?;
-    write_atomically(&path, &metadata)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+    write_atomically(&blob, &bytes).with_context(|| blob.display().to_string())?;
+    write_atomically(&path, &metadata).with_context(|| path.display().to_string())?;
     let verb = if replaced { "replaced" } else { "added" };
     say!(
         "{verb} target {name} ({} bytes, sha256 {sha256}) in {} ({role} v{version}, unsigned)",
@@ -330,7 +329,7 @@ fn reached(graph: &Graph, role: &str) -> Result<usize> {
 /// Writes targets-type metadata (unsigned) after checking it reads back strictly.
 pub fn write_targets(path: &Path, targets: Targets) -> Result<()> {
     let bytes = targets_bytes(targets).with_context(|| path.display().to_string())?;
-    write_atomically(path, &bytes).with_context(|| format!("{}: cannot write", path.display()))
+    write_atomically(path, &bytes).with_context(|| path.display().to_string())
 }
 
 /// The file bytes of unsigned targets-type metadata, refused unless they
