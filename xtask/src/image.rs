@@ -425,31 +425,24 @@ fn boot_uefi(disk: &Path, work: &Path) -> Result<Duration> {
     Ok(took)
 }
 
-/// Highlights the token labelled `who`, types the PIN.
+/// Highlights the token labelled `who`, types the PIN. The token list
+/// scrolls (entries below the fold show as "▼ N more below"), so the
+/// highlight is moved down until it is on `who`'s token.
 fn sign_as(ui: &Tmux, who: &str, pin: &str) -> Result<()> {
     let label = format!("token \"{who}\"");
-    let screen = ui.wait_for(&label, 120)?;
-    let tokens: Vec<&str> = screen
-        .lines()
-        .filter(|l| l.contains("token \"") && l.contains("slot"))
-        .collect();
-    let index = tokens
-        .iter()
-        .position(|l| l.contains(&label))
-        .context("token line not found")?;
-    let selected = tokens
-        .iter()
-        .position(|l| l.starts_with("> "))
-        .with_context(|| format!("no highlighted token:\n{screen}"))?;
-    for _ in selected..index {
+    let highlighted = |s: &str| s.lines().find(|l| l.starts_with("> ")).map(str::to_owned);
+    let on_target = |s: &str| highlighted(s).is_some_and(|l| l.contains(&label));
+    let mut screen = ui.wait_for("Next keyholder", 120)?;
+    for _ in 0..12 {
+        if on_target(&screen) {
+            break;
+        }
+        let before = highlighted(&screen);
         ui.keys(&["Down"])?;
-        std::thread::sleep(Duration::from_millis(300));
+        screen = ui.wait_until("the highlight to move", 30, |s| highlighted(s) != before)?;
     }
-    let screen = ui.screen()?;
     ensure!(
-        screen
-            .lines()
-            .any(|l| l.starts_with("> ") && l.contains(&label)),
+        on_target(&screen),
         "could not highlight {who}'s token:\n{screen}"
     );
     ui.keys(&["Enter"])?;
