@@ -4,51 +4,10 @@
 //! bundle or refuses (point 6). Root and targets keys live on a SoftHSM2
 //! token; the repository's first ceremony is the harness's.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tuf_ceremony_e2e::repo_setup::Releaser;
-use tuf_ceremony_e2e::{Run, assert_ok, path_str, read_json};
-
-fn refused(run: &Run, what: &str, needles: &[&str]) {
-    assert_eq!(run.code, Some(1), "{what}: {run:?}");
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{what}: one error line: {run:?}");
-    for needle in needles {
-        assert!(errors[0].contains(needle), "{what}: {needle:?} in {run:?}");
-    }
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(snapshot_of(&path));
-        } else {
-            files.insert(path.clone(), std::fs::read(&path).unwrap());
-        }
-    }
-    files
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
+use tuf_ceremony_e2e::{Run, assert_ok, copy_dir, path_str, read_json, refused, snapshot_of};
 
 fn inspect(releaser: &Releaser, stick: &Path) -> Run {
     releaser.ceremony(&["inspect", "--media", path_str(stick)])

@@ -7,20 +7,7 @@
 use std::path::Path;
 
 use tuf_ceremony_e2e::repo_setup::Releaser;
-use tuf_ceremony_e2e::{Run, assert_ok, path_str, tuf_repo};
-
-fn refused(run: &Run, what: &str, needles: &[&str]) {
-    assert_eq!(run.code, Some(1), "{what}: {run:?}");
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{what}: one error line: {run:?}");
-    for needle in needles {
-        assert!(errors[0].contains(needle), "{what}: {needle:?} in {run:?}");
-    }
-}
+use tuf_ceremony_e2e::{Run, assert_ok, path_str, refused, tuf_repo};
 
 fn usage(run: &Run, what: &str) {
     assert_eq!(run.code, Some(2), "{what}: {run:?}");

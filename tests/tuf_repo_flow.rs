@@ -5,14 +5,14 @@
 //! root v2 replacing one root key, which python-tuf accepts. Refusals (a
 //! stick whose copy differs, a commit below threshold) change nothing.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::{
-    Run, assert_ok, binary, copy_dir, path_str, python, python_downloads, workspace_root,
+    Run, assert_ok, binary, copy_dir, path_str, python, python_downloads, snapshot_of,
+    workspace_root,
 };
 
 fn refused(run: &Run, what: &str, needles: &[&str]) {
@@ -28,20 +28,6 @@ fn refused(run: &Run, what: &str, needles: &[&str]) {
     for needle in needles {
         assert!(run.stderr.contains(needle), "{what}: {needle:?} in {run:?}");
     }
-}
-
-/// Every file under `dir` with its bytes: what "unchanged" is compared on.
-fn snapshot_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(snapshot_of(&path));
-        } else {
-            files.insert(path.clone(), std::fs::read(&path).unwrap());
-        }
-    }
-    files
 }
 
 fn copy_stick(from: &Path, to: &Path) {

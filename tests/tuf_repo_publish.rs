@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use tuf_ceremony_e2e::js::tufjs_downloads;
 use tuf_ceremony_e2e::repo_setup::Releaser;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
-use tuf_ceremony_e2e::{Run, assert_ok, binary, copy_dir, path_str};
+use tuf_ceremony_e2e::{Run, assert_ok, binary, copy_dir, path_str, refused};
 
 /// One raw HTTP/1.1 request (raw, so `..` reaches the server unnormalised):
 /// status, headers (lower-case names) and body.
@@ -54,19 +54,6 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn refused(run: &Run, what: &str, needles: &[&str]) {
-    assert_eq!(run.code, Some(1), "{what}: {run:?}");
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{what}: one error line: {run:?}");
-    for needle in needles {
-        assert!(errors[0].contains(needle), "{what}: {needle:?} in {run:?}");
-    }
 }
 
 /// The count line `publish` prints for one kind.

@@ -16,6 +16,35 @@ pub mod s3;
 pub mod serve;
 pub mod terminal;
 
+/// Every file under `dir` with its bytes: what "unchanged" is compared on.
+pub fn snapshot_of(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot_of(&path));
+        } else {
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+/// Asserts `run` was refused: exit 1 and exactly one `error:` line, which
+/// holds every one of `needles`.
+pub fn refused(run: &Run, what: &str, needles: &[&str]) {
+    assert_eq!(run.code, Some(1), "{what}: {run:?}");
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{what}: one error line: {run:?}");
+    for needle in needles {
+        assert!(errors[0].contains(needle), "{what}: {needle:?} in {run:?}");
+    }
+}
+
 /// Copies the directory tree `from` to `to` (files and directories only).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
