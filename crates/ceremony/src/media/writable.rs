@@ -29,9 +29,30 @@ pub fn make_writable(dir: &Path) -> Result<Option<PathBuf>, MediaError> {
     Ok(Some(mount))
 }
 
-/// Puts a mount made writable by [`make_writable`] back to read-only.
+/// How often [`make_read_only`] tries, with a sync and a growing pause
+/// before each try: a remount to read-only fails (EBUSY) while the kernel
+/// still has writes to the stick in flight.
+pub const READ_ONLY_TRIES: u32 = 5;
+
+/// Puts a mount made writable by [`make_writable`] back to read-only,
+/// syncing first and trying [`READ_ONLY_TRIES`] times; the last error if
+/// it never succeeds.
 pub fn make_read_only(mount_point: &Path) -> Result<(), MediaError> {
-    remount(mount_point, "ro")
+    let mut last = None;
+    for attempt in 1..=READ_ONLY_TRIES {
+        rustix::fs::sync();
+        match remount(mount_point, "ro") {
+            Ok(()) => return Ok(()),
+            Err(error) => last = Some(error),
+        }
+        if attempt < READ_ONLY_TRIES {
+            std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
+        }
+    }
+    Err(last.unwrap_or_else(|| MediaError::Read {
+        file: mount_point.display().to_string(),
+        error: "could not be remounted read-only".into(),
+    }))
 }
 
 fn read_only_mount(dir: &Path) -> Option<PathBuf> {

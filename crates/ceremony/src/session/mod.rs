@@ -147,6 +147,8 @@ pub struct Session {
     turns: Vec<TurnReport>,
     /// The stick's mount point when the session remounted it read-write.
     remounted: Option<PathBuf>,
+    /// Why the stick could not be put back to read-only at the sign-off.
+    still_writable: Option<String>,
 }
 
 impl Session {
@@ -163,6 +165,7 @@ impl Session {
             pending: Vec::new(),
             turns: Vec::new(),
             remounted: None,
+            still_writable: None,
         };
         let event = Event::SessionStarted {
             tool: session.options.tool.clone(),
@@ -494,16 +497,30 @@ impl Session {
         let summary = self.summary();
         self.record(Event::SessionFinished { summary })?;
         self.flush(&media)?;
-        if let Some(mount) = self.remounted.take() {
-            // Everything is on the stick; a failure here leaves it writable,
-            // which the next boot undoes, and is not worth stopping for.
-            let _ = crate::media::writable::make_read_only(&mount);
+        if let Some(mount) = self.remounted.take()
+            && let Err(error) = crate::media::writable::make_read_only(&mount)
+        {
+            // Everything is on the stick, which is still writable: said on
+            // the screen and, while it can still take it, in the transcript.
+            let why = format!("still writable after the sign-off: {error}");
+            self.record_kept(Event::StickError {
+                file: mount.display().to_string(),
+                error: why.clone(),
+            });
+            let _ = self.flush(&media);
+            self.still_writable = Some(why);
         }
         self.state = match std::mem::replace(&mut self.state, State::Media) {
             State::Finished { stick } => State::Done { stick },
             other => other,
         };
         Ok(())
+    }
+
+    /// Why the stick is still writable after the sign-off (the remount to
+    /// read-only failed even after retries), for the last screen.
+    pub fn still_writable(&self) -> Option<&str> {
+        self.still_writable.as_deref()
     }
 
     /// The witness sheet: what was signed by whom, and each board.

@@ -224,3 +224,29 @@ fn a_stick_that_cannot_take_the_transcript_shows_why_on_screen() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn a_stick_that_stays_writable_after_the_sign_off_is_said_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = at_tokens(dir.path(), MemoryTokens::with(&[("alice", 1), ("bob", 2)]));
+    s.choose_token(0).unwrap();
+    s.sign_with_pin(pin("1234"), &mut |_| {}).unwrap();
+    s.finish().unwrap();
+    // As if the session had remounted the stick read-write: a folder that
+    // is no mount point cannot be remounted read-only, however often tried.
+    let not_a_mount = dir.path().join("stick");
+    s.remounted = Some(not_a_mount.clone());
+    s.sign_off("Wanda Witness").unwrap();
+    let why = s.still_writable().expect("said for the last screen");
+    assert!(
+        why.starts_with("still writable after the sign-off: "),
+        "{why}"
+    );
+    let entries = transcript_on_stick(dir.path());
+    let last = entries.last().unwrap();
+    let Event::StickError { file, error } = &last.event else {
+        panic!("{:?}", last.event)
+    };
+    assert_eq!(file, &not_a_mount.display().to_string());
+    assert_eq!(error, why);
+}

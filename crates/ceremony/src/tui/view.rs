@@ -510,7 +510,18 @@ fn draw_finished(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn draw_done(app: &App, frame: &mut Frame, area: Rect) {
-    let mut text: Vec<Line> = summary_lines(app);
+    let mut text: Vec<Line> = Vec::new();
+    if let Some(why) = app.session.still_writable() {
+        text.push(Line::styled(
+            escape(&format!(
+                "WARNING: the stick is {why}; unmount it (or shut down) before you pull it"
+            ))
+            .into_owned(),
+            style(Tone::Warning),
+        ));
+        text.push(Line::raw(""));
+    }
+    text.extend(summary_lines(app));
     if let Some(transcript) = app.session.transcript() {
         text.push(Line::raw(""));
         text.push(Line::raw(format!(
