@@ -46,29 +46,8 @@ fn staged_root_signers(repo: &Path) -> Vec<String> {
 /// A new repository with root and targets v1 staged, threshold 2, and
 /// one stick signed by alice, one by bob.
 fn two_signed_sticks(r: &Releaser) -> (std::path::PathBuf, std::path::PathBuf) {
-    let repo = r.path("repo");
+    let repo = r.init_repo("repo", &["alice", "bob"], 2);
     let repo_s = path_str(&repo);
-    assert_ok(
-        &r.tuf_repo(&[
-            "init",
-            repo_s,
-            "--root-key",
-            path_str(&r.pub_key("alice")),
-            "--root-key",
-            path_str(&r.pub_key("bob")),
-            "--root-threshold",
-            "2",
-            "--snapshot-key",
-            path_str(&r.path("snapshot.pub.json")),
-            "--timestamp-key",
-            path_str(&r.path("timestamp.pub.json")),
-            "--online-snapshot-age",
-            path_str(&r.path("snapshot.age")),
-            "--online-timestamp-age",
-            path_str(&r.path("timestamp.age")),
-        ]),
-        "init",
-    );
     let (stick_a, stick_b) = (r.path("stick-a"), r.path("stick-b"));
     assert_ok(
         &r.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick_a)]),

@@ -129,27 +129,8 @@ fn transcript_verify_rejects_a_hostile_event_name_without_echoing_it_raw() {
 #[test]
 fn merge_prints_a_sticks_hostile_key_id_escaped() {
     let r = Releaser::new(&[("alice", "ed25519")], true);
-    let repo = r.path("repo");
+    let repo = r.init_repo("repo", &["alice"], 1);
     let repo_s = path_str(&repo);
-    assert_ok(
-        &r.tuf_repo(&[
-            "init",
-            repo_s,
-            "--root-key",
-            path_str(&r.pub_key("alice")),
-            "--root-threshold",
-            "1",
-            "--snapshot-key",
-            path_str(&r.path("snapshot.pub.json")),
-            "--timestamp-key",
-            path_str(&r.path("timestamp.pub.json")),
-            "--online-snapshot-age",
-            path_str(&r.path("snapshot.age")),
-            "--online-timestamp-age",
-            path_str(&r.path("timestamp.age")),
-        ]),
-        "init",
-    );
     let stick = r.path("stick");
     assert_ok(
         &r.tuf_repo(&["stage-rotation", repo_s, "--out", path_str(&stick)]),

@@ -801,27 +801,8 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
 /// A repository whose first ceremony (root and targets v1) is signed and
 /// merged: the next `commit` publishes it.
 fn ready_to_commit(r: &Releaser) -> std::path::PathBuf {
-    let repo = r.path("repo");
+    let repo = r.init_repo("repo", &["alice"], 1);
     let repo_s = path_str(&repo);
-    assert_ok(
-        &r.tuf_repo(&[
-            "init",
-            repo_s,
-            "--root-key",
-            path_str(&r.pub_key("alice")),
-            "--root-threshold",
-            "1",
-            "--snapshot-key",
-            path_str(&r.path("snapshot.pub.json")),
-            "--timestamp-key",
-            path_str(&r.path("timestamp.pub.json")),
-            "--online-snapshot-age",
-            path_str(&r.path("snapshot.age")),
-            "--online-timestamp-age",
-            path_str(&r.path("timestamp.age")),
-        ]),
-        "init",
-    );
     let stick = r.path("stick");
     assert_ok(
         &r.tuf_repo(&["stage-rotation", repo_s, "--stick", path_str(&stick)]),

@@ -122,6 +122,31 @@ impl Releaser {
     }
 
     /// `ceremony sign` of one bundle file on a stick with one token.
+    /// `tuf-repo init <dir>/<name>` with `keyholders`' keys as root keys
+    /// (threshold `threshold`) and the online keys `new` made; asserts it
+    /// succeeded and returns the repository.
+    pub fn init_repo(&self, name: &str, keyholders: &[&str], threshold: usize) -> PathBuf {
+        let repo = self.path(name);
+        let keys: Vec<PathBuf> = keyholders.iter().map(|k| self.pub_key(k)).collect();
+        let mut argv: Vec<&str> = vec!["init", path_str(&repo)];
+        for key in &keys {
+            argv.extend(["--root-key", path_str(key)]);
+        }
+        let threshold = threshold.to_string();
+        let online = [
+            ("--snapshot-key", self.path("snapshot.pub.json")),
+            ("--timestamp-key", self.path("timestamp.pub.json")),
+            ("--online-snapshot-age", self.path("snapshot.age")),
+            ("--online-timestamp-age", self.path("timestamp.age")),
+        ];
+        argv.extend(["--root-threshold", &threshold]);
+        for (flag, path) in &online {
+            argv.extend([*flag, path_str(path)]);
+        }
+        assert_ok(&self.tuf_repo(&argv), "init");
+        repo
+    }
+
     pub fn sign(&self, stick: &Path, file: &str, anchor: &[&str], token: &str) -> Run {
         let bundle = stick.join("tuf-ceremony");
         let mut argv = vec![

@@ -126,7 +126,7 @@ pub fn sign_plan(
             board,
             digest: plan.metadata().signed_digest(),
             signatures,
-            file_sha256: hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes)),
+            file_sha256: tuf_metadata::sha256_hex(&bytes),
         }),
         Err(why) => {
             let restored = write_atomically(path, original);

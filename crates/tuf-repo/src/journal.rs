@@ -19,6 +19,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
+use tuf_metadata::sha256_hex;
 
 /// The journal directory, in the repository directory.
 pub const JOURNAL_DIR: &str = ".tuf-repo-journal";
@@ -41,10 +42,6 @@ struct Plan {
     command: String,
     /// The files, in the order they are put in place.
     entries: Vec<Entry>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    tuf_metadata::sha256_hex(bytes)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

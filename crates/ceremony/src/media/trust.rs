@@ -113,10 +113,6 @@ pub struct Loaded {
     delegators: Vec<Delegator>,
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
-}
-
 /// Reads a file on the stick: never through a link, never a FIFO, device
 /// or socket (refused without blocking), at most `limit` bytes.
 fn read(path: &Path, file: &str, limit: usize) -> Result<Vec<u8>, MediaError> {
@@ -205,8 +201,11 @@ impl History {
                 found,
             });
         }
-        self.digests
-            .push((h.display.clone(), sha256(&bytes), bytes.len() as u64));
+        self.digests.push((
+            h.display.clone(),
+            tuf_metadata::sha256_hex(&bytes),
+            bytes.len() as u64,
+        ));
         Ok((signed, root))
     }
 }
@@ -402,7 +401,7 @@ fn load_staged(media: &Media, trusted: Option<&TrustedRoot>) -> Result<StagedLoa
         let before = published_version(&p.staged, common.version, &mut published)?;
         files.push(LoadedFile {
             staged: p.staged.clone(),
-            bytes_sha256: sha256(&p.bytes),
+            bytes_sha256: tuf_metadata::sha256_hex(&p.bytes),
             size: p.bytes.len() as u64,
             canonical_sha256: p.metadata.signed_digest(),
             version: common.version,
