@@ -30,6 +30,8 @@ pub mod testing;
 pub mod threshold;
 
 #[cfg(test)]
+mod mode_tests;
+#[cfg(test)]
 mod tests;
 
 pub use chain::{ChainError, ChainLimits, RootChain, RootStep, Walk, WalkError, walk};
