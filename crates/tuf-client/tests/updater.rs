@@ -863,9 +863,9 @@ fn unusual_role_names_are_fetched_percent_encoded_and_cached_inside_the_metadata
     let meta = base.path().join("meta");
     Updater::init(&meta, &sim.root_bytes(1)).unwrap();
     let mut updater = Updater::open(&meta).unwrap();
-    for i in 0..names.len() {
+    for (i, name) in names.iter().enumerate() {
         let info = updater.find_target(&sim, &format!("t{i}"), NOW).unwrap();
-        assert_eq!(info.length, names[i].len() as u64);
+        assert_eq!(info.length, name.len() as u64);
     }
     let encoded = [
         "..%2Fevil",
