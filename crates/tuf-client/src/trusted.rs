@@ -106,8 +106,9 @@ impl TrustedSet {
     /// to a current one (spec 5.3.10 checks only the final root).
     ///
     /// `limits` caps the root chain walked from it: [`ChainLimits::CLIENT`]
-    /// for roots fetched from a remote, [`ChainLimits::LOCAL`] for a
-    /// repository directory read in full.
+    /// for roots fetched from a remote, [`ChainLimits::EXISTING`] for a
+    /// repository directory read in full. Every other file is read as
+    /// existing metadata ([`tuf_metadata::ReadMode::Existing`]).
     pub fn new(
         path: &Path,
         root: Metadata<Root>,
@@ -393,7 +394,7 @@ impl TrustedSet {
         let (meta, listed_by) = self.listed(role)?;
         meta.check(bytes)
             .map_err(|e| ClientError::from_file(file, &listed_by, e))?;
-        let metadata = parse(file, bytes, &Limits::ANY)?;
+        let metadata = parse(file, bytes, &Limits::EXISTING_ANY)?;
         let found = metadata.signed().type_name();
         let metadata = metadata
             .into_targets()
@@ -417,7 +418,7 @@ impl TrustedSet {
         bytes: &[u8],
     ) -> Result<(Timestamp, ThresholdReport), ClientError> {
         let authority = self.top_level_authority("timestamp")?;
-        let metadata = parse(file, bytes, &Limits::ANY)?;
+        let metadata = parse(file, bytes, &Limits::EXISTING_ANY)?;
         let report = authority.require(file, &metadata)?;
         match metadata.signed() {
             Signed::Timestamp(t) => Ok((t.clone(), report)),
@@ -431,7 +432,7 @@ impl TrustedSet {
         bytes: &[u8],
     ) -> Result<(Snapshot, ThresholdReport), ClientError> {
         let authority = self.top_level_authority("snapshot")?;
-        let metadata = parse(file, bytes, &Limits::ANY)?;
+        let metadata = parse(file, bytes, &Limits::EXISTING_ANY)?;
         let report = authority.require(file, &metadata)?;
         match metadata.signed() {
             Signed::Snapshot(s) => Ok((s.clone(), report)),

@@ -388,7 +388,7 @@ impl Updater {
 
 /// The trusted set starting from the root file `path` holds (`bytes`).
 fn trusted_set(path: &Path, bytes: &[u8]) -> Result<TrustedSet, ClientError> {
-    let root = Metadata::parse_root(bytes).map_err(|e| ClientError::UntrustedRoot {
+    let root = Metadata::parse_root_existing(bytes).map_err(|e| ClientError::UntrustedRoot {
         path: path.to_path_buf(),
         why: e.to_string(),
     })?;

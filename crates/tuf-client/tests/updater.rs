@@ -840,16 +840,58 @@ fn hostile_role_and_target_names_stay_inside_their_directories() {
 }
 
 #[test]
-fn a_delegation_to_a_dot_dot_role_is_refused_by_the_parser() {
+fn unusual_role_names_are_fetched_percent_encoded_and_cached_inside_the_metadata_dir() {
+    // The spec allows any string as a delegated role name (python-tuf's
+    // client tests serve these): the client requests and caches
+    // `urllib.parse.quote(name, "")`, so no name is ever a path.
+    let names = ["../evil", "/delegatedrole", "%", "a b", "ünï"];
     let mut sim = Sim::new();
-    sim.delegate("targets", "../evil", &[50], 1, paths(&["*"]), false);
+    for (i, name) in names.iter().enumerate() {
+        let seed = 50 + i as u8;
+        sim.delegate(
+            "targets",
+            name,
+            &[seed],
+            1,
+            paths(&[&format!("t{i}")]),
+            false,
+        );
+        sim.add_target(name, &format!("t{i}"), name.as_bytes());
+    }
     sim.publish();
-    let (dir, mut updater) = client(&sim);
-    let err = updater.refresh(&sim, NOW).unwrap_err();
-    assert!(matches!(err, ClientError::Invalid { .. }), "{err}");
-    // The snapshot lists `../evil.json`, so already it is refused.
-    assert!(err.to_string().contains("1.snapshot.json"), "{err}");
-    assert_eq!(files_in(dir.path()), ["root.json", "timestamp.json"]);
+    let base = tempfile::tempdir().unwrap();
+    let meta = base.path().join("meta");
+    Updater::init(&meta, &sim.root_bytes(1)).unwrap();
+    let mut updater = Updater::open(&meta).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let info = updater.find_target(&sim, &format!("t{i}"), NOW).unwrap();
+        assert_eq!(info.length, name.len() as u64);
+    }
+    let encoded = [
+        "..%2Fevil",
+        "%2Fdelegatedrole",
+        "%25",
+        "a%20b",
+        "%C3%BCn%C3%AF",
+    ];
+    let requests = sim.requests();
+    for name in encoded {
+        let request = format!("1.{name}.json");
+        assert!(requests.contains(&request), "{request}: {requests:?}");
+    }
+    assert_eq!(files_in(base.path()), ["meta"]);
+    let mut expected: Vec<String> = encoded.iter().map(|n| format!("{n}.json")).collect();
+    expected.extend(
+        [
+            "root.json",
+            "snapshot.json",
+            "targets.json",
+            "timestamp.json",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(files_in(&meta), expected);
 }
 
 #[test]

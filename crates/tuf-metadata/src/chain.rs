@@ -6,8 +6,8 @@
 //!
 //! Every tool that walks roots (`verify-root`, `verify`, `import`, the
 //! client, the trusted history on a stick) uses [`RootChain`], so the rule
-//! lives here once. How roots are read (size caps today, the lenient mode
-//! for metadata that already exists later) is [`ChainLimits`], in one place.
+//! lives here once. How roots are read (size caps, and the strict or the
+//! existing-metadata [`crate::ReadMode`]) is [`ChainLimits`], in one place.
 
 use time::OffsetDateTime;
 
@@ -34,10 +34,18 @@ impl ChainLimits {
         max_rotations: u64::MAX,
     };
     /// Roots fetched from a remote: at most 256 rotations per update, as
-    /// python-tuf, so a hostile mirror cannot keep a client walking.
+    /// python-tuf, so a hostile mirror cannot keep a client walking; read
+    /// in [`crate::ReadMode::Existing`], as every client reads.
     pub const CLIENT: ChainLimits = ChainLimits {
-        parse: Limits::ROOT,
+        parse: Limits::EXISTING_ROOT,
         max_rotations: 256,
+    };
+    /// Roots that already exist on this machine (`verify`, `verify-root`,
+    /// `import`, the appliance's trusted history): [`ChainLimits::LOCAL`]
+    /// read in [`crate::ReadMode::Existing`].
+    pub const EXISTING: ChainLimits = ChainLimits {
+        parse: Limits::EXISTING_ROOT,
+        max_rotations: u64::MAX,
     };
 }
 

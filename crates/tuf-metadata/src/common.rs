@@ -33,6 +33,26 @@ impl Expires {
         })
     }
 
+    /// Reads any RFC 3339 date-time (`Z` or a numeric offset, fractional
+    /// seconds), as existing metadata may carry ([`crate::ReadMode::Existing`]).
+    /// The instant is compared; the text is kept as found.
+    pub fn parse_rfc3339(text: &str) -> Result<Self, FormatError> {
+        let bad = || err("", Problem::BadExpires(text.to_owned()));
+        if !text.is_ascii()
+            || text
+                .as_bytes()
+                .get(10)
+                .is_none_or(|b| !b.eq_ignore_ascii_case(&b'T'))
+        {
+            return Err(bad());
+        }
+        let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| bad())?;
+        Ok(Expires {
+            text: text.to_owned(),
+            at,
+        })
+    }
+
     /// An expiry at `at`, written in the canonical second-precision form.
     pub fn from_time(at: OffsetDateTime) -> Self {
         let at = at

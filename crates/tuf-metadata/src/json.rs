@@ -11,6 +11,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
+use crate::mode::ReadMode;
+
 /// Largest integer magnitude every JSON peer reads exactly (2^53 - 1):
 /// JavaScript clients (tuf-js) would round anything above it.
 pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
@@ -133,12 +135,84 @@ enum Problem {
 
 /// Parses `bytes` as one strict JSON value, refusing anything over `max_bytes`.
 pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Value, JsonError> {
+    parse_in(bytes, max_bytes, ReadMode::Strict)
+}
+
+/// [`parse`] in `mode`. [`ReadMode::Existing`] also reads what every JSON
+/// peer reads as one value: `-0` as the integer 0 (python's `json` does; a
+/// float such as `-0.0` is still refused), and a lone UTF-16 surrogate
+/// escape (`\ud800`) as U+FFFD, as tuf-js and go-tuf decode it (python-tuf
+/// reads it but cannot encode it to verify a signature). Both rewrites keep
+/// the text's length, so error positions stay true.
+pub fn parse_in(bytes: &[u8], max_bytes: usize, mode: ReadMode) -> Result<Value, JsonError> {
     if bytes.len() > max_bytes {
         return Err(JsonError::TooLarge {
             size: bytes.len(),
             limit: max_bytes,
         });
     }
+    match mode {
+        ReadMode::Strict => parse_text(bytes),
+        ReadMode::Existing => match as_peers_read(bytes) {
+            Some(rewritten) => parse_text(&rewritten),
+            None => parse_text(bytes),
+        },
+    }
+}
+
+/// The text with `-0` written ` 0` and each lone surrogate escape written
+/// `\ufffd`, or `None` when it has neither (the common case: no copy).
+fn as_peers_read(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut edit = |at: usize, with: &[u8]| {
+        out.get_or_insert_with(|| bytes.to_vec())[at..at + with.len()].copy_from_slice(with);
+    };
+    let hex4 = |at: usize| -> Option<u16> {
+        let text = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
+        u16::from_str_radix(text, 16).ok()
+    };
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match (in_string, bytes[i]) {
+            (false, b'"') | (true, b'"') => in_string = !in_string,
+            (false, b'-') => {
+                let zero = bytes.get(i + 1) == Some(&b'0');
+                let ends = !matches!(bytes.get(i + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+                if zero && ends {
+                    edit(i, b" ");
+                }
+            }
+            (true, b'\\') => {
+                if bytes.get(i + 1) == Some(&b'u')
+                    && let Some(unit) = hex4(i + 2)
+                {
+                    let high = (0xD800..0xDC00).contains(&unit);
+                    let low = (0xDC00..0xE000).contains(&unit);
+                    let paired = high
+                        && bytes.get(i + 6..i + 8) == Some(b"\\u")
+                        && hex4(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+                    if paired {
+                        i += 12;
+                        continue;
+                    }
+                    if high || low {
+                        edit(i + 2, b"fffd");
+                    }
+                    i += 6;
+                    continue;
+                }
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn parse_text(bytes: &[u8]) -> Result<Value, JsonError> {
     let problem = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result = StrictSeed { problem: &problem }
@@ -370,6 +444,34 @@ mod tests {
             std::str::from_utf8(&pretty)
                 .unwrap()
                 .starts_with("{\n \"a\": {},")
+        );
+    }
+
+    #[test]
+    fn minus_zero_and_lone_surrogates_are_a_mode_decision() {
+        let existing = |text: &str| parse_in(text.as_bytes(), 1 << 10, ReadMode::Existing);
+        assert_eq!(code("[-0]"), "not-an-integer");
+        assert_eq!(
+            existing("[-0, -0 ,{\"a\":-0}]").unwrap(),
+            parse(b"[0,0,{\"a\":0}]", 100).unwrap()
+        );
+        for still_bad in ["[-0.0]", "[-0e1]", "[-01]", "[-0E1]"] {
+            assert!(existing(still_bad).is_err(), "{still_bad}");
+        }
+        // Inside strings nothing changes but lone surrogates.
+        assert_eq!(
+            existing(r#"["-0", "\ud800 \udc00x", "\ud83d\ude00", "\\ud800"]"#).unwrap(),
+            Value::Array(vec![
+                Value::from("-0"),
+                Value::from("\u{fffd} \u{fffd}x"),
+                Value::from("\u{1f600}"),
+                Value::from("\\ud800"),
+            ])
+        );
+        assert_eq!(code(r#"["\ud800"]"#), "invalid-json");
+        assert_eq!(
+            existing(r#"["\ud800\ud800"]"#).unwrap(),
+            Value::Array(vec![Value::from("\u{fffd}\u{fffd}")])
         );
     }
 

@@ -18,6 +18,7 @@ pub mod json;
 pub mod key_audit;
 pub mod keys;
 pub mod metadata;
+pub mod mode;
 pub mod root;
 pub mod rotation;
 pub mod signing;
@@ -28,6 +29,8 @@ pub mod targets_diff;
 pub mod testing;
 pub mod threshold;
 
+#[cfg(test)]
+mod mode_tests;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +47,7 @@ pub use key_audit::{
 };
 pub use keys::{Key, KeyError, KeyId, PublicKey, SignatureError};
 pub use metadata::{Limits, Metadata, ParseError, Signature, Signed};
+pub use mode::ReadMode;
 pub use root::{Common, RoleKeys, Root};
 pub use rotation::{RootUpdate, VerifyError, verify_root_update, verify_trusted_root};
 pub use snapshot::{MetaFile, Snapshot, Timestamp};

@@ -5,6 +5,7 @@ use crate::canonical;
 use crate::fields::{Fields, FormatError, Problem, Within, as_string, err, object_with};
 use crate::json::{self, JsonError, Object, Value};
 use crate::keys::KeyId;
+use crate::mode::ReadMode;
 use crate::root::{Common, Root};
 use crate::signing::{CheckedSignature, RecordError};
 use crate::snapshot::{Snapshot, Timestamp};
@@ -19,6 +20,9 @@ pub struct Limits {
     pub max_signatures: usize,
     /// Most keys one `keys` object may hold.
     pub max_keys: usize,
+    /// Strict for what we write, Existing for what we read as found
+    /// ([`ReadMode`], docs/metadata-modes.md).
+    pub mode: ReadMode,
 }
 
 impl Limits {
@@ -27,13 +31,28 @@ impl Limits {
         max_bytes: 1024 * 1024,
         max_signatures: 256,
         max_keys: 1024,
+        mode: ReadMode::Strict,
     };
     /// For any metadata, including large targets files.
     pub const ANY: Limits = Limits {
         max_bytes: json::DEFAULT_MAX_BYTES,
         max_signatures: 256,
         max_keys: 1024,
+        mode: ReadMode::Strict,
     };
+    /// [`Limits::ROOT`] for a root that already exists (a client, `verify`,
+    /// `verify-root`, `import`, the appliance's trusted history).
+    pub const EXISTING_ROOT: Limits = Limits::ROOT.existing();
+    /// [`Limits::ANY`] for metadata that already exists.
+    pub const EXISTING_ANY: Limits = Limits::ANY.existing();
+
+    /// The same caps, reading in [`ReadMode::Existing`].
+    pub const fn existing(self) -> Limits {
+        Limits {
+            mode: ReadMode::Existing,
+            ..self
+        }
+    }
 }
 
 /// Why bytes are not acceptable metadata.
@@ -129,10 +148,10 @@ impl Signed {
         let mut fields = Fields::new(value)?;
         let type_name = as_string(fields.take("_type")?).within("_type")?;
         Ok(match type_name.as_str() {
-            Root::TYPE => Signed::Root(Root::from_fields(fields, limits.max_keys)?),
-            Targets::TYPE => Signed::Targets(Targets::from_fields(fields, limits.max_keys)?),
-            Snapshot::TYPE => Signed::Snapshot(Snapshot::from_fields(fields)?),
-            Timestamp::TYPE => Signed::Timestamp(Timestamp::from_fields(fields)?),
+            Root::TYPE => Signed::Root(Root::from_fields(fields, limits)?),
+            Targets::TYPE => Signed::Targets(Targets::from_fields(fields, limits)?),
+            Snapshot::TYPE => Signed::Snapshot(Snapshot::from_fields(fields, limits.mode)?),
+            Timestamp::TYPE => Signed::Timestamp(Timestamp::from_fields(fields, limits.mode)?),
             _ => return Err(err("_type", Problem::UnknownType(type_name))),
         })
     }
@@ -149,9 +168,10 @@ pub struct Metadata<T = Signed> {
 }
 
 impl Metadata<Signed> {
-    /// Strictly parses a metadata file of any type.
+    /// Parses a metadata file of any type, in `limits.mode` (strictly with
+    /// [`Limits::ROOT`] and [`Limits::ANY`]).
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, ParseError> {
-        let value = json::parse(bytes, limits.max_bytes)?;
+        let value = json::parse_in(bytes, limits.max_bytes, limits.mode)?;
         let mut envelope = Fields::new(value)?;
         let signatures =
             read_signatures(envelope.take("signatures")?, limits).within("signatures")?;
@@ -212,6 +232,12 @@ impl Metadata<Root> {
     /// Strictly parses a root metadata file (with root's size limits).
     pub fn parse_root(bytes: &[u8]) -> Result<Self, ParseError> {
         Ok(Metadata::parse(bytes, &Limits::ROOT)?.into_root()?)
+    }
+
+    /// Parses a root metadata file that already exists (a history, a
+    /// client's trusted root) in [`ReadMode::Existing`].
+    pub fn parse_root_existing(bytes: &[u8]) -> Result<Self, ParseError> {
+        Ok(Metadata::parse(bytes, &Limits::EXISTING_ROOT)?.into_root()?)
     }
 }
 

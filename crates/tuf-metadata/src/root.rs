@@ -8,6 +8,8 @@ use crate::fields::{
 };
 use crate::json::{Object, Value};
 use crate::keys::{Key, KeyId, keys_from_value, keys_to_value};
+use crate::metadata::Limits;
+use crate::mode::ReadMode;
 
 /// Fields every signed role carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub struct Common {
 
 impl Common {
     /// Reads the shared fields out of `fields` (the `signed` object).
-    pub(crate) fn read(fields: &mut Fields) -> Result<Self, FormatError> {
+    pub(crate) fn read(fields: &mut Fields, mode: ReadMode) -> Result<Self, FormatError> {
         let spec_version = fields.string("spec_version")?;
         check_spec_version(&spec_version).within("spec_version")?;
         let version = fields.count("version")?;
@@ -32,7 +34,9 @@ impl Common {
                 Problem::OutOfRange("version must be at least 1".into()),
             ));
         }
-        let expires = Expires::parse(&fields.string("expires")?).within("expires")?;
+        let expires = mode
+            .parse_expires(&fields.string("expires")?)
+            .within("expires")?;
         Ok(Common {
             spec_version,
             version,
@@ -118,10 +122,10 @@ impl Root {
     /// The `_type` value.
     pub const TYPE: &'static str = "root";
 
-    pub(crate) fn from_fields(mut fields: Fields, max_keys: usize) -> Result<Self, FormatError> {
-        let common = Common::read(&mut fields)?;
+    pub(crate) fn from_fields(mut fields: Fields, limits: &Limits) -> Result<Self, FormatError> {
+        let common = Common::read(&mut fields, limits.mode)?;
         let consistent_snapshot = fields.opt_bool("consistent_snapshot")?;
-        let keys = keys_from_value(fields.take("keys")?, max_keys).within("keys")?;
+        let keys = keys_from_value(fields.take("keys")?, limits.max_keys).within("keys")?;
         let roles = read_roles(fields.take("roles")?, &keys).within("roles")?;
         Ok(Root {
             common,

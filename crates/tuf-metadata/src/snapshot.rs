@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::role_name_problem;
 use crate::fields::{Fields, FormatError, Problem, Within, err, int, object_with};
 use crate::json::{Object, Value};
+use crate::mode::ReadMode;
 use crate::root::Common;
 use crate::targets::{hashes_from, opt_count};
 
@@ -57,16 +57,10 @@ impl MetaFile {
     }
 }
 
-fn read_meta(value: Value) -> Result<BTreeMap<String, MetaFile>, FormatError> {
+fn read_meta(value: Value, mode: ReadMode) -> Result<BTreeMap<String, MetaFile>, FormatError> {
     let mut meta = BTreeMap::new();
     for (name, entry) in crate::fields::as_object(value)? {
-        let role = name.strip_suffix(".json").unwrap_or(&name);
-        if role != "targets"
-            && role != "snapshot"
-            && let Some(why) = role_name_problem(role)
-        {
-            return Err(err(name.clone(), Problem::BadRoleName(name, why)));
-        }
+        mode.check_meta_name(&name)?;
         let file = MetaFile::from_value(entry).within(&name)?;
         meta.insert(name, file);
     }
@@ -96,9 +90,9 @@ impl Snapshot {
     /// The `_type` value.
     pub const TYPE: &'static str = "snapshot";
 
-    pub(crate) fn from_fields(mut fields: Fields) -> Result<Self, FormatError> {
-        let common = Common::read(&mut fields)?;
-        let meta = read_meta(fields.take("meta")?).within("meta")?;
+    pub(crate) fn from_fields(mut fields: Fields, mode: ReadMode) -> Result<Self, FormatError> {
+        let common = Common::read(&mut fields, mode)?;
+        let meta = read_meta(fields.take("meta")?, mode).within("meta")?;
         Ok(Snapshot {
             common,
             meta,
@@ -129,9 +123,9 @@ impl Timestamp {
     /// The `_type` value.
     pub const TYPE: &'static str = "timestamp";
 
-    pub(crate) fn from_fields(mut fields: Fields) -> Result<Self, FormatError> {
-        let common = Common::read(&mut fields)?;
-        let mut meta = read_meta(fields.take("meta")?).within("meta")?;
+    pub(crate) fn from_fields(mut fields: Fields, mode: ReadMode) -> Result<Self, FormatError> {
+        let common = Common::read(&mut fields, mode)?;
+        let mut meta = read_meta(fields.take("meta")?, mode).within("meta")?;
         let snapshot = meta
             .remove("snapshot.json")
             .ok_or_else(|| err("meta.snapshot.json", Problem::Missing))?;

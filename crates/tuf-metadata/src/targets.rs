@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::common::{role_name_problem, target_path_problem};
+use crate::common::target_path_problem;
 use crate::fields::{
     Fields, FormatError, Problem, Within, as_count, as_object, as_string, as_string_list, err, int,
     object_with, string_array,
 };
 use crate::json::{Object, Value};
 use crate::keys::{Key, KeyId, keys_from_value, keys_to_value};
+use crate::metadata::Limits;
+use crate::mode::ReadMode;
 use crate::root::{Common, RoleKeys};
 
 /// Targets metadata (`_type` `targets`), top-level or delegated.
@@ -129,12 +131,12 @@ impl Targets {
     /// The `_type` value.
     pub const TYPE: &'static str = "targets";
 
-    pub(crate) fn from_fields(mut fields: Fields, max_keys: usize) -> Result<Self, FormatError> {
-        let common = Common::read(&mut fields)?;
+    pub(crate) fn from_fields(mut fields: Fields, limits: &Limits) -> Result<Self, FormatError> {
+        let common = Common::read(&mut fields, limits.mode)?;
         let targets = read_target_files(fields.take("targets")?).within("targets")?;
         let delegations = match fields.take_opt("delegations") {
             None => None,
-            Some(value) => Some(Delegations::from_value(value, max_keys).within("delegations")?),
+            Some(value) => Some(Delegations::from_value(value, limits).within("delegations")?),
         };
         Ok(Targets {
             common,
@@ -192,16 +194,17 @@ impl TargetFile {
 }
 
 impl Delegations {
-    fn from_value(value: Value, max_keys: usize) -> Result<Self, FormatError> {
+    fn from_value(value: Value, limits: &Limits) -> Result<Self, FormatError> {
         let mut fields = Fields::new(value)?;
-        let keys = keys_from_value(fields.take("keys")?, max_keys).within("keys")?;
+        let keys = keys_from_value(fields.take("keys")?, limits.max_keys).within("keys")?;
+        let mode = limits.mode;
         let roles = match (fields.take_opt("roles"), fields.take_opt("succinct_roles")) {
             (Some(list), None) => {
-                DelegatedRoles::Listed(read_listed_roles(list, &keys).within("roles")?)
+                DelegatedRoles::Listed(read_listed_roles(list, &keys, mode).within("roles")?)
             }
-            (None, Some(succinct)) => {
-                DelegatedRoles::Succinct(read_succinct(succinct, &keys).within("succinct_roles")?)
-            }
+            (None, Some(succinct)) => DelegatedRoles::Succinct(
+                read_succinct(succinct, &keys, mode).within("succinct_roles")?,
+            ),
             _ => {
                 return Err(err(
                     "",
@@ -263,6 +266,7 @@ fn read_target_files(value: Value) -> Result<BTreeMap<String, TargetFile>, Forma
 fn read_listed_roles(
     value: Value,
     keys: &BTreeMap<KeyId, Key>,
+    mode: ReadMode,
 ) -> Result<Vec<DelegatedRole>, FormatError> {
     let Value::Array(items) = value else {
         return Err(crate::fields::wrong_type("array", &value));
@@ -270,7 +274,8 @@ fn read_listed_roles(
     let mut names = BTreeSet::new();
     let mut roles = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let role = read_delegated_role(item, keys).map_err(|e| e.within(&format!("[{i}]")))?;
+        let role =
+            read_delegated_role(item, keys, mode).map_err(|e| e.within(&format!("[{i}]")))?;
         if !names.insert(role.name.clone()) {
             return Err(err(
                 format!("[{i}].name"),
@@ -285,10 +290,11 @@ fn read_listed_roles(
 fn read_delegated_role(
     item: Value,
     keys: &BTreeMap<KeyId, Key>,
+    mode: ReadMode,
 ) -> Result<DelegatedRole, FormatError> {
     let mut fields = Fields::new(item)?;
     let name = fields.string("name")?;
-    if let Some(why) = role_name_problem(&name) {
+    if let Some(why) = mode.delegated_role_name_problem(&name) {
         return Err(err("name", Problem::BadRoleName(name, why)));
     }
     let mut role_keys = RoleKeys::from_fields(&mut fields)?;
@@ -321,7 +327,11 @@ fn read_delegated_role(
     })
 }
 
-fn read_succinct(value: Value, keys: &BTreeMap<KeyId, Key>) -> Result<SuccinctRoles, FormatError> {
+fn read_succinct(
+    value: Value,
+    keys: &BTreeMap<KeyId, Key>,
+    mode: ReadMode,
+) -> Result<SuccinctRoles, FormatError> {
     let mut fields = Fields::new(value)?;
     let mut role_keys = RoleKeys::from_fields(&mut fields)?;
     role_keys.check_keys_present(keys)?;
@@ -333,7 +343,7 @@ fn read_succinct(value: Value, keys: &BTreeMap<KeyId, Key>) -> Result<SuccinctRo
         ));
     }
     let name_prefix = fields.string("name_prefix")?;
-    if let Some(why) = role_name_problem(&format!("{name_prefix}-0")) {
+    if let Some(why) = mode.bin_prefix_problem(&name_prefix) {
         return Err(err("name_prefix", Problem::BadRoleName(name_prefix, why)));
     }
     role_keys.unrecognized = fields.rest();

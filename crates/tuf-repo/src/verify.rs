@@ -26,7 +26,7 @@ use tuf_client::{Freshness, TrustedSet};
 use tuf_metadata::{ChainLimits, Expires, Limits, Metadata, Targets};
 
 use crate::clock::{AtArgs, now_or, rfc3339};
-use crate::layout::{Repo, load_root};
+use crate::layout::Repo;
 use crate::target_files::published_blob_name;
 
 /// Arguments of `verify`.
@@ -212,10 +212,19 @@ fn allowed(file: &str, role: &str, version: u64, expires: &Expires, now: OffsetD
 
 /// The root chain from 1 (or the pinned root) through the latest N, each
 /// step the client's ([`TrustedSet::update_root`], one
-/// [`tuf_metadata::RootChain`] step, every local root walked:
-/// [`ChainLimits::LOCAL`]), only the last root required unexpired (TUF
+/// [`tuf_metadata::RootChain`] step, every local root walked and read as
+/// existing metadata: [`ChainLimits::EXISTING`]), only the last root
+/// required unexpired (TUF
 /// spec 5.3.10). The trusted set it returns goes on to timestamp,
 /// snapshot and targets.
+/// Reads the root trust starts from as existing metadata
+/// ([`tuf_metadata::ReadMode::Existing`]), as the client reads it.
+fn load_existing_root(path: &Path) -> Result<Metadata<tuf_metadata::Root>> {
+    let name = path.display().to_string();
+    let bytes = read_capped(path, Limits::ROOT.max_bytes).with_context(|| name.clone())?;
+    Metadata::parse_root_existing(&bytes).with_context(|| name)
+}
+
 fn root_chain(
     repo: &Repo,
     trusted: Option<&Path>,
@@ -224,8 +233,8 @@ fn root_chain(
 ) -> Result<TrustedSet> {
     let start = trusted.map_or_else(|| repo.published_file("1.root.json"), Path::to_path_buf);
     let file = start.display().to_string();
-    let root = load_root(&start)?;
-    let (mut set, report) = TrustedSet::new(&start, root, expiry, ChainLimits::LOCAL)?;
+    let root = load_existing_root(&start)?;
+    let (mut set, report) = TrustedSet::new(&start, root, expiry, ChainLimits::EXISTING)?;
     say!(
         "root v{}: ok — starting point, root keys {report}",
         set.root().signed().common.version

@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> Result<()> {
     let at = args.at.now();
     let trusted_name = args.trusted.display().to_string();
     let trusted = load_root(&args.trusted).with_context(|| trusted_name.clone())?;
-    let (mut chain, _) = RootChain::from_trusted(trusted, ChainLimits::LOCAL)
+    let (mut chain, _) = RootChain::from_trusted(trusted, ChainLimits::EXISTING)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("{trusted_name}: trusted root is not signed by its own keys"))?;
     warn_keyid_mismatches(&trusted_name, &chain.keyid_mismatches());
@@ -69,5 +69,5 @@ fn warn_keyid_mismatches(file: &str, mismatches: &[(String, String)]) {
 
 fn load_root(path: &std::path::Path) -> Result<Metadata<Root>> {
     let bytes = read_capped(path, Limits::ROOT.max_bytes)?;
-    Ok(Metadata::parse_root(&bytes)?)
+    Ok(Metadata::parse_root_existing(&bytes)?)
 }

@@ -173,7 +173,7 @@ struct History {
 }
 
 impl History {
-    /// Reads history root `h`, strictly parsed, its name checked against
+    /// Reads history root `h`, parsed as existing metadata, its name checked against
     /// its version; only then may the caller read the next one.
     fn read(&mut self, h: &HistoryFile) -> Result<(Metadata<Signed>, Metadata<Root>), MediaError> {
         let bytes = read(&h.path, &h.display, Limits::ROOT.max_bytes)?;
@@ -188,7 +188,7 @@ impl History {
             file: h.display.clone(),
             error,
         };
-        let signed = Metadata::parse(&bytes, &Limits::ROOT).map_err(parse_error)?;
+        let signed = Metadata::parse(&bytes, &Limits::EXISTING_ROOT).map_err(parse_error)?;
         let root = signed
             .clone()
             .into_root()
@@ -222,7 +222,7 @@ fn establish(
     let files = media.history.clone();
     let (start, root, is_pinned) = match pinned {
         Some(bytes) => {
-            let root = Metadata::parse_root(bytes).map_err(MediaError::PinnedInvalid)?;
+            let root = Metadata::parse_root_existing(bytes).map_err(MediaError::PinnedInvalid)?;
             let version = root.signed().common.version;
             let digest = root.signed_digest();
             let Some(at) = files.iter().position(|h| h.version == version) else {
@@ -263,11 +263,12 @@ fn establish(
     } else {
         first.display.clone()
     };
-    let (mut chain, _) =
-        RootChain::from_trusted(root, ChainLimits::LOCAL).map_err(|error| MediaError::History {
+    let (mut chain, _) = RootChain::from_trusted(root, ChainLimits::EXISTING).map_err(|error| {
+        MediaError::History {
             file: start_file,
             error,
-        })?;
+        }
+    })?;
     if !is_pinned && first.version > 1 {
         media.notes.push(format!(
             "trust starts at {} (root v{}), the oldest root on the stick, checked only against its own keys",
