@@ -23,7 +23,7 @@
 
 use der::asn1::UintRef;
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef, PrintableStringRef};
-use der::{Decode, Sequence, Tag, Tagged};
+use der::{Decode, Encode, Sequence, Tag, Tagged};
 
 use crate::KeyKind;
 
@@ -222,6 +222,87 @@ fn same_value(bytes: &[u8], hex_value: &str) -> bool {
     hex::encode(&bytes[first..]) == hex_value.trim_start_matches("00")
 }
 
+/// How the generator is written in spelt-out parameters (SEC 1 2.3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeneratorForm {
+    /// `04 x y`: what OpenSSL, and so ykcs11 2.2, writes.
+    Uncompressed,
+    /// `02`/`03` (the parity of y), then x.
+    Compressed,
+}
+
+/// P-256's parameters spelt out, as `CKA_EC_PARAMS` DER; with the seed,
+/// the uncompressed generator and the cofactor it is byte for byte what
+/// OpenSSL writes (250 bytes, `30 81 f7 02 01 01 …`), which is what Debian
+/// 12's ykcs11 reports. For tests and drills that need a token to report
+/// this form: SoftHSM2 keeps the parameters a generation template gives.
+pub fn p256_explicit(generator: GeneratorForm, seed: bool, cofactor: bool) -> Vec<u8> {
+    use p256_domain::{A, B, G, H, N, P};
+    let g = hex::decode(G).expect("a hex constant");
+    let g = match generator {
+        GeneratorForm::Uncompressed => g,
+        GeneratorForm::Compressed => {
+            let mut out = vec![0x02 | (g[64] & 1)];
+            out.extend(&g[1..33]);
+            out
+        }
+    };
+    let value = |hex_value: &str| hex::decode(hex_value).expect("a hex constant");
+    let seed_bytes = hex::decode(P256_SEED).expect("a hex constant");
+    explicit_der(&Explicit {
+        p: &value(P),
+        a: &value(A),
+        b: &value(B),
+        g: &g,
+        n: &value(N),
+        h: cofactor.then(|| value(H)).as_deref(),
+        seed: seed.then_some(&seed_bytes[..]),
+    })
+}
+
+/// P-256's seed (SEC 2 2.4.2): how the curve was found; never compared.
+const P256_SEED: &str = "c49d360886e704936a6678e1139d26b7819f7e90";
+
+/// The parts of a prime curve, big-endian, for [`explicit_der`].
+struct Explicit<'a> {
+    p: &'a [u8],
+    a: &'a [u8],
+    b: &'a [u8],
+    g: &'a [u8],
+    n: &'a [u8],
+    h: Option<&'a [u8]>,
+    seed: Option<&'a [u8]>,
+}
+
+/// `ECParameters` DER of a prime curve, written by the same derived types
+/// [`curve_of`] reads.
+fn explicit_der(curve: &Explicit<'_>) -> Vec<u8> {
+    let encoding = "parts of a curve encode as DER";
+    let p = UintRef::new(curve.p)
+        .expect(encoding)
+        .to_der()
+        .expect(encoding);
+    EcParameters {
+        version: 1,
+        field_id: FieldId {
+            field_type: PRIME_FIELD,
+            parameters: AnyRef::from_der(&p).expect(encoding),
+        },
+        curve: Curve {
+            a: OctetStringRef::new(curve.a).expect(encoding),
+            b: OctetStringRef::new(curve.b).expect(encoding),
+            seed: curve
+                .seed
+                .map(|seed| BitStringRef::from_bytes(seed).expect(encoding)),
+        },
+        base: OctetStringRef::new(curve.g).expect(encoding),
+        order: UintRef::new(curve.n).expect(encoding),
+        cofactor: curve.h.map(|h| UintRef::new(h).expect(encoding)),
+    }
+    .to_der()
+    .expect(encoding)
+}
+
 #[cfg(test)]
 mod tests {
     use der::Encode;
@@ -239,11 +320,8 @@ mod tests {
         pub const N: &str = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
     }
 
-    /// P-256's seed (SEC 2), which the parser ignores.
-    const SEED: &str = "c49d360886e704936a6678e1139d26b7819f7e90";
-
-    /// How to spell out a curve: each field of `ECParameters` as a test
-    /// wants it.
+    /// A curve spelt out part by part, as a test wants it: P-256's, or
+    /// secp256k1's, or either with one part changed.
     struct Spelt {
         p: String,
         a: String,
@@ -280,8 +358,6 @@ mod tests {
             }
         }
 
-        /// The DER, written by the same derived types the parser reads, the
-        /// way OpenSSL writes them (field elements 32 bytes long).
         fn der(&self) -> Vec<u8> {
             let (p, a, b, n) = (
                 hex::decode(&self.p).unwrap(),
@@ -290,36 +366,20 @@ mod tests {
                 hex::decode(&self.n).unwrap(),
             );
             let h = self.h.as_ref().map(|h| hex::decode(h).unwrap());
-            let seed = hex::decode(SEED).unwrap();
-            let p_int = UintRef::new(&p).unwrap().to_der().unwrap();
-            let params = EcParameters {
-                version: 1,
-                field_id: FieldId {
-                    field_type: PRIME_FIELD,
-                    parameters: AnyRef::from_der(&p_int).unwrap(),
-                },
-                curve: Curve {
-                    a: OctetStringRef::new(&a).unwrap(),
-                    b: OctetStringRef::new(&b).unwrap(),
-                    seed: self.seed.then(|| BitStringRef::from_bytes(&seed).unwrap()),
-                },
-                base: OctetStringRef::new(&self.g).unwrap(),
-                order: UintRef::new(&n).unwrap(),
-                cofactor: h.as_deref().map(|h| UintRef::new(h).unwrap()),
-            };
-            params.to_der().unwrap()
+            let seed = hex::decode(P256_SEED).unwrap();
+            explicit_der(&Explicit {
+                p: &p,
+                a: &a,
+                b: &b,
+                g: &self.g,
+                n: &n,
+                h: h.as_deref(),
+                seed: self.seed.then_some(&seed[..]),
+            })
         }
     }
 
-    /// The generator in SEC 1 compressed form: 02 or 03 (the parity of y),
-    /// then x.
-    fn compressed(uncompressed: &[u8]) -> Vec<u8> {
-        let mut out = vec![0x02 | (uncompressed[64] & 1)];
-        out.extend(&uncompressed[1..33]);
-        out
-    }
-
-    fn p256_explicit() -> Result<(KeyKind, ParamsForm), EcParamsError> {
+    fn spelt_out_p256() -> Result<(KeyKind, ParamsForm), EcParamsError> {
         Ok((KeyKind::EcdsaP256, ParamsForm::Explicit))
     }
 
@@ -367,37 +427,39 @@ mod tests {
 
     #[test]
     fn p256_spelt_out_is_recognised_with_or_without_seed_and_cofactor_and_either_generator_form() {
-        let full = Spelt::p256().der();
+        use GeneratorForm::{Compressed, Uncompressed};
+        let full = p256_explicit(Uncompressed, true, true);
         // What OpenSSL (and so Debian 12's ykcs11) writes: seed, uncompressed
         // generator and cofactor, 250 bytes.
         assert_eq!(full.len(), 250);
         assert_eq!(&full[..6], &[0x30, 0x81, 0xf7, 0x02, 0x01, 0x01]);
-        assert_eq!(curve_of(&full), p256_explicit());
+        assert_eq!(full, Spelt::p256().der());
+        assert_eq!(curve_of(&full), spelt_out_p256());
 
-        let g = hex::decode(p256_domain::G).unwrap();
         for seed in [true, false] {
-            for cofactor in [Some("01".to_owned()), None] {
-                for generator in [g.clone(), compressed(&g)] {
-                    let spelt = Spelt {
-                        h: cofactor.clone(),
-                        seed,
-                        g: generator.clone(),
-                        ..Spelt::p256()
-                    };
+            for cofactor in [true, false] {
+                for generator in [Uncompressed, Compressed] {
+                    let der = p256_explicit(generator, seed, cofactor);
                     assert_eq!(
-                        curve_of(&spelt.der()),
-                        p256_explicit(),
-                        "seed {seed}, cofactor {cofactor:?}, generator {}",
-                        hex::encode(&generator)
+                        curve_of(&der),
+                        spelt_out_p256(),
+                        "seed {seed}, cofactor {cofactor}, generator {generator:?}"
                     );
                 }
             }
         }
-        // The other parity byte on the compressed generator is -G: refused.
-        let mut minus_g = compressed(&g);
-        minus_g[0] ^= 1;
+        // The compressed generator, written here by hand: G's y is odd (…f5).
+        let g = hex::decode(p256_domain::G).unwrap();
+        let compressed = [&[0x03][..], &g[1..33]].concat();
         let spelt = Spelt {
-            g: minus_g,
+            g: compressed.clone(),
+            ..Spelt::p256()
+        };
+        assert_eq!(spelt.der(), p256_explicit(Compressed, true, true));
+        // The other parity byte is -G, a point of P-256 but not its
+        // generator: refused.
+        let spelt = Spelt {
+            g: [&[0x02][..], &compressed[1..]].concat(),
             ..Spelt::p256()
         };
         assert_eq!(
@@ -507,7 +569,7 @@ mod tests {
         // still be valid DER, or not; either way nothing panics.
         let seed_at = full
             .windows(20)
-            .position(|w| w == hex::decode(SEED).unwrap())
+            .position(|w| w == hex::decode(P256_SEED).unwrap())
             .unwrap();
         for i in 0..full.len() {
             for flip in [0x01u8, 0x80, 0xff] {
@@ -515,7 +577,7 @@ mod tests {
                 bytes[i] ^= flip;
                 let got = curve_of(&bytes);
                 if (seed_at..seed_at + 20).contains(&i) {
-                    assert_eq!(got, p256_explicit(), "byte {i} ^ {flip:#x}");
+                    assert_eq!(got, spelt_out_p256(), "byte {i} ^ {flip:#x}");
                 } else if !(seed_at - 3..seed_at).contains(&i) {
                     assert!(got.is_err(), "byte {i} ^ {flip:#x}: {got:?}");
                 }

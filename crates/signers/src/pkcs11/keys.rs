@@ -395,7 +395,7 @@ mod tests {
             Some(KeyKind::Ed25519)
         );
         assert_eq!(
-            kind_from_ec_params(&hex::decode(YKCS11_22_PARAMS).unwrap()),
+            kind_from_ec_params(&ykcs11_22_params()),
             Some(KeyKind::EcdsaP256)
         );
         // secp384r1
@@ -403,18 +403,21 @@ mod tests {
         assert_eq!(kind_from_ec_params(&p384), None);
     }
 
-    /// The 250 bytes of `CKA_EC_PARAMS` Debian 12's ykcs11 returned for a
-    /// P-256 key built from GET METADATA (measured through the piv-emulator,
-    /// crates/ceremony/tests/ykcs11_explicit_params.rs reads it live): the
-    /// ECParameters SEQUENCE OpenSSL writes, seed and cofactor included.
-    const YKCS11_22_PARAMS: &str = "3081f7020101302c06072a8648ce3d0101022100ffffffff00000001000000000000000000000000ffffffffffffffffffffffff305b0420ffffffff00000001000000000000000000000000fffffffffffffffffffffffc04205ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b031500c49d360886e704936a6678e1139d26b7819f7e900441046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5022100ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551020101";
+    /// `CKA_EC_PARAMS` as Debian 12's ykcs11 returns it for a P-256 key it
+    /// builds from GET METADATA: the 250-byte ECParameters SEQUENCE OpenSSL
+    /// writes (crates/ceremony/tests/ykcs11_explicit_params.rs checks the
+    /// live module returns exactly these bytes).
+    fn ykcs11_22_params() -> Vec<u8> {
+        use crate::pkcs11::ec_params::{GeneratorForm, p256_explicit};
+        p256_explicit(GeneratorForm::Uncompressed, true, true)
+    }
 
     #[test]
     fn a_key_with_explicit_p256_parameters_publishes_the_same_tuf_key_as_with_the_oid() {
         let point = hex::decode(G).unwrap();
         let mut wrapped = vec![0x04, 0x41];
         wrapped.extend(&point);
-        let explicit = hex::decode(YKCS11_22_PARAMS).unwrap();
+        let explicit = ykcs11_22_params();
         let (kind, key) = tuf_key_from(&explicit, &wrapped).unwrap();
         assert_eq!(kind, KeyKind::EcdsaP256);
         assert_eq!((kind, key), tuf_key_from(P256_PARAMS, &point).unwrap());
@@ -423,7 +426,7 @@ mod tests {
     #[test]
     fn a_key_of_another_spelt_out_curve_is_unusable_naming_token_key_and_part() {
         let point = hex::decode(G).unwrap();
-        let mut params = hex::decode(YKCS11_22_PARAMS).unwrap();
+        let mut params = ykcs11_22_params();
         // The last byte of coefficient b (…27d2604b).
         let b_end = params
             .windows(3)
