@@ -87,6 +87,19 @@ pub struct UnusableKey {
     pub reason: String,
 }
 
+impl UnusableKey {
+    /// How it is named in messages, with why it cannot sign:
+    /// `"label" (CKA_ID 02): reason`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:?} (CKA_ID {}): {}",
+            self.label,
+            hex::encode(&self.id),
+            self.reason
+        )
+    }
+}
+
 /// All signing keys visible in the session (private keys are visible only
 /// after login).
 #[derive(Clone, Debug, Default)]
@@ -150,14 +163,7 @@ impl KeyListing {
             )));
         }
         let mut there: Vec<String> = others.iter().map(describe).collect();
-        there.extend(self.unusable.iter().map(|u| {
-            format!(
-                "{:?} (CKA_ID {}): {}",
-                u.label,
-                hex::encode(&u.id),
-                u.reason
-            )
-        }));
+        there.extend(self.unusable.iter().map(UnusableKey::describe));
         let present = if there.is_empty() {
             "it has no signing keys (is the user logged in?)".to_owned()
         } else {
@@ -405,7 +411,7 @@ mod tests {
 
     /// `CKA_EC_PARAMS` as Debian 12's ykcs11 returns it for a P-256 key it
     /// builds from GET METADATA: the 250-byte ECParameters SEQUENCE OpenSSL
-    /// writes (crates/ceremony/tests/ykcs11_explicit_params.rs checks the
+    /// writes (crates/ceremony/tests/explicit_ec_params.rs checks the
     /// live module returns exactly these bytes).
     fn ykcs11_22_params() -> Vec<u8> {
         use crate::pkcs11::ec_params::{GeneratorForm, p256_explicit};
