@@ -28,7 +28,7 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use piv_emulator::crypto::{generate_p256, public_point};
 use piv_emulator::harness::{CardSpec, PcscHarness};
-use piv_emulator::state::{CardState, SlotKey, pin_policy, touch_policy};
+use piv_emulator::state::{CardState, SlotKey, origin, pin_policy, touch_policy};
 use signers::KeyKind;
 use signers::pkcs11::ec_params::{GeneratorForm, ParamsForm, curve_of, p256_explicit};
 use signers::pkcs11::module_path;
@@ -379,7 +379,7 @@ fn ykcs11_22_reports_explicit_parameters_for_a_slot_without_certificate_and_sign
             key: imported,
             pin_policy: pin_policy::ONCE,
             touch_policy: touch_policy::NEVER,
-            origin: 2,
+            origin: origin::IMPORTED,
         },
     );
     card.slots.insert(
@@ -388,7 +388,7 @@ fn ykcs11_22_reports_explicit_parameters_for_a_slot_without_certificate_and_sign
             key: generated,
             pin_policy: pin_policy::ONCE,
             touch_policy: touch_policy::NEVER,
-            origin: 1,
+            origin: origin::GENERATED,
         },
     );
     // Certificates of 9a and 9c (objects 5FC105, 5FC10A): none.
