@@ -10,9 +10,10 @@
 //!   curve in X9.62, SEC 2 and FIPS 186: `prime256v1`, `secp256r1`, `P-256`);
 //! - explicit parameters, an `ECParameters` SEQUENCE (SEC 1 C.2, RFC 3279):
 //!   Debian 12's ykcs11 (yubico-piv-tool 2.2.0) reports them for every key
-//!   whose public half it builds from GET METADATA, i.e. a slot whose key
-//!   cannot be attested (imported keys) and that holds no certificate
-//!   (fixed upstream in yubico-piv-tool PR #399). They are accepted only
+//!   whose public half it builds from GET METADATA, i.e. a key it cannot
+//!   attest (an imported key; its source says a certificate in the slot
+//!   does not change that) (fixed upstream in yubico-piv-tool PR #399,
+//!   2.3.1). They are accepted only
 //!   when the prime, both coefficients, the generator (uncompressed or
 //!   compressed, decoded and compared as a point), the order and the
 //!   cofactor (when present) are P-256's; the seed, which only tells how
