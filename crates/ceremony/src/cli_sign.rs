@@ -149,6 +149,7 @@ fn choose_key(
     key_label: Option<&str>,
 ) -> Result<TokenKey> {
     let listing = token.keys()?;
+    let unusable: Vec<String> = listing.unusable.iter().map(|u| u.describe()).collect();
     let candidates: Vec<TokenKey> = listing
         .usable
         .into_iter()
@@ -167,11 +168,16 @@ fn choose_key(
                 })
                 .collect();
             bail!(
-                "no key on this token{} may sign this file ({})",
+                "no key on this token{} may sign this file ({}){}",
                 key_label
                     .map(|l| format!(" labelled {l:?}"))
                     .unwrap_or_default(),
-                wanted.join("; ")
+                wanted.join("; "),
+                if unusable.is_empty() {
+                    String::new()
+                } else {
+                    format!("; keys it cannot use: {}", unusable.join("; "))
+                }
             )
         }
         _ => {

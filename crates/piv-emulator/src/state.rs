@@ -44,6 +44,15 @@ pub mod touch_policy {
     pub const CACHED: u8 = 3;
 }
 
+/// Where a slot's key came from, as GET METADATA reports it (tag `03`).
+pub mod origin {
+    /// Generated on the card: ATTEST certifies it.
+    pub const GENERATED: u8 = 1;
+    /// Imported: ATTEST refuses it, as a YubiKey does, so hosts that take
+    /// public keys from attestations (ykcs11) fall back to GET METADATA.
+    pub const IMPORTED: u8 = 2;
+}
+
 /// PIV algorithm id of P-256 keys.
 pub const ALG_P256: u8 = 0x11;
 
@@ -100,7 +109,7 @@ pub struct SlotKey {
     pub pin_policy: u8,
     /// One of [`touch_policy`].
     pub touch_policy: u8,
-    /// 1 generated on the card, 2 imported.
+    /// One of [`origin`].
     pub origin: u8,
 }
 

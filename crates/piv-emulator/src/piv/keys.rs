@@ -7,7 +7,7 @@ use super::{Card, Reply, TOUCH_CACHE, Touch, dyn_auth, is_key_slot};
 use crate::apdu::{Command, Sw};
 use crate::attest;
 use crate::crypto;
-use crate::state::{ALG_P256, ATTESTATION_CERT_TAG, SlotKey, pin_policy, touch_policy};
+use crate::state::{ALG_P256, ATTESTATION_CERT_TAG, SlotKey, origin, pin_policy, touch_policy};
 use crate::tlv;
 
 impl Card {
@@ -93,7 +93,7 @@ impl Card {
                 key,
                 pin_policy: pin,
                 touch_policy: touch,
-                origin: 1,
+                origin: origin::GENERATED,
             },
         );
         Ok(tlv::encode(0x7F49, &tlv::encode(0x86, &point)))
@@ -123,7 +123,7 @@ impl Card {
                 key,
                 pin_policy: pin,
                 touch_policy: touch,
-                origin: 2,
+                origin: origin::IMPORTED,
             },
         );
         Ok(Vec::new())
@@ -137,7 +137,7 @@ impl Card {
             return Err(Sw::WRONG_P1P2);
         }
         let key = self.state.slots.get(&slot).ok_or(Sw::REF_NOT_FOUND)?;
-        if key.origin != 1 {
+        if key.origin != origin::GENERATED {
             return Err(Sw::WRONG_DATA);
         }
         let object = self

@@ -12,25 +12,17 @@ use std::fmt;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use tuf_metadata::{Key, KeyId};
 
+use super::ec_params::curve_of;
 use super::errors::sign_error;
 use super::token::Token;
 use crate::{KeyKind, SignError};
 
-/// DER of the P-256 curve OID 1.2.840.10045.3.1.7 (`CKA_EC_PARAMS`).
-pub const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-/// DER of the Ed25519 OID 1.3.101.112 (`CKA_EC_PARAMS`, PKCS#11 3.0 form).
-pub const ED25519_OID_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
-/// DER PrintableString "edwards25519" (`CKA_EC_PARAMS`, the curve-name form
-/// SoftHSM2 and older modules use).
-pub const ED25519_NAME_PARAMS: &[u8] = b"\x13\x0cedwards25519";
+pub use super::ec_params::{ED25519_NAME_PARAMS, ED25519_OID_PARAMS, P256_PARAMS};
 
-/// Recognises `CKA_EC_PARAMS`; `None` for any other curve.
+/// Recognises `CKA_EC_PARAMS` in any of its forms ([`super::ec_params`]);
+/// `None` for any other curve.
 pub fn kind_from_ec_params(params: &[u8]) -> Option<KeyKind> {
-    match params {
-        P256_PARAMS => Some(KeyKind::EcdsaP256),
-        ED25519_OID_PARAMS | ED25519_NAME_PARAMS => Some(KeyKind::Ed25519),
-        _ => None,
-    }
+    curve_of(params).ok().map(|(kind, _)| kind)
 }
 
 /// The public point from `CKA_EC_POINT`: the DER OCTET STRING around it
@@ -93,6 +85,19 @@ pub struct UnusableKey {
     pub id: Vec<u8>,
     /// Why it cannot sign TUF metadata.
     pub reason: String,
+}
+
+impl UnusableKey {
+    /// How it is named in messages, with why it cannot sign:
+    /// `"label" (CKA_ID 02): reason`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:?} (CKA_ID {}): {}",
+            self.label,
+            hex::encode(&self.id),
+            self.reason
+        )
+    }
 }
 
 /// All signing keys visible in the session (private keys are visible only
@@ -158,14 +163,7 @@ impl KeyListing {
             )));
         }
         let mut there: Vec<String> = others.iter().map(describe).collect();
-        there.extend(self.unusable.iter().map(|u| {
-            format!(
-                "{:?} (CKA_ID {}): {}",
-                u.label,
-                hex::encode(&u.id),
-                u.reason
-            )
-        }));
+        there.extend(self.unusable.iter().map(UnusableKey::describe));
         let present = if there.is_empty() {
             "it has no signing keys (is the user logged in?)".to_owned()
         } else {
@@ -347,16 +345,40 @@ impl Token {
                 _ => {}
             }
         }
-        let Some(kind) = kind_from_ec_params(&params) else {
-            return Ok(Err(format!(
-                "not a P-256 or Ed25519 key (CKA_EC_PARAMS {})",
-                hex::encode(&params)
-            )));
-        };
-        let Some(raw) = public_point(kind, &point) else {
-            return Ok(Err(format!("CKA_EC_POINT is not a {kind} public key")));
-        };
-        Ok(kind.tuf_key(raw).map(|key| (kind, key)))
+        Ok(tuf_key_from(&params, &point))
+    }
+}
+
+/// The TUF key of a public-key object's `CKA_EC_PARAMS` and `CKA_EC_POINT`,
+/// or why it is not one we sign with (shown beside the key's label and
+/// `CKA_ID` when no usable key is found).
+pub fn tuf_key_from(params: &[u8], point: &[u8]) -> Result<(KeyKind, Key), String> {
+    let kind = match curve_of(params) {
+        Ok((kind, _form)) => kind,
+        Err(e) => {
+            return Err(format!(
+                "not a P-256 or Ed25519 key: {e} ({})",
+                shown(params)
+            ));
+        }
+    };
+    let Some(raw) = public_point(kind, point) else {
+        return Err(format!("CKA_EC_POINT is not a {kind} public key"));
+    };
+    kind.tuf_key(raw).map(|key| (kind, key))
+}
+
+/// An attribute's bytes for a message: hex, cut short when long.
+fn shown(bytes: &[u8]) -> String {
+    const MAX: usize = 24;
+    if bytes.len() <= MAX {
+        format!("CKA_EC_PARAMS {}", hex::encode(bytes))
+    } else {
+        format!(
+            "CKA_EC_PARAMS {}… ({} bytes)",
+            hex::encode(&bytes[..MAX]),
+            bytes.len()
+        )
     }
 }
 
@@ -378,9 +400,77 @@ mod tests {
             kind_from_ec_params(ED25519_NAME_PARAMS),
             Some(KeyKind::Ed25519)
         );
+        assert_eq!(
+            kind_from_ec_params(&ykcs11_22_params()),
+            Some(KeyKind::EcdsaP256)
+        );
         // secp384r1
         let p384 = hex::decode("06052b81040022").unwrap();
         assert_eq!(kind_from_ec_params(&p384), None);
+    }
+
+    /// `CKA_EC_PARAMS` as Debian 12's ykcs11 returns it for a P-256 key it
+    /// builds from GET METADATA: the 250-byte ECParameters SEQUENCE OpenSSL
+    /// writes (crates/ceremony/tests/explicit_ec_params.rs checks the
+    /// live module returns exactly these bytes).
+    fn ykcs11_22_params() -> Vec<u8> {
+        use crate::pkcs11::ec_params::{GeneratorForm, p256_explicit};
+        p256_explicit(GeneratorForm::Uncompressed, true, true)
+    }
+
+    #[test]
+    fn a_key_with_explicit_p256_parameters_publishes_the_same_tuf_key_as_with_the_oid() {
+        let point = hex::decode(G).unwrap();
+        let mut wrapped = vec![0x04, 0x41];
+        wrapped.extend(&point);
+        let explicit = ykcs11_22_params();
+        let (kind, key) = tuf_key_from(&explicit, &wrapped).unwrap();
+        assert_eq!(kind, KeyKind::EcdsaP256);
+        assert_eq!((kind, key), tuf_key_from(P256_PARAMS, &point).unwrap());
+    }
+
+    #[test]
+    fn a_key_of_another_spelt_out_curve_is_unusable_naming_token_key_and_part() {
+        let point = hex::decode(G).unwrap();
+        let mut params = ykcs11_22_params();
+        // The last byte of coefficient b (…27d2604b).
+        let b_end = params
+            .windows(3)
+            .position(|w| w == [0xd2, 0x60, 0x4b])
+            .unwrap()
+            + 2;
+        params[b_end] ^= 0x01;
+        let reason = tuf_key_from(&params, &point).unwrap_err();
+        assert!(
+            reason.starts_with(
+                "not a P-256 or Ed25519 key: CKA_EC_PARAMS spells out a curve that is not P-256: its coefficient b differs from P-256's (CKA_EC_PARAMS 3081f7020101"
+            ),
+            "{reason}"
+        );
+        assert!(reason.ends_with("… (250 bytes))"), "{reason}");
+        let listing = KeyListing {
+            usable: vec![],
+            unusable: vec![UnusableKey {
+                label: "Private key for Digital Signature".into(),
+                id: vec![2],
+                reason,
+            }],
+        };
+        let text = listing
+            .select(&KeySelector::Only, "YubiKey PIV #64000002")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("on token \"YubiKey PIV #64000002\""),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\"Private key for Digital Signature\" (CKA_ID 02): not a P-256 or Ed25519 key"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("coefficient b differs"), "{text}");
     }
 
     #[test]

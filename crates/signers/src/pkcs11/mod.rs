@@ -23,9 +23,11 @@
 //!
 //! Module by module: [`module`] loads the library and chooses the token,
 //! [`token`] holds the session, PIN state and login, [`keys`] lists keys and
-//! builds the TUF key objects, [`sign`] signs, [`generate`] makes new keys
+//! builds the TUF key objects, [`ec_params`] reads `CKA_EC_PARAMS` in every
+//! form tokens report, [`sign`] signs, [`generate`] makes new keys
 //! for onboarding, and [`errors`] turns `CKR_*` codes into sentences.
 
+pub mod ec_params;
 pub mod errors;
 pub mod generate;
 pub mod keys;
