@@ -13,13 +13,13 @@ use super::{Report, date_of, grouped, plural, shown};
 const STYLE: &str = "@page { size: A4; margin: 14mm; }
 * { box-sizing: border-box; }
 html { background: #fff; color: #000; }
-body { font-family: 'DejaVu Serif', Georgia, serif; font-size: 10pt; margin: 0 auto; max-width: 182mm; padding: 4mm; }
+body { font-family: 'DejaVu Serif', Georgia, serif; font-size: 10pt; margin: 0 auto; max-width: 182mm; padding: 4mm 0; }
 h1 { font-size: 17pt; margin: 0 0 2mm 0; }
 h2 { font-size: 12pt; margin: 5mm 0 1.5mm 0; border-bottom: 1.5px solid #000; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
 th, td { border: 1px solid #555; padding: 1mm 1.5mm; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #eee; }
-.hex { font-family: 'DejaVu Sans Mono', monospace; font-size: 8.5pt; overflow-wrap: normal; word-break: keep-all; }
+.hex { font-family: 'DejaVu Sans Mono', monospace; font-size: 8pt; white-space: nowrap; }
 .drill { border: 2px solid #000; padding: 2mm; font-weight: bold; text-align: center; }
 .bad { font-weight: bold; }
 .blank { display: inline-block; width: 60mm; border-bottom: 1px solid #000; height: 1.1em; }
@@ -66,7 +66,13 @@ pub fn html(report: &Report) -> String {
     section(&mut o, "Sessions");
     table(
         &mut o,
-        &["Line", "Started", "Program", "Ended", "Witnessed by"],
+        &[
+            ("Line", 12),
+            ("Started", 38),
+            ("Program", 36),
+            ("Ended", 30),
+            ("Witnessed by", 58),
+        ],
     );
     for s in &report.sessions {
         let witnesses = if s.witnesses.is_empty() {
@@ -91,7 +97,15 @@ pub fn html(report: &Report) -> String {
     if report.trusted_roots.is_empty() {
         o.push_str("<p>None recorded.</p>\n");
     } else {
-        table(&mut o, &["Line", "File", "Source", "Canonical SHA-256"]);
+        table(
+            &mut o,
+            &[
+                ("Line", 12),
+                ("File", 46),
+                ("Source", 42),
+                ("Canonical SHA-256", 74),
+            ],
+        );
         for r in &report.trusted_roots {
             row(
                 &mut o,
@@ -118,10 +132,9 @@ pub fn html(report: &Report) -> String {
         table(
             &mut o,
             &[
-                "File",
-                "Signatures",
-                "Canonical SHA-256",
-                "File SHA-256 as written",
+                ("File", 56),
+                ("Signatures", 26),
+                ("SHA-256: canonical, then of the file as written", 92),
             ],
         );
         for f in &report.files {
@@ -130,10 +143,13 @@ pub fn html(report: &Report) -> String {
                 &[
                     format!("{} ({} v{})", text(&f.file), text(&f.role), f.version),
                     f.signatures.to_string(),
-                    hex(&f.canonical_sha256),
-                    f.written_sha256
-                        .as_deref()
-                        .map_or("not written".into(), hex),
+                    format!(
+                        "{}<br>{}",
+                        hex(&f.canonical_sha256),
+                        f.written_sha256
+                            .as_deref()
+                            .map_or("not written".into(), hex)
+                    ),
                 ],
             );
         }
@@ -147,11 +163,11 @@ pub fn html(report: &Report) -> String {
         table(
             &mut o,
             &[
-                "#",
-                "File, time",
-                "Keyholder, token, serial",
-                "Key id",
-                "Initials",
+                ("#", 8),
+                ("File, time", 34),
+                ("Keyholder, token, serial", 44),
+                ("Key id", 70),
+                ("Initials", 18),
             ],
         );
         for (n, s) in report.signatures.iter().enumerate() {
@@ -186,7 +202,10 @@ pub fn html(report: &Report) -> String {
     if report.thresholds.is_empty() {
         o.push_str("<p>No metadata given (<code>--metadata</code>).</p>\n");
     } else {
-        table(&mut o, &["When", "File", "Roles: threshold of keys"]);
+        table(
+            &mut o,
+            &[("When", 34), ("File", 80), ("Roles: threshold of keys", 60)],
+        );
         for t in &report.thresholds {
             let roles: Vec<String> = t
                 .roles
@@ -217,7 +236,10 @@ pub fn html(report: &Report) -> String {
     if report.exceptions.is_empty() && report.warnings.is_empty() {
         o.push_str("<p>None.</p>\n");
     } else {
-        table(&mut o, &["Line", "Time", "What", "Recorded"]);
+        table(
+            &mut o,
+            &[("Line", 12), ("Time", 38), ("What", 34), ("Recorded", 90)],
+        );
         for e in &report.exceptions {
             row(
                 &mut o,
@@ -242,7 +264,10 @@ pub fn html(report: &Report) -> String {
     if report.witnesses.is_empty() {
         o.push_str("<p class=\"bad\">No witness signed off.</p>\n");
     } else {
-        table(&mut o, &["Witness", "Statement", "Signature"]);
+        table(
+            &mut o,
+            &[("Witness", 50), ("Statement", 82), ("Signature", 42)],
+        );
         for w in &report.witnesses {
             let key = w.keyid.as_deref().map_or(String::new(), |k| {
                 format!("<br>signed with key<br>{}", hex(k))
@@ -265,7 +290,15 @@ pub fn html(report: &Report) -> String {
     end(&mut o);
 
     section(&mut o, "Those present");
-    table(&mut o, &["Name", "Role", "Signature", "Initials"]);
+    table(
+        &mut o,
+        &[
+            ("Name", 56),
+            ("Role", 36),
+            ("Signature", 56),
+            ("Initials", 26),
+        ],
+    );
     for _ in 0..4 {
         row(
             &mut o,
@@ -315,10 +348,13 @@ fn section(o: &mut String, title: &str) {
     let _ = writeln!(o, "<section>\n<h2>{title}</h2>");
 }
 
-fn table(o: &mut String, headers: &[&str]) {
+/// Opens a table whose columns are `(header, width in mm)`; the widths add
+/// up to the printable width of A4 (174 mm inside the margins), so a table
+/// never runs off the page.
+fn table(o: &mut String, headers: &[(&str, u32)]) {
     o.push_str("<table>\n<tr>");
-    for h in headers {
-        let _ = write!(o, "<th>{h}</th>");
+    for (h, width) in headers {
+        let _ = write!(o, "<th style=\"width: {width}mm\">{h}</th>");
     }
     o.push_str("</tr>\n");
 }
