@@ -188,6 +188,58 @@ fn every_runbook_answers_help_and_says_the_tools_come_from_path() {
 }
 
 #[test]
+fn the_practice_token_page_runs_as_written() {
+    let page = std::fs::read_to_string(workspace_root().join("docs/practice-tokens.md")).unwrap();
+    let blocks: Vec<&str> = page
+        .split("```sh\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3, "{page}");
+    // A fresh directory standing for the top of the checkout.
+    let top = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        workspace_root().join("ceremony-scripts"),
+        top.path().join("ceremony-scripts"),
+    )
+    .unwrap();
+    let bin = binary("ceremony").parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let script = format!("set -euo pipefail\n{}", blocks.join("\n"));
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(top.path())
+        .env("PATH", path)
+        .env("RUNBOOK_YES", "1")
+        .env_remove("SOFTHSM2_CONF")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{script}\n{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for who in ["alice", "bob", "carol"] {
+        let public = top.path().join(format!("practice/keys/{who}.pub.json"));
+        let id = keyid(&public);
+        assert!(
+            stdout.contains(&format!("token \"{who}\"")) && stdout.contains(&id),
+            "{who}'s key {id} on their token:\n{stdout}"
+        );
+    }
+    // The tokens are in the practice directory, not the system's.
+    assert!(
+        top.path()
+            .join("practice/tokens")
+            .read_dir()
+            .unwrap()
+            .count()
+            >= 3
+    );
+}
+
+#[test]
 fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     let hsm = SoftHsm::new();
     let work = hsm.path().to_owned();
