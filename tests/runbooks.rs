@@ -481,6 +481,10 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     );
     assert_passes(&run, "annual-root-rotation finish");
     assert!(run.stdout.contains("root v2 committed"), "{}", run.stdout);
+    for stick in [&sticks[2], &fourth_stick] {
+        let said = format!("WARNING: {} holds no ceremony transcript", stick.display());
+        assert!(run.stdout.contains(&said), "{said}:\n{}", run.stdout);
+    }
     assert!(run.stdout.contains("root v2: ok"), "{}", run.stdout);
 
     // Cron's timestamp refresh.
