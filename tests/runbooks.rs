@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tuf_ceremony_e2e::{Run, SoftHsm, binary, path_str, workspace_root};
+use transcript::{Event, Transcript};
+use tuf_ceremony_e2e::{Run, SoftHsm, binary, path_str, read_json, workspace_root};
 
 /// Runs runbook `script` with `args`, the tools on PATH, no pauses.
 fn runbook(hsm: &SoftHsm, script: &str, args: &[&str]) -> Run {
@@ -70,6 +71,172 @@ fn keyid(pub_file: &Path) -> String {
     let value: serde_json::Value =
         serde_json::from_slice(&std::fs::read(pub_file).unwrap()).unwrap();
     value["keyid"].as_str().unwrap().to_owned()
+}
+
+/// `(role, version, canonical sha256)` of each item of `stick`'s manifest.
+fn manifest_items(stick: &Path) -> Vec<(String, u64, String)> {
+    let manifest = read_json(&stick.join("tuf-ceremony/manifest.json"));
+    manifest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["role"].as_str().unwrap().to_owned(),
+                item["version"].as_u64().unwrap(),
+                item["canonical_sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The transcript the appliance would have left on `stick`: a session in
+/// which `who` (key `keyid`) signed every staged file, with the signatures
+/// now in those files, and a witness sign-off; written by the transcript
+/// crate's writer.
+fn write_transcript(stick: &Path, keyid: &str, who: &str) {
+    let bundle = stick.join("tuf-ceremony");
+    let mut t = Transcript::open(&bundle.join("transcript.jsonl"), false).unwrap();
+    let at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    t.append(
+        at,
+        Event::SessionStarted {
+            tool: "ceremony 0.1.0".into(),
+            host_clock: "2026-11-22T09:58:12Z".into(),
+        },
+    )
+    .unwrap();
+    for (role, version, digest) in manifest_items(stick) {
+        let file = format!("staged/{role}.json");
+        let staged = read_json(&bundle.join(&file));
+        let sig = staged["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["keyid"] == keyid)
+            .unwrap_or_else(|| panic!("{who} did not sign {file}"))["sig"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        t.append(
+            at,
+            Event::Signed {
+                file,
+                role,
+                version,
+                canonical_sha256: digest,
+                keyids: vec![keyid.to_owned()],
+                signer: format!("PKCS#11 token: SoftHSM v2, token \"{who}\""),
+                signature: sig,
+            },
+        )
+        .unwrap();
+    }
+    t.append(
+        at,
+        Event::WitnessSignoff {
+            name: "Wanda Witness".into(),
+            statement: "I watched".into(),
+            signature: None,
+        },
+    )
+    .unwrap();
+    t.append(at, Event::SessionFinished { summary: vec![] })
+        .unwrap();
+}
+
+#[test]
+fn every_runbook_answers_help_and_says_the_tools_come_from_path() {
+    for script in [
+        "drill",
+        "new-repository",
+        "annual-root-rotation",
+        "onboard-keyholder",
+        "prepare-sticks",
+        "refresh-timestamp",
+    ] {
+        // No tools on PATH: --help needs none.
+        let output = Command::new(workspace_root().join("ceremony-scripts").join(script))
+            .arg("--help")
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{script} --help: {output:?}");
+        assert!(stdout.contains(script), "{script} --help:\n{stdout}");
+        assert!(stdout.contains("PATH"), "{script} --help:\n{stdout}");
+        assert!(
+            stdout.contains("target/release"),
+            "{script} --help:\n{stdout}"
+        );
+    }
+    // Without --help and without the tools, the one error line says the
+    // same.
+    let output = Command::new(workspace_root().join("ceremony-scripts/refresh-timestamp"))
+        .arg("/nonexistent")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        stderr.starts_with("error: tuf-repo not found on PATH") && stderr.contains("--help"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_practice_token_page_runs_as_written() {
+    let page = std::fs::read_to_string(workspace_root().join("docs/practice-tokens.md")).unwrap();
+    let blocks: Vec<&str> = page
+        .split("```sh\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3, "{page}");
+    // A fresh directory standing for the top of the checkout.
+    let top = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        workspace_root().join("ceremony-scripts"),
+        top.path().join("ceremony-scripts"),
+    )
+    .unwrap();
+    let bin = binary("ceremony").parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let script = format!("set -euo pipefail\n{}", blocks.join("\n"));
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(top.path())
+        .env("PATH", path)
+        .env("RUNBOOK_YES", "1")
+        .env_remove("SOFTHSM2_CONF")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{script}\n{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for who in ["alice", "bob", "carol"] {
+        let public = top.path().join(format!("practice/keys/{who}.pub.json"));
+        let id = keyid(&public);
+        assert!(
+            stdout.contains(&format!("token \"{who}\"")) && stdout.contains(&id),
+            "{who}'s key {id} on their token:\n{stdout}"
+        );
+    }
+    // The tokens are in the practice directory, not the system's.
+    assert!(
+        top.path()
+            .join("practice/tokens")
+            .read_dir()
+            .unwrap()
+            .count()
+            >= 3
+    );
 }
 
 #[test]
@@ -186,11 +353,21 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
         ],
     );
     assert_passes(&run, "new-repository prepare");
-    assert!(
-        run.stdout.contains("root v1 canonical sha256"),
-        "{}",
-        run.stdout
-    );
+    // Every staged file's digest is in the summary, targets v1 too, as the
+    // manifest (and so the appliance's review) has it.
+    let items = manifest_items(&sticks[0]);
+    assert_eq!(items.len(), 2, "{items:?}");
+    for (role, version, digest) in &items {
+        let said = format!("{role} v{version} canonical sha256: {digest}");
+        assert!(run.stdout.contains(&said), "{said}:\n{}", run.stdout);
+        let aloud = digest
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(run.stdout.contains(&aloud), "{aloud}:\n{}", run.stdout);
+    }
     for (stick, who) in [(&sticks[0], "alice"), (&sticks[1], "bob")] {
         sign(&hsm, stick, who, "staged/root.json", &[]);
         sign(
@@ -201,6 +378,10 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
             &["--staged-root", "staged/root.json"],
         );
     }
+    // Alice's stick comes back with the appliance's transcript of what
+    // she signed (root v1 and targets v1); bob's without one.
+    let alice_id = keyid(&keys.join("alice.pub.json"));
+    write_transcript(&sticks[0], &alice_id, "alice");
     let run = runbook(
         &hsm,
         "new-repository",
@@ -215,6 +396,20 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     );
     assert_passes(&run, "new-repository finish");
     assert!(repo.join("repository/1.root.json").exists());
+    // The transcript is checked against both files signed at the
+    // ceremony, not only the root; the stick without one is named.
+    for file in ["1.root.json", "1.targets.json"] {
+        let said = format!(
+            "{}: 1 signature recorded in the transcript is in the file",
+            repo.join("repository").join(file).display()
+        );
+        assert!(run.stdout.contains(&said), "{said}:\n{}", run.stdout);
+    }
+    let said = format!(
+        "WARNING: {} holds no ceremony transcript",
+        sticks[1].display()
+    );
+    assert!(run.stdout.contains(&said), "{said}:\n{}", run.stdout);
 
     // The annual rotation: carol replaces alice, on two sticks staged once
     // (one root v2, one digest on both: merge takes both sticks' signatures).
@@ -286,6 +481,10 @@ fn the_runbooks_take_a_repository_from_nothing_through_an_annual_rotation() {
     );
     assert_passes(&run, "annual-root-rotation finish");
     assert!(run.stdout.contains("root v2 committed"), "{}", run.stdout);
+    for stick in [&sticks[2], &fourth_stick] {
+        let said = format!("WARNING: {} holds no ceremony transcript", stick.display());
+        assert!(run.stdout.contains(&said), "{said}:\n{}", run.stdout);
+    }
     assert!(run.stdout.contains("root v2: ok"), "{}", run.stdout);
 
     // Cron's timestamp refresh.

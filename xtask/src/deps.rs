@@ -42,6 +42,10 @@ pub const APT_PACKAGES: &[&str] = &[
     // util-linux `script` (a pseudo-terminal; bsdutils in Debian 12).
     "time",
     "bsdutils",
+    // The ceremony record (`tuf-repo transcript report`) is rendered in a
+    // real headless browser to PNG and PDF; pdfinfo checks its pages are A4.
+    "chromium",
+    "poppler-utils",
 ];
 
 /// The rustup components `cargo xtask test` calls, with the cargo

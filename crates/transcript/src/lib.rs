@@ -42,6 +42,7 @@
 
 mod chain;
 mod entry;
+pub mod report;
 mod sessions;
 mod verify;
 

@@ -219,6 +219,15 @@ fn the_board_fills_up_as_keyholders_sign_and_the_witness_signs_off() {
     press(&mut app, KeyCode::Enter);
     snapshot(&app, "done");
     assert_head_shown(&app, true);
+    // The staged file's canonical digest, as the review showed it, is on
+    // the last screen for the witness to copy.
+    let digest = app.session.loaded().unwrap().files[0]
+        .canonical_sha256
+        .clone();
+    let screen = render_raw(&app, 160, 48);
+    for row in crate::review::grouped_digest(&digest) {
+        assert!(screen.contains(&row), "{row} not on screen:\n{screen}");
+    }
     press(&mut app, KeyCode::Char('t'));
     snapshot(&app, "transcript");
     assert_head_shown(&app, false);

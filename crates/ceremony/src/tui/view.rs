@@ -522,6 +522,23 @@ fn draw_done(app: &App, frame: &mut Frame, area: Rect) {
         text.push(Line::raw(""));
     }
     text.extend(summary_lines(app));
+    // Each staged file's canonical SHA-256, as its review showed it: the
+    // witness copies it and later compares with `tuf-repo digest <file>`.
+    if let Some(loaded) = app.session.loaded() {
+        for file in &loaded.files {
+            text.push(Line::raw(""));
+            text.push(Line::raw(
+                escape(&format!(
+                    "{} ({} v{}): canonical SHA-256 (as reviewed):",
+                    file.staged.display, file.staged.role, file.version
+                ))
+                .into_owned(),
+            ));
+            for row in grouped_digest(&file.canonical_sha256) {
+                text.push(Line::styled(format!("  {row}"), style(Tone::Digest)));
+            }
+        }
+    }
     if let Some(transcript) = app.session.transcript() {
         text.push(Line::raw(""));
         text.push(Line::raw(format!(
