@@ -93,7 +93,7 @@ enum Command {
     Publish(publish::Args),
     /// A strict TUF client: init with a trusted root, refresh, download targets (the TUF conformance suite's command line).
     Client(client_cmd::Args),
-    /// Check a ceremony transcript: its hash chain, and that the signatures it records are in the metadata files given.
+    /// Check a ceremony transcript (its hash chain, the signatures it records) or print its record for publication (HTML or text).
     #[command(subcommand)]
     Transcript(transcript_cmd::TranscriptCommand),
 }
