@@ -323,3 +323,43 @@ fn unusual_role_names_are_requested_percent_encoded_and_stay_inside_the_client()
         assert!(out.join(target).is_file(), "{target}");
     }
 }
+
+#[test]
+fn import_adopts_the_sigstore_shaped_checkout_as_is() {
+    // The tuf-on-ci checkout (roots 1..6, the legacy snapshot entry, the
+    // dotted delegated role) comes in through the same lenient reader; its
+    // online keys are held elsewhere, so nothing is signed, every version
+    // is kept, and root v7 handing snapshot and timestamp over is staged.
+    let dir = fixtures("make_sigstore_shaped.py");
+    let r = tuf_ceremony_e2e::repo_setup::Releaser::new(&[], true);
+    let repo = r.path("repo");
+    let run = r.tuf_repo(&[
+        "import",
+        path_str(&dir),
+        "--layout",
+        "tuf-on-ci",
+        path_str(&repo),
+        "--online-snapshot-age",
+        path_str(&r.path("snapshot.age")),
+        "--online-timestamp-age",
+        path_str(&r.path("timestamp.age")),
+    ]);
+    assert_ok(&run, "import the sigstore-shaped checkout");
+    let published = repo.join("repository");
+    for (file, version) in [("6.root.json", 6), ("3.snapshot.json", 3)] {
+        let json = read_json(&published.join(file));
+        assert_eq!(json["signed"]["version"], version, "{file}");
+    }
+    assert!(
+        published.join("1.registry.npmjs.org.json").is_file()
+            || std::fs::read_dir(&published)
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().contains("registry.npmjs.org")),
+        "the delegated role was imported"
+    );
+    let staged = read_json(&repo.join("staged/root.json"));
+    assert_eq!(staged["signed"]["version"], 7, "root v7 staged for the handover");
+    let run = tuf_repo(["verify", path_str(&repo), "--at", AT]);
+    assert_ok(&run, "verify the imported repository");
+    assert!(run.stdout.contains("root v6: ok"), "{run:?}");
+}

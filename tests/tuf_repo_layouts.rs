@@ -4,7 +4,10 @@
 //! rotated once (SoftHSM2 token, `ceremony sign`) goes out and comes back;
 //! go-tuf's copy is byte-identical, python-tuf reads tuf-on-ci's root
 //! history, and the imported repositories verify and serve a target to
-//! python-tuf's client. Refusals write nothing.
+//! python-tuf's client. Imports keep versions (a history without v1, the
+//! repository's own snapshot and timestamp); online keys root does not
+//! list are held elsewhere, and root N+1 handing them over is staged.
+//! Refusals write nothing (more in tests/tuf_repo_import.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -139,8 +142,9 @@ fn go_tuf_and_tuf_on_ci_layouts_round_trip() {
         &["go-tuf", "not empty"],
     );
 
-    // The online keys must be root's: another key (with the snapshot
-    // key's passphrase) is refused before any write.
+    // An online key root does not list (here the snapshot key): the
+    // repository is imported as it is, nothing signed, and root v3 that
+    // hands snapshot and timestamp to the configured keys is staged.
     let stranger = r.path("stranger.age");
     let output = std::process::Command::new(binary("ceremony"))
         .args(["onboard", "--age", path_str(&stranger), "--passphrase-file"])
@@ -162,12 +166,24 @@ fn go_tuf_and_tuf_on_ci_layouts_round_trip() {
         "--online-timestamp-age",
         path_str(&r.path("timestamp.age")),
     ]);
-    refused(
-        &run,
-        "import with an online key root does not list",
-        &["snapshot key", "stranger.age", "root v2", "snapshot role"],
+    assert_ok(&run, "import with an online key root does not list");
+    assert!(
+        run.stdout.contains("held elsewhere") && run.stdout.contains("root v3 staged"),
+        "{run:?}"
     );
-    assert!(!swapped.exists());
+    assert_eq!(tree(&swapped.join("repository")), tree(&published));
+    let staged = tuf_ceremony_e2e::read_json(&swapped.join("staged/root.json"));
+    let stranger_id = tuf_ceremony_e2e::read_json(&r.path("stranger.pub.json"))["keyid"].clone();
+    assert_eq!(staged["signed"]["version"], 3);
+    assert_eq!(
+        staged["signed"]["roles"]["snapshot"]["keyids"],
+        serde_json::json!([stranger_id])
+    );
+    let config = std::fs::read_to_string(swapped.join("tuf-repo.toml")).unwrap();
+    assert!(config.contains("held_elsewhere_until_root = 3"), "{config}");
+    let run = r.tuf_repo(&["snapshot", path_str(&swapped)]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("held elsewhere"), "{run:?}");
     let siblings = std::fs::read_dir(r.path("")).unwrap();
     for entry in siblings {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -272,16 +288,56 @@ fn go_tuf_and_tuf_on_ci_layouts_round_trip() {
         &["metadata/targets.json", "targets"],
     );
     assert!(!bad.exists());
-    // A root history with a gap is refused naming the missing root.
-    let gap = r.path("gap");
-    copy_tree(&ci, &gap);
-    std::fs::remove_file(gap.join("metadata/root_history/1.root.json")).unwrap();
-    refused(
-        &import(&r, &gap, "tuf-on-ci", &bad, &[]),
+    // A history without v1 (a checkout of the later roots): trust starts
+    // at the oldest root present.
+    let later = r.path("later");
+    copy_tree(&ci, &later);
+    std::fs::remove_file(later.join("metadata/root_history/1.root.json")).unwrap();
+    let from_later = r.path("from-later");
+    assert_ok(
+        &import(&r, &later, "tuf-on-ci", &from_later, &[]),
         "a root history without v1",
-        &["1.root.json"],
     );
-    assert!(!bad.exists());
+    assert!(!from_later.join("repository/1.root.json").exists());
+    let run = r.tuf_repo(&["verify", path_str(&from_later)]);
+    assert_ok(&run, "verify from root v2");
+    assert!(
+        run.stdout.contains("root v2: ok — starting point"),
+        "{run:?}"
+    );
+
+    // tuf-on-ci's own snapshot and timestamp, signed with our keys: the
+    // import signs the next ones above them, never restarting at v1.
+    let signed = r.path("tuf-on-ci-signed");
+    copy_tree(&ci, &signed);
+    let snapshot_v = latest(&published, "snapshot");
+    std::fs::copy(
+        published.join(format!("{snapshot_v}.snapshot.json")),
+        signed.join("metadata/snapshot.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        published.join("timestamp.json"),
+        signed.join("metadata/timestamp.json"),
+    )
+    .unwrap();
+    let timestamp_v =
+        tuf_ceremony_e2e::read_json(&published.join("timestamp.json"))["signed"]["version"]
+            .as_u64()
+            .unwrap();
+    let from_signed = r.path("from-signed");
+    assert_ok(
+        &import(&r, &signed, "tuf-on-ci", &from_signed, &[]),
+        "import with the repository's snapshot and timestamp",
+    );
+    let imported = from_signed.join("repository");
+    assert_eq!(latest(&imported, "snapshot"), snapshot_v + 1);
+    let ts = tuf_ceremony_e2e::read_json(&imported.join("timestamp.json"));
+    assert_eq!(ts["signed"]["version"].as_u64().unwrap(), timestamp_v + 1);
+    assert_ok(
+        &r.tuf_repo(&["verify", path_str(&from_signed)]),
+        "verify the import that kept versions",
+    );
 
     // In with the same online keys: snapshot v1 and timestamp v1 made here.
     let from_ci = r.path("from-ci");
@@ -312,6 +368,18 @@ fn go_tuf_and_tuf_on_ci_layouts_round_trip() {
         std::fs::read(&out).unwrap(),
         std::fs::read(&log_key).unwrap()
     );
+}
+
+/// The highest `V` of `dir/V.<role>.json`.
+fn latest(dir: &Path, role: &str) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(&format!(".{role}.json"))?.parse().ok()
+        })
+        .max()
+        .unwrap()
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -114,10 +114,34 @@ impl Default for Margin {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Online {
+    /// Set by `import` when the imported repository's snapshot and
+    /// timestamp keys are held elsewhere (a cloud KMS, say): the first
+    /// root version that lists the keys above for them (the handover root
+    /// `import` staged). Under an older root `snapshot` and `timestamp`
+    /// refuse, saying so, and `status` notes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_elsewhere_until_root: Option<u64>,
     /// The snapshot key.
     pub snapshot: OnlineKey,
     /// The timestamp key.
     pub timestamp: OnlineKey,
+}
+
+impl Online {
+    /// The line saying that root `root_version`'s online keys are not the
+    /// configured ones and what to do, while that is so (see
+    /// [`Online::held_elsewhere_until_root`]); `None` once the handover
+    /// root is published.
+    pub fn held_elsewhere(&self, repo: &Path, root_version: u64) -> Option<String> {
+        let until = self.held_elsewhere_until_root?;
+        (root_version < until).then(|| {
+            format!(
+                "{}: root v{root_version}'s snapshot and timestamp keys are held elsewhere (the repository was imported); root v{until}, staged by import, hands them to this repository's online keys: write it to a stick with `tuf-repo stage {} --stick <dir>`, sign it in a ceremony, then merge and commit",
+                repo.display(),
+                repo.display()
+            )
+        })
+    }
 }
 
 /// An online key in an age-encrypted file, and where its passphrase is.
@@ -282,6 +306,26 @@ passphrase_file = "secrets/timestamp.pass"
         );
         let text = config.to_toml(Path::new("repo/tuf-repo.toml")).unwrap();
         assert_eq!(parse(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn online_keys_held_elsewhere_until_the_handover_root_round_trip() {
+        let mut config = parse(EXAMPLE).unwrap();
+        assert_eq!(config.online.held_elsewhere(Path::new("r"), 7), None);
+        config.online.held_elsewhere_until_root = Some(8);
+        let path = Path::new("tuf-repo.toml");
+        let text = config.to_toml(path).unwrap();
+        assert!(text.contains("held_elsewhere_until_root = 8"), "{text}");
+        let back = Config::parse(&text, path).unwrap();
+        assert_eq!(back, config);
+        let note = back.online.held_elsewhere(Path::new("r"), 7).unwrap();
+        assert!(
+            note.contains("root v7")
+                && note.contains("root v8")
+                && note.contains("tuf-repo stage r"),
+            "{note}"
+        );
+        assert_eq!(back.online.held_elsewhere(Path::new("r"), 8), None);
     }
 
     #[test]

@@ -189,6 +189,7 @@ pub fn new_config(
         online: Online {
             snapshot: online_key(snapshot_age, "snapshot")?,
             timestamp: online_key(timestamp_age, "timestamp")?,
+            held_elsewhere_until_root: None,
         },
     };
     let path = dir.join(config::FILE_NAME);

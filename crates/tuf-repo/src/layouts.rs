@@ -1,5 +1,8 @@
-//! `tuf-repo export` and `tuf-repo import`: a repository in go-tuf's layout
-//! or tuf-on-ci's, out of ours and into a new one of ours.
+//! `tuf-repo export`: a repository of ours written in go-tuf's layout or
+//! tuf-on-ci's (`import`, the other direction, is `crate::import`), and
+//! the pieces both directions share: the layouts, the scratch directory
+//! renamed into place at the end (a refusal leaves nothing behind), and
+//! reads and copies that refuse symbolic links.
 //!
 //! - go-tuf: `repository/` (what is published, consistent-snapshot names,
 //!   `targets/`) and `staged/` (metadata being prepared; target files
@@ -9,36 +12,20 @@
 //!   `metadata/root_history/<N>.root.json` (every root),
 //!   `metadata/targets.json` and `metadata/<role>.json` (the latest
 //!   published, unversioned names) and the target files under
-//!   `targets/<target path>`. No snapshot or timestamp: tuf-on-ci makes
-//!   those when it publishes, and `import` makes the first ones with the
-//!   configured online keys.
-//!
-//! Both directions write into a scratch directory beside the destination
-//! and rename it into place at the end, so a refusal leaves nothing behind.
-//! `import` checks everything before the first write: the root chain from
-//! v1 (`RootChain`), the targets against root, each delegated role
-//! against its delegator, the target files, and that the online keys are
-//! the ones root lists for snapshot and timestamp.
+//!   `targets/<target path>`. `export` writes no snapshot or timestamp:
+//!   tuf-on-ci makes those when it publishes.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use bundle_format::layout::MANIFEST_FILE;
 use clap::{Args as ClapArgs, ValueEnum};
 use metadata_io::{read_capped, write_atomically};
-use time::OffsetDateTime;
-use tuf_metadata::files::sha256_hex;
-use tuf_metadata::{ChainLimits, Limits, Metadata, Root, RootChain, Targets};
+use tuf_metadata::{Limits, Metadata, Root};
 
 use crate::clock::{AtArgs, now_or};
-use crate::commit::check_target_file;
-use crate::config::{self, Config};
-use crate::graph::{MAX_DEPTH, file_stem, published_versions, role_names};
-use crate::init::ExpiryArgs;
-use crate::layout::{Repo, latest_version, load_any};
-use crate::online::OnlineSigner;
-use crate::online_roles::{next_snapshot, next_timestamp, require};
+use crate::graph::{file_stem, published_versions};
+use crate::layout::{Repo, load_any};
 use crate::target_files::{MAX_TARGET_BYTES, published_blob_name, staged_blob};
 use crate::verify;
 
@@ -68,31 +55,6 @@ pub struct ExportArgs {
     at: AtArgs,
 }
 
-/// Arguments of `import`.
-#[derive(ClapArgs)]
-pub struct ImportArgs {
-    /// The directory in the other tool's layout.
-    dir: PathBuf,
-    /// Its layout.
-    #[arg(long, value_enum)]
-    layout: Layout,
-    /// The new repository directory (absent or empty).
-    repo: PathBuf,
-    /// The online snapshot key's age file (root must list its key for snapshot).
-    #[arg(long, value_name = "file.age")]
-    online_snapshot_age: PathBuf,
-    /// The online timestamp key's age file (root must list its key for timestamp).
-    #[arg(long, value_name = "file.age")]
-    online_timestamp_age: PathBuf,
-    #[command(flatten)]
-    expiry: ExpiryArgs,
-    /// The repository's name in ceremony manifests (default: directory name).
-    #[arg(long)]
-    name: Option<String>,
-    #[command(flatten)]
-    at: AtArgs,
-}
-
 /// Runs `export`.
 pub fn run_export(args: &ExportArgs) -> Result<()> {
     let now = now_or(args.at);
@@ -116,7 +78,8 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
     Ok(())
 }
 
-fn layout_name(layout: Layout) -> &'static str {
+/// The layout's name on the command line.
+pub(crate) fn layout_name(layout: Layout) -> &'static str {
     match layout {
         Layout::GoTuf => "go-tuf",
         Layout::TufOnCi => "tuf-on-ci",
@@ -160,7 +123,9 @@ fn export_go_tuf(repo: &Repo, out: &Path) -> Result<usize> {
 fn export_tuf_on_ci(repo: &Repo, report: &verify::Report, out: &Path) -> Result<usize> {
     let metadata = out.join("metadata");
     let mut count = 0;
-    for n in 1..=report.root_version {
+    // An imported repository's history may start above 1.
+    let first = crate::layout::oldest_version(&repo.published(), "root")?.unwrap_or(1);
+    for n in first..=report.root_version {
         let bytes = read(
             &repo.published_file(&format!("{n}.root.json")),
             Limits::ROOT.max_bytes,
@@ -199,292 +164,8 @@ fn export_tuf_on_ci(repo: &Repo, report: &verify::Report, out: &Path) -> Result<
     Ok(count)
 }
 
-/// Runs `import`.
-pub fn run_import(args: &ImportArgs) -> Result<()> {
-    let now = now_or(args.at);
-    crate::init::refuse_non_empty(&args.repo)?;
-    let config = crate::init::new_config(
-        &args.repo,
-        args.name.clone(),
-        args.expiry.to_expiry(),
-        Some(&args.online_snapshot_age),
-        Some(&args.online_timestamp_age),
-    )?;
-    let scratch = Scratch::beside(&args.repo)?;
-    match args.layout {
-        Layout::GoTuf => import_go_tuf(&args.dir, &config, scratch.path(), now)?,
-        Layout::TufOnCi => import_tuf_on_ci(&args.dir, &config, scratch.path(), now)?,
-    }
-    write(
-        &scratch.path().join(config::FILE_NAME),
-        config
-            .to_toml(&args.repo.join(config::FILE_NAME))?
-            .as_bytes(),
-    )?;
-    std::fs::create_dir_all(scratch.path().join("staged"))
-        .with_context(|| format!("{}: cannot create", scratch.path().display()))?;
-    scratch.finish(&args.repo)?;
-    say!(
-        "imported {} ({} layout) into {}",
-        args.dir.display(),
-        layout_name(args.layout),
-        args.repo.display()
-    );
-    Ok(())
-}
-
-/// go-tuf: `repository/` is verified in place as a client would (expired
-/// online roles reported, not refused: `tuf-repo snapshot` renews them),
-/// then copied as it is; each staged metadata file must parse strictly and
-/// is copied as it is; staged target files are stored by content.
-fn import_go_tuf(dir: &Path, config: &Config, out: &Path, now: OffsetDateTime) -> Result<()> {
-    let source = Repo::new(dir);
-    if !source.published().is_dir() {
-        bail!(
-            "{}: missing; a go-tuf layout has repository/ (and staged/)",
-            source.published().display()
-        );
-    }
-    verify::check(&source, None, now, verify::Expiry::OnlineMayHaveExpired)?;
-    let root = source.latest_root()?.expect("verify found the roots");
-    consistent(&source.published_file("root.json"), root.signed())?;
-    check_online(out, config, root.signed())?;
-    let staged = staged_metadata(&source.staged())?;
-    let mut blobs = Vec::new();
-    let staged_targets = source.staged().join("targets");
-    if staged_targets.is_dir() {
-        for file in files_under(&staged_targets)? {
-            let bytes = read(&file, MAX_TARGET_BYTES)?;
-            blobs.push((sha256_hex(&bytes), bytes));
-        }
-    }
-    // Everything is checked: now the copy.
-    copy_tree(&source.published(), &out.join("repository"))?;
-    for (name, bytes, _) in staged {
-        write(&out.join("staged").join(name), &bytes)?;
-    }
-    let repo = Repo::new(out);
-    for (sha256, bytes) in blobs {
-        write(&staged_blob(&repo, &sha256), &bytes)?;
-    }
-    Ok(())
-}
-
-/// One targets-type role read from a tuf-on-ci `metadata/` directory.
-struct Imported {
-    role: String,
-    bytes: Vec<u8>,
-    targets: Targets,
-}
-
-/// tuf-on-ci: every check first, then `repository/` written: the roots
-/// (`N.root.json`, `root.json`), target files, `V.targets.json` and
-/// `V.<role>.json`, and snapshot v1 and timestamp v1 signed with the
-/// online keys.
-fn import_tuf_on_ci(dir: &Path, config: &Config, out: &Path, now: OffsetDateTime) -> Result<()> {
-    let metadata = dir.join("metadata");
-    let (roots, root) = root_history(&metadata, now)?;
-    consistent(&metadata.join("root.json"), &root)?;
-
-    // targets.json against root, then each delegated role against its delegator.
-    let path = metadata.join("targets.json");
-    let file = path.display().to_string();
-    let bytes = read(&path, Limits::ANY.max_bytes)?;
-    let top = Metadata::parse(&bytes, &Limits::ANY)
-        .and_then(|m| Ok(m.into_targets()?))
-        .with_context(|| file.clone())?;
-    let version = top.signed().common.version;
-    require(
-        &root,
-        "targets",
-        &top,
-        &format!("{file}: targets v{version}"),
-    )?;
-    unexpired(&file, top.signed(), now)?;
-    let mut roles = vec![Imported {
-        role: "targets".into(),
-        bytes,
-        targets: top.signed().clone(),
-    }];
-    let mut seen = BTreeSet::from(["targets".to_owned()]);
-    let mut queue = VecDeque::from([(0usize, 0usize)]);
-    let mut loaded: BTreeMap<String, usize> = BTreeMap::new();
-    while let Some((i, depth)) = queue.pop_front() {
-        let parent = roles[i].targets.clone();
-        let by = format!("{} v{}", roles[i].role, parent.common.version);
-        let Some(delegations) = &parent.delegations else {
-            continue;
-        };
-        let ring = tuf_metadata::KeyRing::new(&delegations.keys);
-        for name in role_names(delegations) {
-            let path = metadata.join(format!("{}.json", file_stem(&name)));
-            let file = path.display().to_string();
-            let j = match loaded.get(&name) {
-                Some(&j) => j,
-                None => {
-                    if !seen.insert(name.clone()) || depth + 1 > MAX_DEPTH {
-                        bail!(
-                            "{file}: {by} delegates to {name:?}, which is the top-level role or deeper than {MAX_DEPTH} levels"
-                        );
-                    }
-                    if !path.is_file() {
-                        bail!("{file}: missing; {by} delegates to {name:?}");
-                    }
-                    let bytes = read(&path, Limits::ANY.max_bytes)?;
-                    let md = Metadata::parse(&bytes, &Limits::ANY)
-                        .and_then(|m| Ok(m.into_targets()?))
-                        .with_context(|| file.clone())?;
-                    unexpired(&file, md.signed(), now)?;
-                    roles.push(Imported {
-                        role: name.clone(),
-                        bytes,
-                        targets: md.signed().clone(),
-                    });
-                    loaded.insert(name.clone(), roles.len() - 1);
-                    queue.push_back((roles.len() - 1, depth + 1));
-                    roles.len() - 1
-                }
-            };
-            let md = Metadata::parse(&roles[j].bytes, &Limits::ANY)
-                .and_then(|m| Ok(m.into_targets()?))
-                .with_context(|| file.clone())?;
-            let keys = delegations.role_keys(&name).expect("listed here");
-            let report = ring.check(keys, md.signed_bytes(), md.signatures());
-            if !report.is_met() {
-                bail!(
-                    "{file}: {name} v{}: threshold of {by}'s delegation not met: {report} distinct keys",
-                    md.signed().common.version
-                );
-            }
-        }
-    }
-
-    // The target files, by target path, checked against every listing.
-    let mut blobs = Vec::new();
-    for role in &roles {
-        for (target, listed) in &role.targets.targets {
-            let path = dir.join("targets").join(target);
-            let shown = path.display().to_string();
-            let Some(sha256) = listed.hashes.get("sha256") else {
-                bail!(
-                    "{}: {} lists target {target} without a sha256 hash, which this tool names files by",
-                    metadata
-                        .join(format!("{}.json", file_stem(&role.role)))
-                        .display(),
-                    role.role
-                );
-            };
-            let bytes = read(&path, MAX_TARGET_BYTES)
-                .with_context(|| format!("target {target} of {}", role.role))?;
-            check_target_file(&shown, target, listed, &role.role, &bytes)?;
-            blobs.push((published_blob_name(target, sha256), bytes));
-        }
-    }
-
-    // The online keys, then snapshot v1 and timestamp v1, before any write.
-    check_online(out, config, &root)?;
-    let repo = Repo::new(out);
-    let updates: Vec<(String, u64)> = roles
-        .iter()
-        .map(|r| (format!("{}.json", r.role), r.targets.common.version))
-        .collect();
-    let snapshot = next_snapshot(&repo, out, config, &root, &updates, now)?;
-    let timestamp = next_timestamp(
-        &repo,
-        out,
-        config,
-        &root,
-        snapshot.version,
-        &snapshot.bytes,
-        now,
-    )?;
-
-    let published = repo.published();
-    for (name, bytes) in blobs {
-        write(&published.join(name), &bytes)?;
-    }
-    for role in &roles {
-        let name = format!(
-            "{}.{}.json",
-            role.targets.common.version,
-            file_stem(&role.role)
-        );
-        write(&published.join(name), &role.bytes)?;
-    }
-    let latest = roots.len();
-    for (n, bytes) in roots.iter().enumerate() {
-        write(&published.join(format!("{}.root.json", n + 1)), bytes)?;
-    }
-    write(&published.join("root.json"), &roots[latest - 1])?;
-    write(
-        &published.join(format!("{}.snapshot.json", snapshot.version)),
-        &snapshot.bytes,
-    )?;
-    write(&published.join("timestamp.json"), &timestamp.bytes)?;
-    // What was written is checked as a client would, before it is moved into place.
-    verify::check(&repo, None, now, verify::Expiry::Strict)?;
-    Ok(())
-}
-
-/// The root chain of a tuf-on-ci `metadata/`: `root_history/1..N.root.json`
-/// (without a history, `root.json` must be v1), walked with a
-/// [`RootChain`] from v1 and only the last required unexpired;
-/// `root.json` must be the same file as the latest. The files' bytes, and
-/// the latest root.
-fn root_history(metadata: &Path, now: OffsetDateTime) -> Result<(Vec<Vec<u8>>, Root)> {
-    let history = metadata.join("root_history");
-    let plain = metadata.join("root.json");
-    let n = latest_version(&history, "root")?;
-    let paths: Vec<PathBuf> = match n {
-        Some(n) => (1..=n)
-            .map(|v| history.join(format!("{v}.root.json")))
-            .collect(),
-        None => vec![plain.clone()],
-    };
-    let mut bytes_of = Vec::new();
-    let mut chain: Option<RootChain> = None;
-    for path in &paths {
-        let file = path.display().to_string();
-        let bytes = read(path, Limits::ROOT.max_bytes)?;
-        match &mut chain {
-            None => {
-                let parsed =
-                    Metadata::parse(&bytes, &Limits::ROOT).with_context(|| file.clone())?;
-                let first = parsed.into_root().with_context(|| file.clone())?;
-                let version = first.signed().common.version;
-                if version != 1 {
-                    bail!("{file}: the root history must start at version 1, found {version}");
-                }
-                let (start, _) = RootChain::from_trusted(first, ChainLimits::LOCAL)
-                    .with_context(|| format!("{file}: root v1 is not signed by its own keys"))?;
-                chain = Some(start);
-            }
-            Some(chain) => {
-                chain.advance_bytes(&bytes).with_context(|| file.clone())?;
-            }
-        }
-        bytes_of.push(bytes);
-    }
-    let chain = chain.expect("at least one root");
-    // Only the last root must be unexpired (TUF spec 5.3.10).
-    let last = paths.len();
-    chain
-        .check_expiry(now)
-        .with_context(|| paths[last - 1].display().to_string())?;
-    if n.is_some() {
-        let latest = bytes_of.last().expect("at least one root");
-        if read(&plain, Limits::ROOT.max_bytes)? != *latest {
-            bail!(
-                "{}: is not the same as root_history/{last}.root.json",
-                plain.display()
-            );
-        }
-    }
-    Ok((bytes_of, chain.into_trusted().signed().clone()))
-}
-
 /// This tool publishes consistent snapshots only.
-fn consistent(file: &Path, root: &Root) -> Result<()> {
+pub(crate) fn consistent(file: &Path, root: &Root) -> Result<()> {
     if root.consistent_snapshot != Some(true) {
         bail!(
             "{}: root v{} does not use consistent snapshots, which tuf-repo publishes only",
@@ -495,34 +176,9 @@ fn consistent(file: &Path, root: &Root) -> Result<()> {
     Ok(())
 }
 
-/// The configured online keys must be the ones `root` lists for snapshot
-/// and timestamp: opened (passphrases from the environment, as later
-/// commands will) and compared, before anything is written.
-fn check_online(dir: &Path, config: &Config, root: &Root) -> Result<()> {
-    for (role, key) in [
-        ("snapshot", &config.online.snapshot),
-        ("timestamp", &config.online.timestamp),
-    ] {
-        OnlineSigner::open(dir, role, key)?.listed_as(root)?;
-    }
-    Ok(())
-}
-
-fn unexpired(file: &str, targets: &Targets, now: OffsetDateTime) -> Result<()> {
-    let common = &targets.common;
-    if common.expires.is_expired_at(now) {
-        bail!(
-            "{file}: v{} expired at {}",
-            common.version,
-            common.expires.as_str()
-        );
-    }
-    Ok(())
-}
-
 /// The metadata files directly in `staged/` (not the bundle manifest),
 /// each parsed strictly: `(file name, bytes, metadata)`.
-fn staged_metadata(staged: &Path) -> Result<Vec<(String, Vec<u8>, Metadata)>> {
+pub(crate) fn staged_metadata(staged: &Path) -> Result<Vec<(String, Vec<u8>, Metadata)>> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(staged) {
         Ok(entries) => entries,
@@ -544,7 +200,7 @@ fn staged_metadata(staged: &Path) -> Result<Vec<(String, Vec<u8>, Metadata)>> {
 
 /// Every regular file under `dir`; a symbolic link is refused by name
 /// (an imported directory is untrusted input).
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -569,7 +225,7 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Copies the tree `from` into `to` byte for byte; returns the file count.
-fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
     let files = files_under(from)?;
     for file in &files {
         let rel = file.strip_prefix(from).expect("under from");
@@ -578,11 +234,13 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
     Ok(files.len())
 }
 
-fn read(path: &Path, max: usize) -> Result<Vec<u8>> {
+/// Reads `path` (at most `max` bytes), naming it in errors.
+pub(crate) fn read(path: &Path, max: usize) -> Result<Vec<u8>> {
     read_capped(path, max).with_context(|| path.display().to_string())
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `path` atomically, making its folder; errors name it.
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -592,13 +250,14 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// A scratch directory beside a destination, removed unless
 /// [`Scratch::finish`] renames it into place.
-struct Scratch {
+pub(crate) struct Scratch {
     path: PathBuf,
     done: bool,
 }
 
 impl Scratch {
-    fn beside(dest: &Path) -> Result<Scratch> {
+    /// A new, empty scratch directory beside `dest`.
+    pub(crate) fn beside(dest: &Path) -> Result<Scratch> {
         let dest = std::path::absolute(dest)
             .with_context(|| format!("{}: cannot resolve", dest.display()))?;
         let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
@@ -619,13 +278,14 @@ impl Scratch {
         Ok(Scratch { path, done: false })
     }
 
-    fn path(&self) -> &Path {
+    /// The scratch directory.
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Renames the scratch directory to `dest` (absent, or empty: it is
     /// removed first).
-    fn finish(mut self, dest: &Path) -> Result<()> {
+    pub(crate) fn finish(mut self, dest: &Path) -> Result<()> {
         if dest.is_dir() {
             std::fs::remove_dir(dest)
                 .with_context(|| format!("{}: cannot replace", dest.display()))?;

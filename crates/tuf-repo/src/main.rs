@@ -12,6 +12,7 @@ mod commit;
 mod config;
 mod delegate;
 mod graph;
+mod import;
 mod init;
 mod journal;
 mod keys;
@@ -74,7 +75,7 @@ enum Command {
     /// Write the repository in go-tuf's layout (repository/, staged/) or tuf-on-ci's (metadata/, metadata/root_history/, targets/).
     Export(layouts::ExportArgs),
     /// Make a new repository from a go-tuf or tuf-on-ci layout, verified before anything is written.
-    Import(layouts::ImportArgs),
+    Import(import::ImportArgs),
     /// Sign a new snapshot (and timestamp) over what is published, with the online keys.
     Snapshot(refresh::SnapshotArgs),
     /// Sign a new timestamp when the current one is inside its margin (for cron).
@@ -156,7 +157,7 @@ fn main() -> ExitCode {
         Command::Delegate(args) => delegate::run(&args),
         Command::RemoveTarget(args) => target_files::run_remove(&args),
         Command::Export(args) => layouts::run_export(&args),
-        Command::Import(args) => layouts::run_import(&args),
+        Command::Import(args) => import::run_import(&args),
         Command::Snapshot(args) => refresh::run_snapshot(&args),
         Command::Timestamp(args) => refresh::run_timestamp(&args),
         Command::Status(args) => status::run(&args),

@@ -49,6 +49,12 @@ impl OnlineSigner {
         sign_for_role(self.role, &what, &mut self.signer, root, metadata)
     }
 
+    /// The public key, as root lists it: what `import` puts in the root
+    /// that hands the online roles to this repository's keys.
+    pub fn key(&self) -> tuf_metadata::Key {
+        self.signer.public_key().clone()
+    }
+
     /// The key ids `root` lists this key under for its role (the signing
     /// rule, [`signing::keyids_listing`]); refused (naming the key file)
     /// when root does not list it there. `import` checks this before

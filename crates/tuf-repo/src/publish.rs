@@ -412,12 +412,14 @@ fn tally(items: &[Item]) -> BTreeMap<Kind, Count> {
     counts
 }
 
-/// The TUF client, pinned to the local `1.root.json`, updates from what the
+/// The TUF client, pinned to the local `1.root.json` (the oldest root of an
+/// imported checkout), updates from what the
 /// destination now serves; it must end up trusting our timestamp.
 fn recheck(repo: &Path, dest: &dyn Destination, now: OffsetDateTime) -> Result<String> {
     let published = Repo::new(repo).published();
-    let pinned = std::fs::read(published.join("1.root.json"))
-        .with_context(|| format!("{}: cannot read", published.join("1.root.json").display()))?;
+    let first = Repo::new(repo).first_root_file()?;
+    let pinned =
+        std::fs::read(&first).with_context(|| format!("{}: cannot read", first.display()))?;
     let ours = std::fs::read(published.join("timestamp.json")).with_context(|| {
         format!(
             "{}: cannot read",
@@ -447,7 +449,10 @@ fn recheck(repo: &Path, dest: &dyn Destination, now: OffsetDateTime) -> Result<S
         ));
     }
     Ok(format!(
-        "the TUF client pinned to 1.root.json updates from {} ({})",
+        "the TUF client pinned to {} updates from {} ({})",
+        first
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         fetcher.describe(),
         rfc3339(now)
     ))

@@ -3,7 +3,7 @@
 //! published root and never look at `staged/`, so they work while a root
 //! N+1 is still collecting signatures (which `commit` refuses).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
@@ -42,7 +42,7 @@ pub fn run_snapshot(args: &SnapshotArgs) -> Result<()> {
     let now = now_or(args.at);
     let repo = Repo::new(&args.repo);
     let config = Config::load(&args.repo)?;
-    let root = published_root(&repo)?;
+    let root = published_root(&repo, &config, &args.repo)?;
     let Some(targets_v) = repo.latest_version("targets")? else {
         bail!(
             "{}: no targets metadata is published yet; commit the first ceremony",
@@ -87,7 +87,7 @@ pub fn run_timestamp(args: &TimestampArgs) -> Result<()> {
     let now = now_or(args.at);
     let repo = Repo::new(&args.repo);
     let config = Config::load(&args.repo)?;
-    let root = published_root(&repo)?;
+    let root = published_root(&repo, &config, &args.repo)?;
     if let Some(current) = current_timestamp(&repo)?
         && !args.force
     {
@@ -115,9 +115,20 @@ pub fn run_timestamp(args: &TimestampArgs) -> Result<()> {
     write(&repo, "timestamp.json", &timestamp.bytes)
 }
 
-fn published_root(repo: &Repo) -> Result<tuf_metadata::Root> {
+/// The latest published root; refused while its online keys are held
+/// elsewhere (an imported repository before its handover root), saying
+/// what to do, rather than failing later on a key root does not list.
+fn published_root(repo: &Repo, config: &Config, dir: &Path) -> Result<tuf_metadata::Root> {
     match repo.latest_root()? {
-        Some(root) => Ok(root.signed().clone()),
+        Some(root) => {
+            if let Some(why) = config
+                .online
+                .held_elsewhere(dir, root.signed().common.version)
+            {
+                bail!("{why}");
+            }
+            Ok(root.signed().clone())
+        }
         None => bail!(
             "{}: nothing is published yet (no N.root.json); commit the first ceremony",
             repo.published().display()

@@ -96,26 +96,10 @@ pub fn run(args: &Args) -> Result<()> {
     // Keys in force before this rotation: only new ones must be portable.
     let before = root.keys.clone();
     apply_changes(&mut root, args)?;
-    check_key_set(tuf_metadata::audit_root(&root), &before).with_context(|| {
-        format!(
-            "{}: root v{}",
-            repo.staged_file("root.json").display(),
-            root.common.version
-        )
-    })?;
-    root.common.expires = expires_in_days(now, args.expires_days.unwrap_or(config.expiry.root));
-    check_signable(&root)
-        .with_context(|| format!("{}", repo.staged_file("root.json").display()))?;
-    let version = root.common.version;
-    let root_md = Metadata::new(root);
-    let root_bytes = json::to_pretty(&root_md.to_value());
-    let plan = SigningPlan::new(&root_bytes, trusted.as_ref(), now).with_context(|| {
-        let file = repo.staged_file("root.json");
-        format!(
-            "{}: root v{version}: the appliance would refuse it",
-            file.display()
-        )
-    })?;
+    let days = args.expires_days.unwrap_or(config.expiry.root);
+    let (root_md, root_bytes, plan) =
+        checked_root(&repo, trusted.as_ref(), root, &before, days, now)?;
+    let version = root_md.signed().common.version;
     let mut items = vec![Item::from_plan("staged/root.json", &plan)];
     let mut copies = vec![("staged/root.json".to_owned(), root_bytes.clone())];
     if let Some((bytes, item)) = unsigned_targets(&repo, Anchor::Staged(&root_md), now)? {
@@ -141,6 +125,93 @@ pub fn run(args: &Args) -> Result<()> {
         repo.staged_file("root.json").display()
     );
     Ok(())
+}
+
+/// Root N+1 as `stage-rotation` finishes it: the key set audited (only
+/// keys not in `before` must be portable), a fresh expiry of `days`, every
+/// threshold signable, and the appliance's own signing plan made for it.
+fn checked_root(
+    repo: &Repo,
+    trusted: Option<&Metadata<Root>>,
+    mut root: Root,
+    before: &std::collections::BTreeMap<tuf_metadata::KeyId, tuf_metadata::Key>,
+    days: u32,
+    now: OffsetDateTime,
+) -> Result<(Metadata<Root>, Vec<u8>, SigningPlan)> {
+    let file = repo.staged_file("root.json");
+    check_key_set(tuf_metadata::audit_root(&root), before)
+        .with_context(|| format!("{}: root v{}", file.display(), root.common.version))?;
+    root.common.expires = expires_in_days(now, days);
+    check_signable(&root).with_context(|| format!("{}", file.display()))?;
+    let version = root.common.version;
+    let root_md = Metadata::new(root);
+    let root_bytes = json::to_pretty(&root_md.to_value());
+    let plan = SigningPlan::new(&root_bytes, trusted, now).with_context(|| {
+        format!(
+            "{}: root v{version}: the appliance would refuse it",
+            file.display()
+        )
+    })?;
+    Ok((root_md, root_bytes, plan))
+}
+
+/// Stages root N+1 in `<dir>/staged/root.json` that hands the snapshot and
+/// timestamp roles to `online` (each role: that key alone, threshold 1),
+/// everything else as in root N: what `import` stages when the imported
+/// repository's online keys are held elsewhere, so the first ceremony
+/// under this tool moves them here. The bundle is written later by
+/// `tuf-repo stage`. Returns the staged version.
+pub fn stage_online_handover(
+    dir: &Path,
+    online: [(&str, tuf_metadata::Key); 2],
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let repo = Repo::new(dir);
+    let config = Config::load(dir)?;
+    let Some(trusted) = repo.latest_root()? else {
+        bail!(
+            "{}: no root is published to hand the online roles over from",
+            repo.published().display()
+        );
+    };
+    if pending_root(&repo, Some(&trusted))?.is_some() {
+        bail!(
+            "{}: a root is already staged",
+            repo.staged_file("root.json").display()
+        );
+    }
+    let mut root = trusted.signed().clone();
+    root.common.version += 1;
+    let before = root.keys.clone();
+    for (role, key) in online {
+        let listed = root
+            .role(role)
+            .map(|r| r.keyids.clone())
+            .unwrap_or_default();
+        for id in listed {
+            remove_key(&mut root, role, &id)?;
+        }
+        add_key(&mut root, role, key)?;
+        root.roles
+            .get_mut(role)
+            .expect("a top-level role")
+            .threshold = 1;
+    }
+    let (root_md, root_bytes, _) = checked_root(
+        &repo,
+        Some(&trusted),
+        root,
+        &before,
+        config.expiry.root,
+        now,
+    )?;
+    let path = repo.staged_file("root.json");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("{}: cannot create", parent.display()))?;
+    }
+    write_atomically(&path, &root_bytes).with_context(|| path.display().to_string())?;
+    Ok(root_md.signed().common.version)
 }
 
 /// Arguments of `stage`.
@@ -391,7 +462,9 @@ fn write_ceremony(
     now: OffsetDateTime,
 ) -> Result<()> {
     let history = trusted.map_or(0, |t| t.signed().common.version);
-    for n in 1..=history {
+    // An imported checkout's history may start above 1.
+    let oldest = crate::layout::oldest_version(&repo.published(), "root")?.unwrap_or(1);
+    for n in oldest..=history {
         let name = format!("{n}.root.json");
         let path = repo.published_file(&name);
         let bytes =

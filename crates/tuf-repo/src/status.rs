@@ -35,6 +35,12 @@ pub fn run(args: &Args) -> Result<()> {
         );
     };
     let root = root.signed();
+    if let Some(why) = config
+        .online
+        .held_elsewhere(&args.repo, root.common.version)
+    {
+        say!("note: {why}");
+    }
     say!(
         "{:<10} {:>7}  {:<20}  {:>9}  {:>9}  keys",
         "role",

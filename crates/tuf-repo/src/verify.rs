@@ -210,7 +210,8 @@ fn allowed(file: &str, role: &str, version: u64, expires: &Expires, now: OffsetD
     );
 }
 
-/// The root chain from 1 (or the pinned root) through the latest N, each
+/// The root chain from 1 (the oldest root published, in an imported
+/// checkout; or the pinned root) through the latest N, each
 /// step the client's ([`TrustedSet::update_root`], one
 /// [`tuf_metadata::RootChain`] step, every local root walked and read as
 /// existing metadata: [`ChainLimits::EXISTING`]), only the last root
@@ -231,7 +232,10 @@ fn root_chain(
     now: OffsetDateTime,
     expiry: Expiry,
 ) -> Result<TrustedSet> {
-    let start = trusted.map_or_else(|| repo.published_file("1.root.json"), Path::to_path_buf);
+    let start = match trusted {
+        Some(path) => path.to_path_buf(),
+        None => repo.first_root_file()?,
+    };
     let file = start.display().to_string();
     let root = load_existing_root(&start)?;
     let (mut set, report) = TrustedSet::new(&start, root, expiry, ChainLimits::EXISTING)?;
