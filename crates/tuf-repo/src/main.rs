@@ -15,6 +15,7 @@ mod digest;
 mod graph;
 mod init;
 mod journal;
+mod keyholder;
 mod keys;
 mod layout;
 mod layouts;
