@@ -185,6 +185,11 @@ fn a_due_targets_is_renewed_unchanged_and_status_follows_its_ceremony() {
             .contains(&format!("1/1 met; signed: {}; missing: none", &alice[..8])),
         "{run:?}"
     );
+    assert!(
+        run.stdout
+            .contains(&format!("{} from stick {}", &alice[..8], path_str(&stick))),
+        "{run:?}"
+    );
     assert_ok(&r.tuf_repo(&["commit", repo_s]), "commit the renewal");
     assert_ok(&r.tuf_repo(&["verify", repo_s]), "verify");
     let run = r.tuf_repo(&["status", repo_s]);

@@ -30,6 +30,7 @@ mod publish_s3;
 mod refresh;
 mod renew;
 mod serve;
+mod sources;
 mod stage;
 mod status;
 mod target_files;

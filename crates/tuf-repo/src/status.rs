@@ -142,8 +142,9 @@ const STAGED_SHOWN: usize = 20;
 
 /// The staged work, as tuf-on-ci shows a signing event: every staged file
 /// whose version is not published yet, with each key set it must meet
-/// (threshold of which root or delegator), the keys that signed so far and
-/// those still missing, and whether the last bundle (`staged/manifest.json`)
+/// (threshold of which root or delegator), the keys that signed so far
+/// (with the stick `merge` found each on, `sources.rs`) and those still
+/// missing, and whether the last bundle (`staged/manifest.json`)
 /// carries it. Returns what needs doing, each naming the command to run.
 fn staged_work(repo: &Repo, dir: &Path, now: OffsetDateTime) -> Result<Vec<String>> {
     let trusted = repo.latest_root()?;
@@ -175,6 +176,7 @@ fn staged_work(repo: &Repo, dir: &Path, now: OffsetDateTime) -> Result<Vec<Strin
         true => Some(crate::manifest::Manifest::read(&manifest_path)?),
         false => None,
     };
+    let sources = crate::sources::read(repo);
     let in_bundle: BTreeSet<(String, String)> = manifest
         .iter()
         .flat_map(|m| m.items.iter())
@@ -236,8 +238,22 @@ fn staged_work(repo: &Repo, dir: &Path, now: OffsetDateTime) -> Result<Vec<Strin
                 "not in a bundle yet"
             }
         );
+        let from = sources.get(&digest);
         for (label, report) in &boards {
             say!("    {label}: {}", board_line(report));
+            for (id, _) in report.keys.iter().filter(|(_, s)| *s == KeyStatus::Counted) {
+                if let Some(source) = from.and_then(|f| f.get(id)) {
+                    say!(
+                        "      {} from stick {}{}",
+                        short_id(id),
+                        source.stick,
+                        source
+                            .signer
+                            .as_ref()
+                            .map_or_else(String::new, |s| format!(", signed with {s}"))
+                    );
+                }
+            }
         }
     }
     if plans.len() > STAGED_SHOWN {
@@ -269,7 +285,8 @@ fn staged_work(repo: &Repo, dir: &Path, now: OffsetDateTime) -> Result<Vec<Strin
     Ok(attention)
 }
 
-/// "1/2 not met; signed: 1a2b3c4d; missing: 5e6f7a8b", key ids shortened.
+/// "1/2 not met; signed: 1a2b3c4d; missing: 5e6f7a8b", key ids shortened
+/// (the stick and signer of each signature follow on their own lines).
 fn board_line(report: &ThresholdReport) -> String {
     let ids = |want: fn(&KeyStatus) -> bool| -> Vec<&str> {
         report
