@@ -1,9 +1,9 @@
 //! `tuf-repo status`: each top-level role's published version, expiry, time
 //! left, keys and threshold; the offline roles due for renewal (delegated
 //! ones too) with the `tuf-repo renew` command that stages them; the work
-//! staged and waiting for signatures (`staged_work`); and a non-zero exit
-//! when any role is inside its margin (`[margin]` in tuf-repo.toml) or
-//! staged work waits, each `error:` part naming the command to run next.
+//! staged and waiting for signatures (`staged_work`) with the command to
+//! run next; and a non-zero exit when any role is inside its margin
+//! (`[margin]` in tuf-repo.toml), its `error:` line naming the commands.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -129,9 +129,16 @@ pub fn run(args: &Args) -> Result<()> {
             args.repo.display()
         ));
     }
-    attention.extend(staged_work(&repo, &args.repo, now)?);
+    // Staged work alone is not a failure: cron jobs (refresh-timestamp)
+    // alert on the exit code, which stays about margins. Its next step is
+    // printed, and joins the `error:` line when a margin fails.
+    let next = staged_work(&repo, &args.repo, now)?;
     if !attention.is_empty() {
+        attention.extend(next);
         bail!("{}: {}", args.repo.display(), attention.join("; "));
+    }
+    for step in &next {
+        say!("next: {step}");
     }
     Ok(())
 }
