@@ -19,11 +19,13 @@
 mod download;
 pub mod error;
 pub mod fetch;
+pub mod listing;
 pub mod names;
 pub mod trusted;
 pub mod updater;
 
 pub use error::ClientError;
 pub use fetch::{DirFetcher, FetchError, Fetcher, HttpFetcher};
+pub use listing::{ListedTarget, Listing};
 pub use trusted::{Accepted, Freshness, TrustedSet};
 pub use updater::{TargetInfo, Updater};

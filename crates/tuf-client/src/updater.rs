@@ -329,7 +329,7 @@ impl Updater {
     /// Spec 5.6 (top-level targets, `delegator` None) and 5.7.3 (a
     /// delegated role): from this refresh's memory, the cache or the
     /// remote, whichever first verifies against the delegator given.
-    fn load_role(
+    pub(crate) fn load_role(
         &mut self,
         remote: &dyn Fetcher,
         role: &str,

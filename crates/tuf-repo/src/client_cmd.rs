@@ -6,7 +6,14 @@
 //! tuf-repo client --metadata-dir <DIR> --metadata-url <URL> refresh
 //! tuf-repo client --metadata-dir <DIR> --metadata-url <URL> --target-name <PATH>...
 //!     --target-base-url <URL> --target-dir <DIR> download
+//! tuf-repo client --metadata-dir <DIR> --metadata-url <URL> list
 //! ```
+//!
+//! `list` (go-tuf's `client list`) prints every target the trusted
+//! metadata lists after a refresh, with its role and `custom` field.
+//! `--target-base-url` is where target files are, `<repository url>/targets`
+//! for a repository `tuf-repo publish` or `serve` made; a target missing
+//! there is refused naming the URL tried and that rule.
 //!
 //! URLs are `http://`, `https://` or `file://` (a local directory, read
 //! as a static web server would serve it). Exit codes: 0 success, 1
@@ -20,7 +27,7 @@ use clap::error::ErrorKind;
 use clap::{Args as ClapArgs, Subcommand};
 use time::OffsetDateTime;
 use tuf_client::updater::ROOT_MAX_BYTES;
-use tuf_client::{DirFetcher, Fetcher, HttpFetcher, Updater};
+use tuf_client::{ClientError, DirFetcher, FetchError, Fetcher, HttpFetcher, Updater};
 
 /// `tuf-repo client …`.
 #[derive(ClapArgs)]
@@ -56,6 +63,9 @@ enum Action {
     Refresh,
     /// Refresh, then find and download each --target-name.
     Download,
+    /// Refresh, then list every target the trusted metadata lists (all
+    /// roles), with its length, sha256, role and custom metadata.
+    List,
 }
 
 /// Runs `client`; a refusal is an error (exit 1), a usage mistake exits 2
@@ -73,7 +83,44 @@ pub fn run(args: &Args) -> Result<()> {
             Ok(())
         }
         Action::Download => download(args),
+        Action::List => list(args),
     }
+}
+
+fn list(args: &Args) -> Result<()> {
+    let remote = fetcher(required(&args.metadata_url, "--metadata-url"))?;
+    let mut updater = Updater::open(&args.metadata_dir)?;
+    let listing = updater.list_targets(remote.as_ref(), OffsetDateTime::now_utc())?;
+    for target in &listing.targets {
+        let sha256 = target.hashes.get("sha256").map_or("-", String::as_str);
+        let custom = target.custom.as_ref().map_or_else(String::new, |c| {
+            format!(
+                "  custom {}",
+                String::from_utf8_lossy(&tuf_metadata::canonical::encode(c))
+            )
+        });
+        // Paths, roles and custom values come from the repository: escaped.
+        say!(
+            "{}  {} bytes  sha256 {sha256}  role {}{custom}",
+            target.path,
+            target.length,
+            target.role
+        );
+    }
+    let root = updater.trusted_root().signed().common.version;
+    let snapshot = updater.trusted_snapshot().map_or(0, |s| s.common.version);
+    say!(
+        "{} target(s) in {} role(s); root v{root}, snapshot v{snapshot}",
+        listing.targets.len(),
+        listing.roles
+    );
+    if listing.truncated {
+        say!(
+            "only the first {} roles were read",
+            tuf_client::listing::MAX_LISTED_ROLES
+        );
+    }
+    Ok(())
 }
 
 fn init(metadata_dir: &Path, trusted_root: &Path) -> Result<()> {
@@ -100,11 +147,28 @@ fn download(args: &Args) -> Result<()> {
     updater.refresh(remote.as_ref(), now)?;
     for name in &args.target_names {
         let info = updater.find_target(remote.as_ref(), name, now)?;
-        let file = updater.download_target(&info, targets.as_ref(), target_dir)?;
+        let file = updater
+            .download_target(&info, targets.as_ref(), target_dir)
+            .map_err(|e| not_at_base_url(e, name))?;
         // The target name is the caller's, the file name the repository's.
         say!("{name}: {}", file.display());
     }
     Ok(())
+}
+
+/// A target the trusted metadata lists but the target base URL does not
+/// have: most often `--target-base-url` names the repository, not its
+/// `targets/` folder, so the error says so.
+fn not_at_base_url(error: ClientError, name: &str) -> anyhow::Error {
+    match error {
+        ClientError::Fetch {
+            cause: FetchError::NotFound(url),
+            ..
+        } => anyhow::anyhow!(
+            "target {name}: not found at {url}; --target-base-url must point at the folder of target files, `<repository url>/targets`"
+        ),
+        other => other.into(),
+    }
 }
 
 fn required<'a>(value: &'a Option<String>, flag: &str) -> &'a str {

@@ -11,10 +11,12 @@ mod clock;
 mod commit;
 mod config;
 mod delegate;
+mod digest;
 mod graph;
 mod import;
 mod init;
 mod journal;
+mod keyholder;
 mod keys;
 mod layout;
 mod layouts;
@@ -27,7 +29,9 @@ mod publish;
 mod publish_git;
 mod publish_s3;
 mod refresh;
+mod renew;
 mod serve;
+mod sources;
 mod stage;
 mod status;
 mod target_files;
@@ -43,9 +47,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 /// are signed offline.
 ///
 /// A repository and its ceremonies: init, stage-rotation, stage, merge,
-/// commit. Targets and delegations: add-target, remove-target, delegate.
-/// Online roles (cron): snapshot, timestamp. Checks: status, verify,
-/// verify-root, check-key, transcript. Publishing and clients: publish,
+/// commit, renew. Targets and delegations: add-target, remove-target,
+/// delegate. Online roles (cron): snapshot, timestamp. Checks: status,
+/// verify, verify-root, check-key, digest, transcript. Publishing and clients: publish,
 /// serve, client. Other layouts: export, import.
 #[derive(Parser)]
 #[command(name = "tuf-repo", version, about, long_about)]
@@ -62,6 +66,8 @@ enum Command {
     StageRotation(stage::Args),
     /// Write a ceremony bundle of whatever is staged and not yet published (targets, a pending root).
     Stage(stage::PendingArgs),
+    /// Stage V+1 of offline roles (root, targets, delegated, bins) with only a new expiry, for the next ceremony.
+    Renew(renew::Args),
     /// Gather the signatures made on ceremony sticks into the staged files.
     Merge(merge::Args),
     /// Install what the ceremony signed, then a new snapshot and timestamp.
@@ -86,6 +92,8 @@ enum Command {
     Verify(verify::Args),
     /// Verify each next root in order against the one before it.
     VerifyRoot(verify_root::Args),
+    /// Print the canonical SHA-256 of what is signed in metadata files, grouped as the ceremony screen shows it.
+    Digest(digest::Args),
     /// Re-check a public key file's YubiKey attestation: chain to Yubico's root, bound to the key; print serial, firmware, policies.
     CheckKey(check_key::Args),
     /// Serve the published repository over HTTP (loopback by default), for drills and local clients.
@@ -116,6 +124,7 @@ fn repository_of(command: &Command) -> Option<&std::path::Path> {
         Command::Status(a) if is_repository(&a.repo) => &a.repo,
         Command::StageRotation(a) => &a.repo,
         Command::Stage(a) => &a.repo,
+        Command::Renew(a) => &a.repo,
         Command::Merge(a) => &a.repo,
         Command::Commit(a) => &a.repo,
         Command::AddTarget(a) => &a.repo,
@@ -151,6 +160,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::StageRotation(args) => stage::run(&args),
         Command::Stage(args) => stage::run_pending(&args),
+        Command::Renew(args) => renew::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Commit(args) => commit::run(&args),
         Command::AddTarget(args) => target_files::run_add(&args),
@@ -164,6 +174,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::VerifyRoot(args) => verify_root::run(&args),
         Command::CheckKey(args) => check_key::run(&args),
+        Command::Digest(args) => digest::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Client(args) => client_cmd::run(&args),

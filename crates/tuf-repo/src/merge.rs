@@ -41,6 +41,8 @@ struct Merged {
     path: PathBuf,
     bytes: Vec<u8>,
     boards: Vec<(String, ThresholdReport)>,
+    /// (key id, stick) of each signature a stick brought.
+    from_sticks: Vec<(String, PathBuf)>,
 }
 
 /// One signature gathered, and where it came from.
@@ -51,6 +53,8 @@ struct Gathered {
     /// repository's own staged copy, whose signatures are in the file as
     /// it is.
     checked: Option<CheckedSignature>,
+    /// The stick it came from (`None`: the repository's staged copy).
+    stick: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -88,6 +92,21 @@ pub fn run(args: &Args) -> Result<()> {
         let path = &merged.path;
         write_atomically(path, &merged.bytes).with_context(|| path.display().to_string())?;
     }
+    let found: Vec<(String, String, &Path)> = outputs
+        .iter()
+        .flat_map(|(item, merged)| {
+            merged
+                .from_sticks
+                .iter()
+                .map(|(id, stick)| (item.canonical_sha256.clone(), id.clone(), stick.as_path()))
+        })
+        .collect();
+    let current: Vec<&str> = manifest
+        .items
+        .iter()
+        .map(|i| i.canonical_sha256.as_str())
+        .collect();
+    crate::sources::record(&repo, &found, &current)?;
     for (item, merged) in &outputs {
         let (file, role, version) = (merged.path.display(), &item.role, item.version);
         // Names and key ids come from the sticks: escaped (DESIGN.md).
@@ -172,6 +191,7 @@ fn merge_item(
                     sig: signature.sig.clone(),
                     from,
                     checked: None,
+                    stick: None,
                 },
             );
         }
@@ -179,7 +199,7 @@ fn merge_item(
     for stick in sticks {
         let stick_name = stick.display().to_string();
         let copy = stick.join(BUNDLE_DIR).join(&item.file);
-        gather_from_stick(&copy, item, &plan, &listed, &mut gathered)
+        gather_from_stick(&copy, stick, item, &plan, &listed, &mut gathered)
             .with_context(|| format!("stick {stick_name} refused"))?;
     }
     for g in gathered.values() {
@@ -189,15 +209,21 @@ fn merge_item(
         }
     }
     let boards = plan.board();
+    let from_sticks = gathered
+        .iter()
+        .filter_map(|(id, g)| g.stick.clone().map(|s| (id.clone(), s)))
+        .collect();
     Ok(Merged {
         path,
         bytes: plan.to_file_bytes(),
         boards,
+        from_sticks,
     })
 }
 
 fn gather_from_stick(
     copy: &Path,
+    stick: &Path,
     item: &Item,
     plan: &SigningPlan,
     listed: &BTreeMap<KeyId, Key>,
@@ -253,6 +279,7 @@ fn gather_from_stick(
                         sig: signature.sig.clone(),
                         from: file.clone(),
                         checked: Some(checked),
+                        stick: Some(stick.to_owned()),
                     },
                 );
             }

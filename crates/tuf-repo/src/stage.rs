@@ -40,6 +40,11 @@ pub struct Args {
     /// The new root threshold (default: unchanged).
     #[arg(long, value_name = "n")]
     root_threshold: Option<u64>,
+    /// Remove each --remove-root-key from the targets role too (root's
+    /// `roles.targets`), refused if the targets threshold cannot be met;
+    /// without it, a root key that still signs targets is a warning.
+    #[arg(long, requires = "remove_root_key")]
+    also_targets: bool,
     /// A targets key to add.
     #[arg(long, value_name = "pub.json")]
     add_targets_key: Vec<PathBuf>,
@@ -507,6 +512,7 @@ fn write_ceremony(
 }
 
 fn apply_changes(root: &mut Root, args: &Args) -> Result<()> {
+    let before = root.clone();
     for (role, removes, adds, threshold) in [
         (
             "root",
@@ -532,7 +538,7 @@ fn apply_changes(root: &mut Root, args: &Args) -> Result<()> {
             root.roles.get_mut(role).expect("top-level role").threshold = threshold;
         }
     }
-    Ok(())
+    crate::keyholder::after_root_removal(&before, root, &args.repo, args.also_targets)
 }
 
 /// `staged/targets.json` when it exists and its version is not published

@@ -1,0 +1,166 @@
+//! Where each merged signature came from, for `status`: `merge` records,
+//! per staged file (by canonical SHA-256) and key id, the stick it was
+//! found on and, when that stick's transcript records the signature, the
+//! signer as the appliance named it (token and key). Kept in
+//! `staged/signatures-from.json`; it only informs people — what counts is
+//! the signatures in the staged files, which `merge` and `commit` verify.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use metadata_io::{read_capped, write_atomically};
+use serde::{Deserialize, Serialize};
+
+use crate::layout::Repo;
+
+/// The record's file name in `staged/`.
+pub const FILE_NAME: &str = "signatures-from.json";
+
+/// Cap on the record (a line per signature).
+const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// One signature's origin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The stick (the directory holding `tuf-ceremony/`) given to `merge`.
+    pub stick: String,
+    /// The signer as the stick's transcript names it, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+}
+
+/// canonical SHA-256 → key id → origin.
+pub type Sources = BTreeMap<String, BTreeMap<String, Source>>;
+
+/// A transcript's `signed` entry: (canonical SHA-256, key ids, signer).
+type SignedEntry = (String, Vec<String>, String);
+
+/// The record, or an empty one when there is none (or it is unreadable:
+/// it is informative only).
+pub fn read(repo: &Repo) -> Sources {
+    let path = repo.staged_file(FILE_NAME);
+    read_capped(&path, MAX_RECORD_BYTES)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// Adds `found` (canonical SHA-256, key id, stick) to the record, keeping
+/// only the digests in `current` (the staged files of the last bundle).
+pub fn record(repo: &Repo, found: &[(String, String, &Path)], current: &[&str]) -> Result<()> {
+    let mut sources = read(repo);
+    sources.retain(|digest, _| current.contains(&digest.as_str()));
+    let mut signers: BTreeMap<&Path, Vec<SignedEntry>> = BTreeMap::new();
+    for (digest, keyid, stick) in found {
+        let signed = signers
+            .entry(stick)
+            .or_insert_with(|| signed_on_stick(stick));
+        let signer = signed
+            .iter()
+            .find(|(d, ids, _)| d == digest && ids.contains(keyid))
+            .map(|(_, _, signer)| signer.clone());
+        sources.entry(digest.clone()).or_default().insert(
+            keyid.clone(),
+            Source {
+                stick: stick.display().to_string(),
+                signer,
+            },
+        );
+    }
+    let path = repo.staged_file(FILE_NAME);
+    let bytes = serde_json::to_vec_pretty(&sources).context("signature sources")?;
+    write_atomically(&path, &bytes).with_context(|| path.display().to_string())
+}
+
+/// The `signed` entries of the stick's transcript, (canonical SHA-256,
+/// key ids, signer); none when it has no transcript or it does not verify.
+fn signed_on_stick(stick: &Path) -> Vec<SignedEntry> {
+    let path = stick
+        .join(bundle_format::layout::BUNDLE_DIR)
+        .join(bundle_format::layout::TRANSCRIPT_FILE);
+    let Ok(bytes) = read_capped(&path, transcript::MAX_TRANSCRIPT_BYTES) else {
+        return Vec::new();
+    };
+    let Ok(entries) = transcript::verify(&bytes) else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter_map(|entry| match entry.event {
+            transcript::Event::Signed {
+                canonical_sha256,
+                keyids,
+                signer,
+                ..
+            } => Some((canonical_sha256, keyids, signer)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(digest: &str, keyid: &str, signer: &str) -> transcript::Event {
+        transcript::Event::Signed {
+            file: "staged/targets.json".into(),
+            role: "targets".into(),
+            version: 2,
+            canonical_sha256: digest.into(),
+            keyids: vec![keyid.into()],
+            signer: signer.into(),
+            signature: "00".into(),
+        }
+    }
+
+    #[test]
+    fn each_signature_is_recorded_with_its_stick_and_the_signer_its_transcript_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(&dir.path().join("repo"));
+        std::fs::create_dir_all(repo.staged()).unwrap();
+        let (with, without) = (dir.path().join("s1"), dir.path().join("s2"));
+        let bundle = with.join(bundle_format::layout::BUNDLE_DIR);
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::create_dir_all(&without).unwrap();
+        let mut log = transcript::Transcript::open(
+            &bundle.join(bundle_format::layout::TRANSCRIPT_FILE),
+            false,
+        )
+        .unwrap();
+        let t0 = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        log.append(
+            t0,
+            transcript::Event::SessionStarted {
+                tool: "ceremony 0.1.0".into(),
+                host_clock: "2024-10-04T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        let (d1, d2) = ("a".repeat(64), "b".repeat(64));
+        let (k1, k2) = ("1".repeat(64), "2".repeat(64));
+        log.append(t0, signed(&d1, &k1, "SoftHSM2 alice / alice-root"))
+            .unwrap();
+        record(
+            &repo,
+            &[
+                (d1.clone(), k1.clone(), with.as_path()),
+                (d1.clone(), k2.clone(), without.as_path()),
+                (d2.clone(), k1.clone(), without.as_path()),
+            ],
+            &[&d1, &d2],
+        )
+        .unwrap();
+        let sources = read(&repo);
+        let first = &sources[&d1][&k1];
+        assert_eq!(first.stick, with.display().to_string());
+        assert_eq!(first.signer.as_deref(), Some("SoftHSM2 alice / alice-root"));
+        assert_eq!(sources[&d1][&k2].signer, None);
+        // A later merge for another bundle drops what no longer applies.
+        record(&repo, &[], &[&d2]).unwrap();
+        let sources = read(&repo);
+        assert!(!sources.contains_key(&d1));
+        assert_eq!(sources[&d2][&k1].stick, without.display().to_string());
+    }
+}
