@@ -80,6 +80,9 @@ pub struct BatchWriter {
     targets: BTreeSet<PathBuf>,
     /// Directories this batch created: each is synced into its parent.
     created: Vec<PathBuf>,
+    /// Directories already checked or created, so a folder of many files
+    /// is looked at once.
+    known_dirs: BTreeSet<PathBuf>,
 }
 
 impl BatchWriter {
@@ -101,6 +104,9 @@ impl BatchWriter {
     /// Creates `dir` and its missing parents now; each new one is synced
     /// into its parent by [`BatchWriter::commit`].
     pub fn create_dir_all(&mut self, dir: &Path) -> Result<(), BatchError> {
+        if !self.known_dirs.insert(dir.to_path_buf()) {
+            return Ok(());
+        }
         let mut missing = Vec::new();
         let mut at = dir;
         while fs::symlink_metadata(at).is_err() {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use metadata_io::write_atomically;
+use metadata_io::BatchWriter;
 use signers::Signer;
 use signers::software::SoftwareSigner;
 use time::OffsetDateTime;
@@ -110,14 +110,19 @@ fn run(stick: &Path, age: &Path, pass: &Path) -> Result<(), String> {
     let started = Instant::now();
     let key = signer.public_key().clone();
     let mut count = 0;
+    // One batch: every signed file made durable together (one syncfs, one
+    // fsync per folder); killed anywhere, each file is unsigned or signed.
+    let mut batch = BatchWriter::new();
     for ((path, mut plan), signature) in plans.into_iter().zip(signatures) {
         let signature = signature.map_err(|e| format!("{}: {e}", path.display()))?;
         plan.apply(&signature)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        write_atomically(&path, &plan.to_file_bytes())
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        batch
+            .add(&path, &plan.to_file_bytes())
+            .map_err(|e| e.to_string())?;
         count += 1;
     }
+    batch.commit().map_err(|e| e.to_string())?;
     let written = started.elapsed();
     println!(
         "signed {count} delegated roles with key {} ({skipped} left for other keys): open {opened:.2?}, plan {planned:.2?}, sign_many {signed:.2?}, write {written:.2?}",
