@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: our code against its peers, on the same inputs, in
-//! the same run, printed as ratios. Three sections (`--only` runs one):
+//! the same run, printed as ratios. Four sections (`--only` runs one):
 //!
 //! - `hashbins`: our metadata code against python-tuf. Goals: canonical
 //!   encoding ≥ 10× securesystemslib, parse + verify of a hash-bin tree
@@ -18,6 +18,10 @@
 //! - `tui`: `ceremony`'s start to its first frame (goal ≤ 50 ms) and its
 //!   RSS (goal < 20 MB), next to trivial programs started the same way in a
 //!   pseudo-terminal: see `tui.rs`.
+//! - `bins`: the 16,384-bin pipeline (stage, batch sign, merge, commit)
+//!   against the floor of writing the same bytes durably, and batch
+//!   signing against the raw signing rate: see `bins.rs`. Goals: ≤ 1.5×
+//!   floor, ≥ 0.9× raw.
 //!
 //! Absolute figures depend on the machine; ratios measured side by side do
 //! not (much), which is why the goals are stated as ratios.
@@ -32,6 +36,7 @@ use serde_json::Value;
 
 use crate::{cargo, deps, python, step};
 
+mod bins;
 mod tui;
 
 /// The sections of `cargo xtask bench`.
@@ -43,6 +48,8 @@ pub enum Section {
     Sign,
     /// The terminal UI's start to its first frame, and its RSS.
     Tui,
+    /// The 16,384-bin stage, batch sign, merge and commit against their floors.
+    Bins,
 }
 
 /// Runs every section, or only `only`.
@@ -59,6 +66,9 @@ pub fn run(root: &Path, only: Option<Section>) -> Result<()> {
     }
     if wanted(Section::Tui) {
         tui::run(root)?;
+    }
+    if wanted(Section::Bins) {
+        bins::run(root)?;
     }
     Ok(())
 }

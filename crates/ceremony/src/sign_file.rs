@@ -138,6 +138,153 @@ pub fn sign_plan(
     }
 }
 
+/// One file of a batch for [`sign_plans`]: where it is, the bytes read
+/// there, and the plan made from them.
+pub struct BatchFile {
+    /// The file, signed in place.
+    pub path: PathBuf,
+    /// Its bytes as read (restored if the read-back check fails).
+    pub original: Vec<u8>,
+    /// The plan made from `original`.
+    pub plan: SigningPlan,
+}
+
+/// Signs many files as [`sign_plan`] signs one, at the disk's speed: each
+/// signer signs every file its key may sign in one [`Signer::sign_many`],
+/// then every signed file is written in one batch
+/// ([`metadata_io::BatchWriter`]: one syncfs, renames, one fsync per
+/// folder) and read back. One result per file, in order; a refused file is
+/// unchanged, and a write error says whether the signed file is in place.
+pub fn sign_plans(
+    files: Vec<BatchFile>,
+    signers: &mut [&mut dyn Signer],
+) -> Vec<Result<SignOutcome, SignFileError>> {
+    struct Work {
+        file: BatchFile,
+        signed_with: Vec<(SignerIdentity, Vec<KeyId>)>,
+        signatures: Vec<tuf_metadata::Signature>,
+        failed: Option<SignFileError>,
+    }
+    let mut work: Vec<Work> = files
+        .into_iter()
+        .map(|file| Work {
+            file,
+            signed_with: Vec::new(),
+            signatures: Vec::new(),
+            failed: None,
+        })
+        .collect();
+    for signer in signers.iter_mut() {
+        let mine: Vec<usize> = (0..work.len())
+            .filter(|&i| {
+                work[i].failed.is_none()
+                    && !work[i].file.plan.keyids_for(signer.public_key()).is_empty()
+            })
+            .collect();
+        let messages: Vec<&[u8]> = mine
+            .iter()
+            .map(|&i| work[i].file.plan.metadata().signed_bytes())
+            .collect();
+        let results = signer.sign_many(&messages);
+        drop(messages);
+        for (&i, result) in mine.iter().zip(results) {
+            let w = &mut work[i];
+            let recorded = result
+                .map_err(SignFileError::from)
+                .and_then(|s| Ok((w.file.plan.apply(&s)?, s)));
+            match recorded {
+                Ok((keyids, signature)) => {
+                    w.signatures.push(signature.to_signature());
+                    w.signed_with.push((signer.identity().clone(), keyids));
+                }
+                Err(e) => w.failed = Some(e),
+            }
+        }
+    }
+    // Nothing is written unless it verifies under the metadata's own key ids.
+    for w in work.iter_mut().filter(|w| w.failed.is_none()) {
+        if w.signed_with.is_empty() {
+            w.failed = Some(no_key_in_role(&w.file.plan, signers));
+            continue;
+        }
+        let expected: Vec<&KeyId> = w.signed_with.iter().flat_map(|(_, ids)| ids).collect();
+        if let Err(id) = check_counted(&w.file.plan.board(), &expected) {
+            w.failed = Some(SignFileError::NotCounted(id));
+        }
+    }
+    let mut batch = metadata_io::BatchWriter::new();
+    let mut written: Vec<usize> = Vec::new();
+    let mut bytes: Vec<Option<Vec<u8>>> = vec![None; work.len()];
+    for (i, w) in work
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, w)| w.failed.is_none())
+    {
+        let file_bytes = w.file.plan.to_file_bytes();
+        match batch.add(&w.file.path, &file_bytes) {
+            Ok(()) => {
+                written.push(i);
+                bytes[i] = Some(file_bytes);
+            }
+            Err(e) => w.failed = Some(batch_write_error(&w.file.path, &e, false)),
+        }
+    }
+    if let Err(e) = batch.commit() {
+        let in_place = |n: usize| match &e {
+            metadata_io::BatchError::PartlyRenamed { renamed, .. } => n < *renamed,
+            other => other.replaced(),
+        };
+        for (n, &i) in written.iter().enumerate() {
+            let w = &mut work[i];
+            w.failed = Some(batch_write_error(&w.file.path, &e, in_place(n)));
+        }
+    }
+    work.into_iter()
+        .zip(bytes)
+        .map(|(w, bytes)| {
+            if let Some(e) = w.failed {
+                return Err(e);
+            }
+            let bytes = bytes.expect("written when nothing failed");
+            let expected: Vec<&KeyId> = w.signed_with.iter().flat_map(|(_, ids)| ids).collect();
+            match read_back(&w.file.path, &w.file.plan, &expected) {
+                Ok(board) => Ok(SignOutcome {
+                    digest: w.file.plan.metadata().signed_digest(),
+                    signed_with: w.signed_with,
+                    board,
+                    signatures: w.signatures,
+                    file_sha256: tuf_metadata::sha256_hex(&bytes),
+                }),
+                Err(why) => {
+                    let restored = write_atomically(&w.file.path, &w.file.original);
+                    Err(SignFileError::ReadBack(match restored {
+                        Ok(()) => why,
+                        Err(e) => format!("{why}; restoring the original also failed: {e}"),
+                    }))
+                }
+            }
+        })
+        .collect()
+}
+
+/// The batch's error as one file's [`SignFileError::Write`], saying
+/// whether that file's signed version is in place.
+fn batch_write_error(
+    path: &Path,
+    error: &metadata_io::BatchError,
+    in_place: bool,
+) -> SignFileError {
+    let io = std::io::Error::other(error.to_string());
+    SignFileError::Write {
+        path: path.to_owned(),
+        source: if in_place {
+            metadata_io::WriteError::NotSynced(io)
+        } else {
+            metadata_io::WriteError::NotWritten(io)
+        },
+    }
+}
+
 fn read_back(
     path: &Path,
     plan: &SigningPlan,
@@ -280,6 +427,64 @@ mod tests {
         assert_eq!(outcome.signed_with[0].1, vec![id.clone()]);
         assert_eq!(outcome.signatures[0].keyid, id);
         assert!(outcome.board.iter().all(|(_, report)| report.is_met()));
+    }
+
+    #[test]
+    fn a_batch_signs_the_files_its_key_may_sign_and_refuses_the_others_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v1, first) = staged(dir.path());
+        let second = dir.path().join("sub/root.json");
+        std::fs::create_dir_all(second.parent().unwrap()).unwrap();
+        std::fs::copy(&first, &second).unwrap();
+        // A third file: root v2 of another chain, where only key 2 signs.
+        let k2 = TestKey::from_seed(2);
+        let v2_of_other = signed(root(1, &[&k2], 1, "2030-01-01T00:00:00Z"), &[&k2]);
+        let third = dir.path().join("other.json");
+        let other = Metadata::new(root(2, &[&k2], 1, "2030-01-01T00:00:00Z"));
+        std::fs::write(&third, file_bytes(&other)).unwrap();
+        let before_third = std::fs::read(&third).unwrap();
+        let file = |path: &Path, anchor: &Metadata<tuf_metadata::Root>| {
+            let original = std::fs::read(path).unwrap();
+            let plan = SigningPlan::with_anchor(&original, Anchor::Trusted(anchor), NOW).unwrap();
+            BatchFile {
+                path: path.to_owned(),
+                original,
+                plan,
+            }
+        };
+        let files = vec![
+            file(&first, &v1),
+            file(&third, &v2_of_other),
+            file(&second, &v1),
+        ];
+        let mut honest = Lying::new(1, None);
+        let results = sign_plans(files, &mut [&mut honest]);
+        assert_eq!(results.len(), 3);
+        let id = TestKey::from_seed(1).id();
+        for (index, path) in [(0, &first), (2, &second)] {
+            let outcome = results[index].as_ref().unwrap();
+            assert_eq!(outcome.signed_with[0].1, vec![id.clone()]);
+            assert!(outcome.board.iter().all(|(_, report)| report.is_met()));
+            let written = std::fs::read(path).unwrap();
+            assert_eq!(outcome.file_sha256, tuf_metadata::sha256_hex(&written));
+        }
+        assert!(
+            matches!(results[1], Err(SignFileError::NoKeyInRole { .. })),
+            "{:?}",
+            results[1]
+        );
+        assert_eq!(std::fs::read(&third).unwrap(), before_third);
+        let leftovers = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".tmp-")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
     }
 
     #[test]

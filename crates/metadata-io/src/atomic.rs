@@ -72,7 +72,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     sync().or_else(|_| sync()).map_err(WriteError::NotSynced)
 }
 
-fn parent_dir(path: &Path) -> PathBuf {
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -81,7 +81,7 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// `.<name>.tmp-<pid>` beside the target: same file system, so the rename is
 /// atomic; hidden, so a half-written temp is not mistaken for metadata.
-fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

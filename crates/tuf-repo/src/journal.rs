@@ -1,10 +1,12 @@
 //! Mutations of a repository as resumable transactions. A command that
 //! writes several files (commit: target files, `N.root.json`, targets,
-//! snapshot, `root.json`, `timestamp.json`) first writes every new file,
-//! fsynced, into `<repo>/.tuf-repo-journal/pending/`, then the plan
-//! (which pending file becomes which repository file, in which order, with
-//! its SHA-256) atomically: that is the commit point. Then it renames the
-//! pending files into place in the plan's order and removes the journal.
+//! snapshot, `root.json`, `timestamp.json`) first writes every new file
+//! into `<repo>/.tuf-repo-journal/pending/`, makes them all durable at
+//! once (one `syncfs`, not one fsync each), then writes the plan (which
+//! pending file becomes which repository file, in which order, with its
+//! SHA-256) atomically: that is the commit point. Then it renames the
+//! pending files into place in the plan's order, syncs each folder once,
+//! and removes the journal.
 //!
 //! Killed anywhere, the repository is either as before (no plan yet: the
 //! next command removes the pending files) or on its way forward (a plan:
@@ -13,6 +15,7 @@
 //! new state. Only renames happen after the commit point, and each is
 //! idempotent to redo.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -81,14 +84,15 @@ fn inside(repo: &Path, target: &str) -> Result<PathBuf> {
     Ok(repo.join(path))
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes a new file without syncing it: [`apply`] makes all of them
+/// durable at once.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
         .with_context(|| format!("{}: cannot create", path.display()))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
         .with_context(|| format!("{}: cannot write", path.display()))
 }
 
@@ -108,12 +112,17 @@ pub fn apply(repo: &Path, command: &str, writes: &[(String, Vec<u8>)]) -> Result
     let mut entries = Vec::with_capacity(writes.len());
     for (index, (target, bytes)) in writes.iter().enumerate() {
         inside(repo, target)?;
-        write_synced(&pending.join(index.to_string()), bytes)?;
+        write_new(&pending.join(index.to_string()), bytes)?;
         entries.push(Entry {
             target: target.clone(),
             sha256: sha256_hex(bytes),
         });
     }
+    // Every pending file durable in one go, before the plan that names
+    // them: one syncfs instead of one fsync each (the plan is the commit
+    // point and must not overtake them).
+    metadata_io::sync_file_systems([pending.as_path()])
+        .with_context(|| format!("{}: cannot sync", pending.display()))?;
     sync_dir(&pending)?;
     let plan = Plan {
         command: command.to_owned(),
@@ -121,7 +130,10 @@ pub fn apply(repo: &Path, command: &str, writes: &[(String, Vec<u8>)]) -> Result
     };
     let bytes = serde_json::to_vec_pretty(&plan).context("journal plan")?;
     let temp = journal.join(format!("{PLAN}.tmp"));
-    write_synced(&temp, &bytes)?;
+    write_new(&temp, &bytes)?;
+    File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("{}: cannot sync", temp.display()))?;
     fs::rename(&temp, journal.join(PLAN))
         .with_context(|| format!("{}: cannot write", journal.join(PLAN).display()))?;
     sync_dir(&journal)?;
@@ -130,20 +142,24 @@ pub fn apply(repo: &Path, command: &str, writes: &[(String, Vec<u8>)]) -> Result
     roll_forward(repo, &plan)
 }
 
-/// Puts every pending file of `plan` in place, in order, then removes the
-/// journal. A file already moved is recognised by its digest.
+/// Puts every pending file of `plan` in place, in order, then syncs each
+/// folder a file went into once and removes the journal. A file already
+/// moved is recognised by its digest. Until the folders are synced the
+/// journal stays, so a power loss that undoes a rename is redone.
 fn roll_forward(repo: &Path, plan: &Plan) -> Result<()> {
     let journal = repo.join(JOURNAL_DIR);
     let pending = journal.join(PENDING);
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
     for (index, entry) in plan.entries.iter().enumerate() {
         let target = inside(repo, &entry.target)?;
         let source = pending.join(index.to_string());
         if source.exists() {
             let dir = target.parent().unwrap_or(repo);
-            create_dirs(dir)?;
+            if dirs.insert(dir.to_path_buf()) {
+                create_dirs(dir)?;
+            }
             fs::rename(&source, &target)
                 .with_context(|| format!("{}: cannot write", target.display()))?;
-            sync_dir(dir)?;
         } else {
             let found = metadata_io::read_capped(&target, usize::MAX / 2)
                 .map(|b| sha256_hex(&b))
@@ -157,6 +173,9 @@ fn roll_forward(repo: &Path, plan: &Plan) -> Result<()> {
                 );
             }
         }
+    }
+    for dir in &dirs {
+        sync_dir(dir)?;
     }
     remove_journal(repo)
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
-use metadata_io::{read_capped, write_atomically};
+use metadata_io::{BatchWriter, read_capped};
 use time::OffsetDateTime;
 use tuf_metadata::signing::{Anchor, CheckedSignature, SigningPlan};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
@@ -88,10 +88,15 @@ pub fn run(args: &Args) -> Result<()> {
         )?;
         outputs.push((item, merged));
     }
+    // One batch: every staged file replaced, made durable together (one
+    // syncfs, one fsync per folder); killed anywhere, each is old or new.
+    let mut batch = BatchWriter::new();
     for (_, merged) in &outputs {
-        let path = &merged.path;
-        write_atomically(path, &merged.bytes).with_context(|| path.display().to_string())?;
+        batch.add(&merged.path, &merged.bytes)?;
     }
+    batch
+        .commit()
+        .with_context(|| format!("{}: merging the signatures", repo.staged().display()))?;
     let found: Vec<(String, String, &Path)> = outputs
         .iter()
         .flat_map(|(item, merged)| {

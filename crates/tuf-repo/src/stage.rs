@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use cli_common::{AttestationRootArgs, parse_days};
-use metadata_io::{read_capped, write_atomically};
+use metadata_io::{BatchWriter, read_capped, write_atomically};
 use time::OffsetDateTime;
 use tuf_metadata::signing::{Anchor, SigningPlan};
 use tuf_metadata::threshold::short_id;
@@ -568,18 +568,25 @@ pub fn unsigned_targets(
 }
 
 fn write_bundle(bundle: &Path, copies: &[(String, Vec<u8>)], manifest: &Manifest) -> Result<()> {
+    // One batch: every file made durable together (one syncfs, one fsync
+    // per folder, new folders into their parents) instead of one fsync each.
+    let mut batch = BatchWriter::new();
     for sub in [
         bundle_format::layout::STAGED_DIR,
         bundle_format::layout::HISTORY_DIR,
     ] {
-        let dir = bundle.join(sub);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        batch.create_dir_all(&bundle.join(sub))?;
     }
     for (name, bytes) in copies {
         let path = bundle.join(name);
-        write_atomically(&path, bytes).with_context(|| path.display().to_string())?;
+        if let Some(dir) = path.parent() {
+            batch.create_dir_all(dir)?;
+        }
+        batch.add(&path, bytes)?;
     }
+    batch
+        .commit()
+        .with_context(|| format!("{}: writing the bundle", bundle.display()))?;
     // The manifest last: a bundle without one is visibly unfinished.
     let path = bundle.join(bundle_format::layout::MANIFEST_FILE);
     write_atomically(&path, &manifest.to_bytes()).with_context(|| path.display().to_string())

@@ -58,6 +58,33 @@ fn a_signer_signs_and_its_signature_verifies_for_both_kinds() {
 }
 
 #[test]
+fn a_batch_signs_each_message_in_order_as_one_at_a_time_would() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in [KeyKind::Ed25519, KeyKind::EcdsaP256] {
+        let path = quick_key_file(&dir, kind);
+        let mut signer = SoftwareSigner::open(&path, &pin("drill passphrase")).unwrap();
+        let messages: Vec<Vec<u8>> = (0..5)
+            .map(|n| format!("{{\"_type\":\"targets\",\"version\":{n}}}").into_bytes())
+            .collect();
+        let borrowed: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        let results = signer.sign_many(&borrowed);
+        assert_eq!(results.len(), 5);
+        let key = signer.public_key().public_key().unwrap();
+        for (message, result) in messages.iter().zip(results) {
+            let signature = result.unwrap();
+            assert_eq!(signature.key_id(), &signer.key_id());
+            key.verify_hex(message, signature.sig()).unwrap();
+            if kind == KeyKind::Ed25519 {
+                // Deterministic: the batch signs exactly what `sign` does.
+                assert_eq!(signature.sig(), signer.sign(message).unwrap().sig());
+            }
+        }
+        assert!(signer.sign_many(&[]).is_empty());
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
 fn the_identity_names_the_file_and_says_online_or_drill_only() {
     let dir = tempfile::tempdir().unwrap();
     let path = quick_key_file(&dir, KeyKind::Ed25519);
