@@ -429,6 +429,8 @@ fn every_subcommand_of_both_binaries_survives_a_closed_or_full_stdout() {
                 "softhsm2",
                 "--token-label",
                 "no-such-token",
+                "--key-label",
+                "none",
                 "--pin-file",
                 &pin,
                 "--out",

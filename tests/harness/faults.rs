@@ -11,8 +11,10 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::Run;
 
@@ -61,34 +63,63 @@ impl Invocation {
 
     /// Runs it as it is, without strace.
     pub fn run(&self) -> Run {
-        to_run(
-            Command::new(&self.program)
-                .args(&self.args)
-                .envs(self.envs.iter().map(|(k, v)| (k, v)))
-                .output()
-                .unwrap_or_else(|e| panic!("{}: {e}", self.program.display())),
-        )
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)));
+        within_limit(command)
     }
 
     /// Runs it under strace with `args` before the program.
     fn under_strace(&self, strace_args: &[String]) -> Run {
-        to_run(
-            Command::new("strace")
-                .args(strace_args)
-                .arg(&self.program)
-                .args(&self.args)
-                .envs(self.envs.iter().map(|(k, v)| (k, v)))
-                .output()
-                .expect("strace (cargo xtask test installs it)"),
-        )
+        let mut command = Command::new("strace");
+        command
+            .args(strace_args)
+            .arg(&self.program)
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)));
+        within_limit(command)
     }
 }
 
-fn to_run(output: std::process::Output) -> Run {
+/// How long one run may take before it counts as hung: a command that
+/// waits forever after a fault fails the test instead of stalling CI.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs `command` to its end, capturing both streams; kills it and fails
+/// the test if it is still running after [`RUN_LIMIT`].
+fn within_limit(mut command: Command) -> Run {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?}: {e} (cargo xtask test installs strace)"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).ok();
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("{command:?}: still running after {RUN_LIMIT:?}, killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: status.code(),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
 }
 

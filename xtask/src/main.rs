@@ -57,7 +57,7 @@ enum Task {
     /// Kill or fail (ENOSPC, EIO) every write call of sign, merge, commit,
     /// publish, snapshot and timestamp; print the table (tests/fault_sweep.rs).
     Faults {
-        /// Only the commands whose name contains this (e.g. `commit`).
+        /// Only the commands whose name contains one of these (e.g. `commit` or `merge,publish`).
         #[arg(long)]
         only: Option<String>,
     },
