@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use tuf_ceremony_e2e::faults::{Fault, Invocation, run_with_fault};
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::{
@@ -696,21 +697,10 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
 const RENAMES: &str = "rename,renameat,renameat2";
 
 fn commit_killed_at(repo: &Path, syscalls: &str, k: usize) -> Option<Run> {
-    let output = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null"])
-        .arg("-e")
-        .arg(format!("inject={syscalls}:signal=KILL:when={k}"))
-        .arg(binary("tuf-repo"))
-        .args(["commit", path_str(repo)])
+    let commit = Invocation::new(binary("tuf-repo"), &["commit", path_str(repo)])
         .env("TUF_SNAPSHOT_PASSPHRASE", SNAPSHOT_PASS)
-        .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS)
-        .output()
-        .expect("strace (cargo xtask test installs it)");
-    let run = Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+        .env("TUF_TIMESTAMP_PASSPHRASE", TIMESTAMP_PASS);
+    let run = run_with_fault(&commit, syscalls, k, Fault::Kill);
     (run.code != Some(0)).then_some(run)
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+pub mod faults;
 pub mod js;
 pub mod repo_setup;
 pub mod s3;

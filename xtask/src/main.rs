@@ -8,6 +8,7 @@
 
 mod bench;
 mod deps;
+mod faults;
 mod fuzz;
 mod image;
 mod node;
@@ -53,6 +54,13 @@ enum Task {
         #[arg(long, value_enum)]
         only: Option<bench::Section>,
     },
+    /// Kill or fail (ENOSPC, EIO) every write call of sign, merge, commit,
+    /// publish, snapshot and timestamp; print the table (tests/fault_sweep.rs).
+    Faults {
+        /// Only the commands whose name contains one of these (e.g. `commit` or `merge,publish`).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Fuzz parse + verify with cargo-fuzz (installs cargo-fuzz if missing).
     Fuzz {
         /// How long libFuzzer runs.
@@ -83,6 +91,7 @@ fn main() -> ExitCode {
         Task::Drill => drill(&root),
         Task::Test { cargo_test_args } => test::run(&root, &cargo_test_args),
         Task::Bench { only } => bench::run(&root, only),
+        Task::Faults { only } => faults::run(&root, only.as_deref()),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
         Task::Image {
             update_lock,

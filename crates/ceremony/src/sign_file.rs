@@ -116,6 +116,7 @@ pub fn sign_plan(
     check_counted(&plan.board(), &expected).map_err(SignFileError::NotCounted)?;
 
     let bytes = plan.to_file_bytes();
+    remove_stale_temp_files(path);
     write_atomically(path, &bytes).map_err(|source| SignFileError::Write {
         path: path.to_owned(),
         source,
@@ -282,6 +283,36 @@ fn batch_write_error(
         } else {
             metadata_io::WriteError::NotWritten(io)
         },
+    }
+}
+
+/// Removes the `.<name>.tmp-<pid>` files beside `path` that a write killed
+/// mid-way left (their process is gone; the names are metadata-io's atomic
+/// write's): without this, a stick keeps them after every later signing.
+/// Best effort: what cannot be removed is left as it was.
+fn remove_stale_temp_files(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let gone = !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists();
+        if gone && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -502,5 +533,22 @@ mod tests {
         );
         assert_eq!(std::fs::read(&target).unwrap(), before);
         assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn temp_files_of_killed_writes_of_this_file_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.json");
+        let gone = dir.path().join(".root.json.tmp-999999999");
+        let live = dir
+            .path()
+            .join(format!(".root.json.tmp-{}", std::process::id()));
+        let other = dir.path().join(".targets.json.tmp-999999999");
+        for file in [&path, &gone, &live, &other] {
+            std::fs::write(file, b"x").unwrap();
+        }
+        remove_stale_temp_files(&path);
+        assert!(!gone.exists());
+        assert!(path.exists() && live.exists() && other.exists());
     }
 }

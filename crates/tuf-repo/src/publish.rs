@@ -242,10 +242,18 @@ pub fn publish(
     verify_local(repo, now)?;
     let versions = versions(repo)?;
     let items = plan(&Repo::new(repo).published(), dest)?;
+    // The client's local copy is made before anything is written, so a
+    // failure here (a full or read-only temp directory) is told apart from
+    // a destination that does not verify.
+    let client = LocalClient::prepare(repo).map_err(|e| {
+        anyhow!(
+            "could not prepare the local copy for the re-check ({e:#}): the destination is unchanged"
+        )
+    })?;
     let counts = upload(&items, dest)?;
     dest.finish(&versions)
         .with_context(|| format!("{}: finishing the publication", dest.describe()))?;
-    let recheck = recheck(repo, dest, now)?;
+    let recheck = client.recheck(dest, now)?;
     Ok(PublishReport {
         destination: dest.describe(),
         versions,
@@ -412,50 +420,73 @@ fn tally(items: &[Item]) -> BTreeMap<Kind, Count> {
     counts
 }
 
-/// The TUF client, pinned to the local `1.root.json` (the oldest root of an
-/// imported checkout), updates from what the
-/// destination now serves; it must end up trusting our timestamp.
-fn recheck(repo: &Path, dest: &dyn Destination, now: OffsetDateTime) -> Result<String> {
-    let published = Repo::new(repo).published();
-    let first = Repo::new(repo).first_root_file()?;
-    let pinned =
-        std::fs::read(&first).with_context(|| format!("{}: cannot read", first.display()))?;
-    let ours = std::fs::read(published.join("timestamp.json")).with_context(|| {
-        format!(
-            "{}: cannot read",
-            published.join("timestamp.json").display()
-        )
-    })?;
-    let scratch = ScratchDir::new()?;
-    let fetcher = dest.read_back();
-    let failed = |why: String| {
-        anyhow!(
-            "published copy at {} does not verify: {why}",
-            dest.describe()
-        )
-    };
-    tuf_client::Updater::init(&scratch.0, &pinned).map_err(|e| failed(e.to_string()))?;
-    let mut updater = tuf_client::Updater::open(&scratch.0).map_err(|e| failed(e.to_string()))?;
-    updater
-        .refresh(&*fetcher, now)
-        .map_err(|e| failed(e.to_string()))?;
-    // A cache in front of the destination could serve an older timestamp
-    // that still verifies: then clients would not see this publication yet.
-    if let Ok(trusted) = std::fs::read(scratch.0.join("timestamp.json"))
-        && trusted != ours
-    {
-        return Err(failed(
-            "the client was served an older timestamp.json than the one published".into(),
-        ));
-    }
-    Ok(format!(
-        "the TUF client pinned to {} updates from {} ({})",
-        first
+/// The TUF client that re-checks a publication, in its own scratch
+/// directory and pinned to the local `1.root.json` (the oldest root of an
+/// imported checkout), made before the upload.
+struct LocalClient {
+    scratch: ScratchDir,
+    /// The file name of the root it is pinned to, for the report.
+    pinned_name: String,
+    /// The local `timestamp.json`, which the destination must serve.
+    ours: Vec<u8>,
+}
+
+impl LocalClient {
+    /// Reads the pinned root and our timestamp and initialises the client's
+    /// metadata directory: every local write the re-check needs to begin.
+    fn prepare(repo: &Path) -> Result<Self> {
+        let published = Repo::new(repo).published();
+        let read = |name: &str| {
+            let path = published.join(name);
+            std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))
+        };
+        let first = Repo::new(repo).first_root_file()?;
+        let pinned =
+            std::fs::read(&first).with_context(|| format!("{}: cannot read", first.display()))?;
+        let pinned_name = first
             .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        fetcher.describe(),
-        rfc3339(now)
-    ))
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let ours = read("timestamp.json")?;
+        let scratch = ScratchDir::new()?;
+        tuf_client::Updater::init(&scratch.0, &pinned)?;
+        Ok(LocalClient {
+            scratch,
+            pinned_name,
+            ours,
+        })
+    }
+
+    /// The client updates from what the destination now serves; it must end
+    /// up trusting our timestamp. Its own local writes failing is said as
+    /// such, not as a destination that does not verify.
+    fn recheck(self, dest: &dyn Destination, now: OffsetDateTime) -> Result<String> {
+        let fetcher = dest.read_back();
+        let failed = |e: tuf_client::ClientError| match e {
+            tuf_client::ClientError::Local { .. } => anyhow!(
+                "the re-check's local copy failed ({e}): {} was written but not re-checked; publish again to re-check it",
+                dest.describe()
+            ),
+            e => anyhow!("published copy at {} does not verify: {e}", dest.describe()),
+        };
+        let mut updater = tuf_client::Updater::open(&self.scratch.0).map_err(failed)?;
+        updater.refresh(&*fetcher, now).map_err(failed)?;
+        // A cache in front of the destination could serve an older timestamp
+        // that still verifies: then clients would not see this publication yet.
+        if let Ok(trusted) = std::fs::read(self.scratch.0.join("timestamp.json"))
+            && trusted != self.ours
+        {
+            bail!(
+                "published copy at {} does not verify: the client was served an older timestamp.json than the one published",
+                dest.describe()
+            );
+        }
+        Ok(format!(
+            "the TUF client pinned to {} updates from {} ({})",
+            self.pinned_name,
+            fetcher.describe(),
+            rfc3339(now)
+        ))
+    }
 }
 
 /// A private temp directory for the re-check's client metadata, removed on drop.

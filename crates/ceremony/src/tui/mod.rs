@@ -18,11 +18,20 @@ use ratatui::{DefaultTerminal, Frame};
 pub use app::{App, Effect, Message};
 
 /// Runs the UI until the user quits, restoring the terminal afterwards
-/// (also on panic: ratatui's `init` installs that hook). With
+/// (also on panic: ratatui's `try_init` installs that hook). With
 /// `first_frame_only`, returns once the first frame is drawn (the start-up
-/// benchmark).
+/// benchmark). Without a terminal (output to a pipe or a file) it is an
+/// error, not a panic.
 pub fn run(app: &mut App, first_frame_only: bool) -> io::Result<()> {
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(terminal) => terminal,
+        Err(e) => {
+            // Undo whatever part of the set-up succeeded, quietly: the
+            // error says what happened.
+            let _ = ratatui::try_restore();
+            return Err(e);
+        }
+    };
     let result = if first_frame_only {
         terminal.draw(|frame| view::view(app, frame)).map(drop)
     } else {
