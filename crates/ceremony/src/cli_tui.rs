@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use ceremony::boot::{BootCheck, IMAGE_BOOT_DIR};
 use ceremony::hardware::HardwareTokens;
+use ceremony::inventory::{NetworkDevice, network_hardware};
 use ceremony::media::discover;
 use ceremony::safety::harden_process;
 use ceremony::session::{Options, Session};
@@ -79,6 +81,11 @@ pub fn run(args: &Args) -> Result<()> {
             hardening.to_string().replace('\n', "; ")
         ),
         frozen_clock: false,
+        boot: BootCheck::read(Path::new(IMAGE_BOOT_DIR)),
+        network_hardware: network_hardware(Path::new("/sys"))
+            .iter()
+            .map(NetworkDevice::line)
+            .collect(),
     };
     let session = Session::new(options, OffsetDateTime::now_utc(), Box::new(tokens));
     let media = if args.media.is_empty() {

@@ -172,6 +172,28 @@ pub fn rotation_stick(dir: &Path) -> PathBuf {
     stick
 }
 
+/// A session as the image starts it: its boot files hashed and network
+/// hardware found (otherwise as [`session`]).
+pub fn image_session(
+    dir: &Path,
+    tokens: MemoryTokens,
+    boot: crate::boot::BootCheck,
+    network_hardware: Vec<String>,
+) -> Session {
+    let net = dir.join("net");
+    fake_interface(&net, "lo", "0x9", "772");
+    let options = Options {
+        drill: false,
+        pinned_root: None,
+        sys_class_net: net,
+        tool: "ceremony test".into(),
+        frozen_clock: true,
+        boot,
+        network_hardware,
+    };
+    Session::new(options, NOW, Box::new(tokens))
+}
+
 /// A session over `tokens` at [`NOW`], not a drill, with a fake
 /// `/sys/class/net` holding only `lo` under `dir`.
 pub fn session(dir: &Path, tokens: MemoryTokens, drill: bool) -> Session {
@@ -183,6 +205,8 @@ pub fn session(dir: &Path, tokens: MemoryTokens, drill: bool) -> Session {
         sys_class_net: net,
         tool: "ceremony test".into(),
         frozen_clock: true,
+        boot: crate::boot::BootCheck::NotImage,
+        network_hardware: Vec::new(),
     };
     Session::new(options, NOW, Box::new(tokens))
 }
