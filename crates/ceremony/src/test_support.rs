@@ -54,6 +54,8 @@ pub struct MemoryToken {
     pub tries: u32,
     /// Unplugged: every operation fails as a pulled token does.
     pub removed: bool,
+    /// What the list says about it in red (old firmware).
+    pub warnings: Vec<String>,
 }
 
 /// Tokens shared with the test, so it can pull one mid-ceremony.
@@ -72,6 +74,7 @@ impl MemoryTokens {
                     seeds: vec![*seed],
                     tries: 3,
                     removed: false,
+                    warnings: Vec::new(),
                 })
                 .collect(),
         )))
@@ -93,6 +96,7 @@ impl Tokens for MemoryTokens {
                     .iter()
                     .map(|seed| TestKey::from_seed(*seed).key().clone())
                     .collect(),
+                warnings: t.warnings.clone(),
             })
             .collect();
         (list, vec!["no PKCS#11 module in unit tests".into()])

@@ -127,3 +127,41 @@ fn boot_files_and_hardware_are_in_the_first_transcript_entry() {
     assert!(first.contains("4 boot files hashed"), "{first}");
     assert!(first.contains("NETWORK HARDWARE PRESENT"), "{first}");
 }
+
+#[test]
+fn a_yubikey_under_the_firmware_advisory_is_flagged_on_the_token_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = MemoryTokens::with(&[("alice", 1), ("bob", 2)]);
+    tokens.0.borrow_mut()[1].warnings = signers::yubikey::firmware_advisory_text("5.4.3")
+        .into_iter()
+        .collect();
+    let stick = rotation_stick(dir.path());
+    let mut app = App::new(
+        image_session(dir.path(), tokens, BootCheck::NotImage, Vec::new()),
+        vec![stick],
+    );
+    press(&mut app, KeyCode::Enter); // clock right
+    press(&mut app, KeyCode::Enter); // load the stick
+    press(&mut app, KeyCode::Enter); // reviewed
+    assert_eq!(app.session.stage(), Stage::Tokens);
+    let screen = render(&app, 80, 24);
+    let rows: Vec<&str> = screen.lines().collect();
+    let bob = rows
+        .iter()
+        .position(|r| r.contains("memory token \"bob\""))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(
+        rows[bob + 1].contains("WARNING: firmware 5.4.3 is older than 5.7.0"),
+        "{screen}"
+    );
+    assert!(
+        !rows[..bob].iter().any(|r| r.contains("WARNING: firmware")),
+        "alice's token is not flagged: {screen}"
+    );
+    // Red: the warning cells carry the Removed tone's colour.
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| view(&app, frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let cell = &buffer[(6, u16::try_from(bob + 1).unwrap())];
+    assert_eq!(cell.fg, ratatui::style::Color::Red, "{screen}");
+}

@@ -343,6 +343,12 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             Line::raw(line)
         });
+        text.extend(
+            token
+                .warnings
+                .iter()
+                .map(|w| Line::styled(format!("    WARNING: {}", escape(w)), style(Tone::Removed))),
+        );
         if !signed.is_empty() {
             text.push(Line::styled(
                 format!(
