@@ -404,6 +404,7 @@ impl App {
         match self.session.confirm_clock(at) {
             Ok(()) => {
                 self.selected = 0;
+                self.scroll = 0;
                 self.info(format!("clock confirmed: {}", show_time(at)));
             }
             Err(e) => self.error(e),

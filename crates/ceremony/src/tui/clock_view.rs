@@ -16,12 +16,9 @@ const LABEL: usize = 17;
 /// Draws the clock screen into `area`.
 pub(super) fn draw_clock(app: &App, frame: &mut Frame, area: Rect) {
     let mut text = hardware_lines(app);
-    text.extend(boot_lines(app.session.boot()));
     let host = app.session.host_clock();
-    if text.is_empty() {
-        text.push(Line::raw(""));
-    }
     text.extend([
+        Line::raw(""),
         Line::raw("This machine's clock says:"),
         Line::styled(format!("    {}", show_time(host)), style(Tone::Digest)),
         Line::raw(""),
@@ -38,7 +35,8 @@ pub(super) fn draw_clock(app: &App, frame: &mut Frame, area: Rect) {
             style(Tone::Heading),
         ));
     }
-    super::view::scrolled(frame, area, " Clock check ", text, 0);
+    text.extend(boot_lines(app.session.boot()));
+    super::view::scrolled(frame, area, " Clock check ", text, usize::from(app.scroll));
 }
 
 /// Network hardware found at start: a warning block until the witness
@@ -50,25 +48,21 @@ fn hardware_lines(app: &App) -> Vec<Line<'static>> {
     }
     let mut out = vec![Line::styled(
         format!(
-            "NETWORK HARDWARE PRESENT ({}): this image has no driver for it, so it stays off;",
-            devices.len()
+            "NETWORK HARDWARE ({}), no driver on this image: {}",
+            devices.len(),
+            if acknowledged {
+                "acknowledged by the witness"
+            } else {
+                "witness, is it expected? press a"
+            }
         ),
         style(Tone::Warning),
     )];
-    out.push(Line::styled(
-        if acknowledged {
-            "acknowledged by the witness (recorded in the transcript)."
-        } else {
-            "witness: check that it is expected, then press a (recorded)."
-        },
-        style(Tone::Warning),
-    ));
     out.extend(
         devices
             .iter()
             .map(|d| Line::styled(format!("  {d}"), style(Tone::Removed))),
     );
-    out.push(Line::raw(""));
     out
 }
 
@@ -76,13 +70,10 @@ fn hardware_lines(app: &App) -> Vec<Line<'static>> {
 fn boot_lines(boot: &BootCheck) -> Vec<Line<'static>> {
     match boot {
         BootCheck::NotImage => Vec::new(),
-        BootCheck::Unknown(why) => vec![
-            Line::styled(
-                format!("The image's boot files could not be hashed: {why}"),
-                style(Tone::Warning),
-            ),
-            Line::raw(""),
-        ],
+        BootCheck::Unknown(why) => vec![Line::styled(
+            format!("The image's boot files could not be hashed: {why}"),
+            style(Tone::Warning),
+        )],
         BootCheck::Hashed {
             files,
             manifest_sha256,
@@ -120,7 +111,6 @@ fn boot_lines(boot: &BootCheck) -> Vec<Line<'static>> {
                         .map(|m| Line::styled(format!("    {m}"), style(Tone::Removed))),
                 );
             }
-            out.push(Line::raw(""));
             out
         }
     }

@@ -227,7 +227,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: SCROLL_KEYS,
         shown: "↑↓ jk PgUp PgDn Space Home",
         label: "scroll",
-        screens: &[S::Review, S::End, S::Transcript],
+        screens: &[S::Clock, S::ClockHardware, S::Review, S::End, S::Transcript],
     },
     Binding {
         keys: &[(K::Enter, A::UseToken)],
