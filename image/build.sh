@@ -106,7 +106,9 @@ args+=(--customize-hook="chroot \"\$1\" dpkg --purge $unwanted > /dev/null")
 # The Secure Boot chain is downloaded, not installed: its .debs are hashed
 # and locked with the rest, and only their signed EFI binaries are used.
 boot_debs="shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed"
-args+=(--customize-hook="chroot \"\$1\" sh -c 'cd /var/cache/apt/archives && apt-get -q -o APT::Sandbox::User=root download $boot_debs' > /dev/null")
+# (The essential variant has no apt inside: the host's apt-get runs on the
+# chroot's apt state through mmdebstrap's hook config.)
+args+=(--customize-hook="cd \"\$1/var/cache/apt/archives\" && APT_CONFIG=\"\$MMDEBSTRAP_APT_CONFIG\" apt-get -q -o APT::Sandbox::User=root download $boot_debs > /dev/null")
 say "mmdebstrap bookworm (${packages[*]}) from $sources"
 t0=$(date +%s)
 mmdebstrap --quiet "${args[@]}" bookworm "$root" "$sources"
