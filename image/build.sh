@@ -1,13 +1,16 @@
 #!/bin/bash
 # Builds the tuf-ceremony offline image: a Debian 12 root in one initramfs,
-# booted by a unified kernel image (UKI) from the ESP of a raw GPT disk.
+# booted under Secure Boot with the firmware's stock keys: Debian's
+# Microsoft-signed shim, Debian's signed GRUB and Debian's signed kernel, from
+# the ESP of a raw GPT disk (docs/image.md says what that chain covers).
 # Called by `cargo xtask image` (which installs the tools, builds the release
 # binaries and sets SOURCE_DATE_EPOCH); runs as root, mounts nothing.
 #
 #   image/build.sh --out <dir> --bin <dir with ceremony and tuf-repo> [--update-lock]
 #
 # Outputs in <dir>: tuf-ceremony.img (+ .sha256), vmlinuz, initrd.img,
-# BOOTX64.EFI, cmdline.txt, manifest.txt.
+# cmdline.txt, boot-files.sha256, manifest.txt, and tuf-ceremony.uki.efi (an
+# unsigned unified kernel image, for an organisation that signs its own).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,6 +103,12 @@ for o in "${dpkgopts[@]}"; do args+=(--dpkgopt="$o"); done
 # is merged from the start: purge them (usr-is-merged satisfies the rest).
 unwanted="usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36"
 args+=(--customize-hook="chroot \"\$1\" dpkg --purge $unwanted > /dev/null")
+# The Secure Boot chain is downloaded, not installed: its .debs are hashed
+# and locked with the rest, and only their signed EFI binaries are used.
+boot_debs="shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed"
+# (The essential variant has no apt inside: the host's apt-get runs on the
+# chroot's apt state through mmdebstrap's hook config.)
+args+=(--customize-hook="cd \"\$1/var/cache/apt/archives\" && APT_CONFIG=\"\$MMDEBSTRAP_APT_CONFIG\" apt-get -q -o APT::Sandbox::User=root download $boot_debs > /dev/null")
 say "mmdebstrap bookworm (${packages[*]}) from $sources"
 t0=$(date +%s)
 mmdebstrap --quiet "${args[@]}" bookworm "$root" "$sources"
@@ -159,6 +168,18 @@ done
 # --- 3. Our files -----------------------------------------------------------
 kver=$(basename "$(ls -d "$root"/lib/modules/*)")
 cp "$root/boot/vmlinuz-$kver" "$work/vmlinuz"
+mkdir -p "$work/boot-debs"
+for p in $boot_debs; do
+    deb=$(ls "$archives/${p}_"*.deb 2>/dev/null | head -n1)
+    [ -n "$deb" ] || { echo "error: $p was not downloaded (Secure Boot chain)" >&2; exit 1; }
+    dpkg-deb -x "$deb" "$work/boot-debs"
+done
+shim=$work/boot-debs/usr/lib/shim/shimx64.efi.signed
+mokmanager=$work/boot-debs/usr/lib/shim/mmx64.efi.signed
+grub=$work/boot-debs/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
+for f in "$shim" "$mokmanager" "$grub"; do
+    [ -f "$f" ] || { echo "error: $f is not in the Secure Boot packages" >&2; exit 1; }
+done
 grep -q '^CONFIG_RD_ZSTD=y' "$root/boot/config-$kver" && compress=zstd || compress=gzip
 find "$root/lib/modules/$kver/kernel" -type d -empty -delete
 if find "$root/lib/modules/$kver/kernel" -type f -path '*/drivers/net/*' -o -type f -path '*/kernel/net/*' | grep -q .; then
@@ -208,35 +229,73 @@ case $compress in
 esac
 rm "$work/initrd.cpio"
 
-# --- 5. The UKI and the disk -------------------------------------------------
+# --- 5. The boot partition: shim -> GRUB -> kernel + initramfs -------------
 cmdline="console=ttyS0,115200 console=tty1 ipv6.disable=1 quiet loglevel=3"
 printf '%s' "$cmdline" > "$work/cmdline.txt"
+# An unsigned unified kernel image (systemd-boot's stub + kernel + initramfs
+# + command line), not on the disk: an organisation that enrols its own key
+# with MOK signs it and puts it in place of grubx64.efi (docs/image.md).
 printf 'NAME="tuf-ceremony"\nID=tuf-ceremony\nID_LIKE=debian\nPRETTY_NAME="tuf-ceremony offline appliance (Debian 12)"\nVERSION_ID=%s\n' \
     "$SOURCE_DATE_EPOCH" > "$work/os-release"
 stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+uki=$work/tuf-ceremony.uki.efi
 objcopy \
     --add-section .osrel="$work/os-release" --change-section-vma .osrel=0x20000 \
     --add-section .cmdline="$work/cmdline.txt" --change-section-vma .cmdline=0x30000 \
     --add-section .linux="$work/vmlinuz" --change-section-vma .linux=0x2000000 \
     --add-section .initrd="$work/initrd.img" --change-section-vma .initrd=0x3000000 \
-    "$stub" "$work/BOOTX64.EFI"
+    "$stub" "$uki"
 # objcopy stamps the build time into the COFF header: use SOURCE_DATE_EPOCH.
-pe=$(od -An -tu4 -j60 -N4 "$work/BOOTX64.EFI" | tr -d ' ')
+pe=$(od -An -tu4 -j60 -N4 "$uki" | tr -d ' ')
 e=$SOURCE_DATE_EPOCH
 printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((e & 255)) $((e >> 8 & 255)) $((e >> 16 & 255)) $((e >> 24 & 255)))" \
-    | dd of="$work/BOOTX64.EFI" bs=1 seek=$((pe + 8)) conv=notrunc status=none
+    | dd of="$uki" bs=1 seek=$((pe + 8)) conv=notrunc status=none
 # ... and a checksum over that header into the optional header: zero it
 # (UEFI does not check it; 0 means "no checksum").
-printf '\0\0\0\0' | dd of="$work/BOOTX64.EFI" bs=1 seek=$((pe + 24 + 64)) conv=notrunc status=none
+printf '\0\0\0\0' | dd of="$uki" bs=1 seek=$((pe + 24 + 64)) conv=notrunc status=none
 
-uki_mib=$(( ($(stat -c %s "$work/BOOTX64.EFI") + 1048575) / 1048576 ))
-esp_mib=$(( (uki_mib * 11 / 10 + 16 + 7) / 8 * 8 ))
+# GRUB boots at once. A superuser with no password means nobody at the
+# keyboard can edit the entry (the kernel command line) or reach GRUB's
+# shell; the entry itself is unrestricted. Under Secure Boot GRUB has the
+# kernel verified by shim; the initramfs and this file are not verified,
+# which the boot manifest below (checked by /init, shown to the witness)
+# makes visible instead.
+cat > "$work/grub.cfg" <<GRUB
+set timeout=0
+set default=0
+set superusers="tuf-ceremony"
+menuentry "tuf-ceremony" --unrestricted {
+    linux /vmlinuz $cmdline
+    initrd /initrd.img
+}
+GRUB
+esp=$work/esp
+mkdir -p "$esp/EFI/BOOT" "$esp/EFI/debian" "$esp/EFI/tuf-ceremony"
+# shim as the removable-media loader; it starts grubx64.efi beside it (no
+# fbx64.efi: the fallback loader would write boot entries into the
+# laptop's firmware). mmx64.efi is shim's MOK manager.
+cp "$shim" "$esp/EFI/BOOT/BOOTX64.EFI"
+cp "$grub" "$esp/EFI/BOOT/grubx64.efi"
+cp "$mokmanager" "$esp/EFI/BOOT/mmx64.efi"
+cp "$work/grub.cfg" "$esp/EFI/debian/grub.cfg"
+cp "$work/vmlinuz" "$esp/vmlinuz"
+cp "$work/initrd.img" "$esp/initrd.img"
+boot_files="EFI/BOOT/BOOTX64.EFI EFI/BOOT/grubx64.efi EFI/BOOT/mmx64.efi EFI/debian/grub.cfg vmlinuz initrd.img"
+# The boot manifest: what /init compares the boot partition with, and the
+# one hash the witness compares with the published one.
+(cd "$esp" && sha256sum $boot_files) > "$work/boot-files.sha256"
+cp "$work/boot-files.sha256" "$esp/EFI/tuf-ceremony/boot-files.sha256"
+find "$esp" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+
+esp_kib=$(du -sk --apparent-size "$esp" | cut -f1)
+esp_mib=$(( (esp_kib / 1024 * 11 / 10 + 16 + 7) / 8 * 8 ))
 [ "$esp_mib" -ge 64 ] || esp_mib=64
 rm -f "$work/esp.img"
 mkfs.vfat --invariant -i 54554643 -n TUF-BOOT -C "$work/esp.img" $((esp_mib * 1024)) > /dev/null
-touch -d "@$SOURCE_DATE_EPOCH" "$work/BOOTX64.EFI"
-mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT
-mcopy -m -i "$work/esp.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT ::/EFI/debian ::/EFI/tuf-ceremony
+for f in $boot_files EFI/tuf-ceremony/boot-files.sha256; do
+    mcopy -m -i "$work/esp.img" "$esp/$f" "::/$f"
+done
 disk=$work/tuf-ceremony.img
 rm -f "$disk"
 truncate -s $(( (esp_mib + 2) * 1048576 )) "$disk"
@@ -250,19 +309,24 @@ EOF
 dd if="$work/esp.img" of="$disk" bs=1M seek=1 conv=notrunc status=none
 
 # --- 6. Outputs --------------------------------------------------------------
-for f in tuf-ceremony.img vmlinuz initrd.img BOOTX64.EFI cmdline.txt; do
+for f in tuf-ceremony.img vmlinuz initrd.img tuf-ceremony.uki.efi cmdline.txt boot-files.sha256; do
     mv -f "$work/$f" "$out/$f"
 done
 (cd "$out" && sha256sum tuf-ceremony.img > tuf-ceremony.img.sha256)
 {
     echo "# tuf-ceremony image, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH, kernel $kver"
-    echo "# files (sha256)"
-    (cd "$out" && sha256sum tuf-ceremony.img BOOTX64.EFI vmlinuz initrd.img)
+    echo "# files (sha256); boot-files.sha256 is the boot manifest the clock screen shows"
+    (cd "$out" && sha256sum tuf-ceremony.img boot-files.sha256 vmlinuz initrd.img tuf-ceremony.uki.efi)
+    echo "# the boot partition (boot-files.sha256)"
+    sed 's/^/#   /' "$out/boot-files.sha256"
     (cd "$bin" && sha256sum ceremony tuf-repo)
     echo "# Debian packages installed: name version architecture sha256 of the .deb"
     awk 'NR == FNR { keep[$1 " " $2] = 1; next } ($1 " " $2) in keep' "$work/installed" "$resolved"
     echo "# downloaded with the essential set, then purged: $unwanted"
+    echo "# downloaded for the boot partition (signed EFI binaries only): $boot_debs"
+    for p in $boot_debs; do grep "^$p " "$resolved"; done
 } > "$out/manifest.txt"
 rm -rf "$work"
 say "image: $out/tuf-ceremony.img ($(du -m --apparent-size "$out/tuf-ceremony.img" | cut -f1) MiB)" \
     "sha256 $(cut -d' ' -f1 "$out/tuf-ceremony.img.sha256")"
+say "boot manifest (shown on the clock screen): sha256 $(sha256sum < "$out/boot-files.sha256" | cut -d' ' -f1)"

@@ -4,14 +4,19 @@
 //!
 //! `image` installs the image tools (their own list, not the test suite's),
 //! builds the release `ceremony` and `tuf-repo`, and runs `image/build.sh`
-//! with `SOURCE_DATE_EPOCH` from the last commit. `image-test` stages a
-//! practice rotation on a virtual USB stick, boots the image's kernel and
-//! initramfs in qemu (TCG, no network device) with its serial console in an
-//! 80×24 tmux window, drives the ceremony's terminal UI through two
-//! keyholders and a witness, powers off, and checks on the host what the
-//! appliance wrote to the stick (python-tuf, `tuf-repo verify-root`,
-//! `tuf-repo transcript verify`). Then it boots the raw disk image itself
-//! under OVMF as far as the launcher.
+//! with `SOURCE_DATE_EPOCH` from the last commit. `image-test` boots the raw
+//! disk image under OVMF with Secure Boot enforced and Microsoft's keys
+//! enrolled (TCG, no network driver): a copy with one byte of the kernel
+//! changed must be refused by the signature check; the image as built must
+//! reach the launcher with its boot manifest hashed; and a copy whose GRUB
+//! configuration (not covered by Secure Boot) puts the serial console first
+//! and turns the drill on, with a practice rotation on a virtual USB stick
+//! and an e1000 network card plugged in, runs the ceremony's terminal UI in
+//! an 80×24 tmux window: the clock screen must show the card and the boot
+//! hashes (and the changed GRUB configuration), the witness acknowledges the
+//! card, two keyholders sign, the witness signs off, the guest powers off,
+//! and the host checks what the appliance wrote to the stick (python-tuf,
+//! `tuf-repo verify-root`, `tuf-repo transcript verify`).
 
 use std::path::Path;
 use std::process::Command;
@@ -37,17 +42,19 @@ pub const IMAGE_PACKAGES: &[&str] = &[
     "fdisk",
 ];
 
-/// What `cargo xtask image-test` needs besides: qemu and OVMF to boot, tmux
-/// to read the serial console as a screen, dosfstools and mtools for the
-/// stick.
+/// What `cargo xtask image-test` needs besides: qemu and OVMF (with its
+/// Secure Boot build and Microsoft's keys) to boot, tmux to read the serial
+/// console as a screen, dosfstools and mtools for the stick and the boot
+/// partition's copies.
 pub const IMAGE_TEST_PACKAGES: &[&str] =
     &["qemu-system-x86", "ovmf", "tmux", "dosfstools", "mtools"];
 
-/// The kernel command line of the direct-kernel boot in the test: the
-/// image's own (from `cmdline.txt`, serial last so that the ceremony starts
-/// there) plus the drill switch the launcher honours. The stick is mounted
-/// read-only, as on a real boot: the appliance remounts it read-write for
-/// its first write, which the test thereby checks.
+/// The kernel command line of the drill boot in the test, written into its
+/// copy's GRUB configuration: the image's own (from `cmdline.txt`, serial
+/// last so that the ceremony starts there) plus the drill switch the
+/// launcher honours. The stick is mounted read-only, as on a real boot: the
+/// appliance remounts it read-write for its first write, which the test
+/// thereby checks.
 const TEST_CMDLINE: &str =
     "console=tty1 console=ttyS0,115200 ipv6.disable=1 quiet loglevel=3 ceremony.drill=1";
 
@@ -140,7 +147,11 @@ pub fn test(root: &Path) -> Result<()> {
     let kernel = out.join("vmlinuz");
     let initrd = out.join("initrd.img");
     let disk = out.join("tuf-ceremony.img");
-    if [&kernel, &initrd, &disk].iter().any(|p| !p.exists()) {
+    let boot_manifest = out.join("boot-files.sha256");
+    if [&kernel, &initrd, &disk, &boot_manifest]
+        .iter()
+        .any(|p| !p.exists())
+    {
         println!("no image in {}: building it first", out.display());
         build(root, false, None)?;
     } else {
@@ -176,29 +187,74 @@ pub fn test(root: &Path) -> Result<()> {
     let stick = work.join("stick.img");
     make_stick(&drill, &stick)?;
 
-    // --- The ceremony, over the serial console -------------------------------
-    let serial_log = work.join("serial.log");
-    let qemu = format!(
-        "qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nic none -display none \
-         -monitor none -serial stdio -no-reboot -kernel {} -initrd {} -append {} \
-         -device qemu-xhci,id=xhci \
-         -drive if=none,id=stick,format=raw,file={} \
-         -device usb-storage,bus=xhci.0,drive=stick,removable=on",
-        quote(&kernel),
-        quote(&initrd),
-        quote(Path::new(TEST_CMDLINE)),
-        quote(&stick),
-    );
-    println!("==> booting the image (direct kernel boot, TCG): {qemu}");
-    let boot = Instant::now();
-    let ui = Tmux::start(&qemu, &serial_log)?;
-    ui.wait_for("This machine's clock says", 600)?;
-    let boot_to_tui = boot.elapsed();
+    // --- Secure Boot: a changed kernel is refused -----------------------------
+    let manifest_hash = sha256_hex(&std::fs::read(out.join("boot-files.sha256"))?);
+    let tampered = work.join("tampered.img");
+    std::fs::copy(&disk, &tampered)?;
+    let kernel_copy = work.join("vmlinuz.changed");
+    esp_copy_out(&tampered, "vmlinuz", &kernel_copy)?;
+    let mut bytes = std::fs::read(&kernel_copy)?;
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&kernel_copy, &bytes)?;
+    esp_copy_in(&tampered, &kernel_copy, "vmlinuz")?;
+    let refused = Instant::now();
+    let ui = Tmux::start(
+        &secure_boot_qemu(&tampered, &[]),
+        &work.join("serial-tampered.log"),
+    )?;
+    ui.wait_for("bad shim signature", 600)?;
+    drop(ui);
     println!(
-        "boot to the clock screen: {:.1} s",
-        boot_to_tui.as_secs_f64()
+        "Secure Boot: a kernel with one bit changed is refused (\"bad shim signature\") in {:.1} s",
+        refused.elapsed().as_secs_f64()
     );
 
+    // --- Secure Boot: the image as built reaches the launcher ----------------
+    let uefi = boot_secure_pristine(&disk, &work, &manifest_hash)?;
+
+    // --- The ceremony, over the serial console, under Secure Boot ------------
+    let drill_disk = work.join("drill.img");
+    std::fs::copy(&disk, &drill_disk)?;
+    let grub_cfg = work.join("grub.cfg");
+    esp_copy_out(&drill_disk, "EFI/debian/grub.cfg", &grub_cfg)?;
+    let image_cmdline = std::fs::read_to_string(out.join("cmdline.txt"))?;
+    let config = std::fs::read_to_string(&grub_cfg)?;
+    ensure!(
+        config.contains(image_cmdline.trim()),
+        "the image's grub.cfg does not carry cmdline.txt:\n{config}"
+    );
+    std::fs::write(&grub_cfg, config.replace(image_cmdline.trim(), TEST_CMDLINE))?;
+    esp_copy_in(&drill_disk, &grub_cfg, "EFI/debian/grub.cfg")?;
+    let serial_log = work.join("serial.log");
+    let qemu = secure_boot_qemu(
+        &drill_disk,
+        &[
+            "-device qemu-xhci,id=xhci2".to_owned(),
+            format!(
+                "-drive if=none,id=stick,format=raw,file={}",
+                quote(&stick)
+            ),
+            "-device usb-storage,bus=xhci2.0,drive=stick,removable=on".to_owned(),
+            // A network card the image has no driver for: it must be
+            // called out on the clock screen, and stay without interface.
+            "-device e1000".to_owned(),
+        ],
+    );
+    println!("==> booting the drill copy under Secure Boot: {qemu}");
+    let boot = Instant::now();
+    let ui = Tmux::start(&qemu, &serial_log)?;
+    let clock = ui.wait_for("This machine's clock says", 900)?;
+    let boot_to_tui = boot.elapsed();
+    println!(
+        "boot to the clock screen (Secure Boot, TCG): {:.1} s",
+        boot_to_tui.as_secs_f64()
+    );
+    ensure!(
+        clock.contains("NETWORK HARDWARE (1)") && clock.contains("8086:100e"),
+        "the clock screen does not call out the e1000 card:\n{clock}"
+    );
+    println!("clock screen calls out the network card (8086:100e)");
     let log = std::fs::read_to_string(&serial_log).unwrap_or_default();
     let interfaces = log
         .lines()
@@ -209,7 +265,7 @@ pub fn test(root: &Path) -> Result<()> {
         "the guest's network interfaces are {interfaces:?}, not just lo; serial log: {}",
         serial_log.display()
     );
-    println!("guest network interfaces: lo");
+    println!("guest network interfaces: lo (the card has no driver)");
     ensure!(
         log.contains("mounted ro at /media/TUFSTICK"),
         "the stick was not mounted read-only at /media/TUFSTICK; serial log: {}",
@@ -218,7 +274,46 @@ pub fn test(root: &Path) -> Result<()> {
     println!(
         "stick detected and mounted read-only at /media/TUFSTICK (the appliance remounts it to write)"
     );
-
+    // The boot hashes, below the clock: scroll to them.
+    let kernel_hash = sha256_hex(&std::fs::read(&kernel)?);
+    let initrd_hash = sha256_hex(&std::fs::read(&initrd)?);
+    let expected = [
+        ("boot manifest", first_row(&manifest_hash)),
+        ("kernel", first_row(&kernel_hash)),
+        ("initramfs", first_row(&initrd_hash)),
+        ("EFI/debian/grub.cfg: differs from the manifest", String::new()),
+    ];
+    let mut seen = clock;
+    for _ in 0..12 {
+        if expected
+            .iter()
+            .all(|(label, row)| seen.contains(label) && seen.contains(row.as_str()))
+        {
+            break;
+        }
+        ui.keys(&["Down"])?;
+        std::thread::sleep(Duration::from_millis(300));
+        seen = ui.screen()?;
+    }
+    for (label, row) in &expected {
+        ensure!(
+            seen.contains(label) && seen.contains(row.as_str()),
+            "the clock screen does not show {label} {row}:\n{seen}"
+        );
+    }
+    println!(
+        "clock screen shows the boot manifest {} …, the kernel and initramfs hashes, and the test's grub.cfg as changed",
+        first_row(&manifest_hash)
+    );
+    ui.keys(&["Enter"])?;
+    std::thread::sleep(Duration::from_millis(500));
+    ensure!(
+        ui.screen()?.contains("This machine's clock says"),
+        "the clock was confirmed before the witness acknowledged the card:\n{}",
+        ui.screen()?
+    );
+    ui.keys(&["a"])?;
+    ui.wait_for("acknowledged by the witness", 60)?;
     ui.keys(&["Enter"])?;
     ui.wait_for("Choose the stick", 120)?;
     ensure!(
@@ -344,9 +439,22 @@ pub fn test(root: &Path) -> Result<()> {
         "tuf-repo transcript verify did not count 2 signatures:\n{transcript}"
     );
     print!("{transcript}");
-
-    // --- The raw disk image itself, under UEFI -------------------------------
-    let uefi = boot_uefi(&disk, &work)?;
+    let recorded = std::fs::read_to_string(got.join("transcript.jsonl"))?;
+    let first: serde_json::Value = serde_json::from_str(
+        recorded.lines().next().context("the transcript is empty")?,
+    )?;
+    let boot_files = first["boot_files"].as_array().cloned().unwrap_or_default();
+    ensure!(
+        boot_files.iter().any(|f| f["file"] == "boot manifest" && f["sha256"] == manifest_hash.as_str())
+            && boot_files.iter().any(|f| f["file"] == "vmlinuz" && f["sha256"] == kernel_hash.as_str()),
+        "the transcript's first entry does not record the boot manifest and kernel: {first}"
+    );
+    ensure!(
+        first["network_hardware"].to_string().contains("8086:100e")
+            && recorded.contains(r#""event":"hardware_acknowledged""#),
+        "the transcript does not record the network card and its acknowledgement: {first}"
+    );
+    println!("transcript records the boot files ({}), the card and the witness's acknowledgement", boot_files.len());
 
     let size = std::fs::metadata(&disk)?.len();
     println!("image-test: ok");
@@ -356,13 +464,14 @@ pub fn test(root: &Path) -> Result<()> {
         size as f64 / 1048576.0
     );
     println!(
-        "  boot to the clock screen (direct kernel boot, TCG, -smp 2): {:.1} s",
-        boot_to_tui.as_secs_f64()
-    );
-    println!(
-        "  UEFI boot (OVMF, the raw image as a USB stick) to the launcher: {:.1} s",
+        "  Secure Boot (OVMF, Microsoft's keys, the raw image as a USB stick) to the launcher: {:.1} s",
         uefi.as_secs_f64()
     );
+    println!(
+        "  Secure Boot drill copy to the clock screen (TCG, -smp 2): {:.1} s",
+        boot_to_tui.as_secs_f64()
+    );
+    println!("  boot manifest sha256 {manifest_hash}");
     println!(
         "  whole test (with the host side): {:.0} s",
         test_started.elapsed().as_secs_f64()
@@ -370,39 +479,51 @@ pub fn test(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Boots `tuf-ceremony.img` as a USB stick under OVMF until the launcher
-/// offers the ceremony on the serial console (it runs on tty1 there, the
-/// image's primary console), and checks the network again; returns the
-/// time that took.
-fn boot_uefi(disk: &Path, work: &Path) -> Result<Duration> {
-    let code = [
-        "/usr/share/OVMF/OVMF_CODE_4M.fd",
-        "/usr/share/OVMF/OVMF_CODE.fd",
-    ]
-    .into_iter()
-    .map(Path::new)
-    .find(|p| p.exists())
-    .context("no OVMF firmware in /usr/share/OVMF (package ovmf)")?;
-    let vars_template = code.to_string_lossy().replace("OVMF_CODE", "OVMF_VARS");
-    let vars = work.join("OVMF_VARS.fd");
-    std::fs::copy(&vars_template, &vars).with_context(|| format!("copying {vars_template}"))?;
-    let log = work.join("serial-uefi.log");
-    let qemu = format!(
-        "qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nic none -display none \
-         -monitor none -serial stdio -no-reboot \
+/// OVMF's Secure Boot build and variables with Microsoft's keys enrolled
+/// and Secure Boot on (Debian's `ovmf`): what stock laptops ship.
+const SECURE_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd";
+const SECURE_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+
+/// The qemu command line that boots `disk` as a USB stick under OVMF with
+/// Secure Boot enforced (SMM, secure flash), `extra` appended. Each boot
+/// gets a fresh copy of the variables beside `disk`.
+fn secure_boot_qemu(disk: &Path, extra: &[String]) -> String {
+    let vars = disk.with_extension("vars.fd");
+    let copied = std::fs::copy(SECURE_VARS, &vars);
+    if let Err(e) = copied {
+        // qemu then fails to start and the wait says so; name the cause.
+        println!("warning: copying {SECURE_VARS}: {e}");
+    }
+    format!(
+        "qemu-system-x86_64 -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
+         -accel tcg -smp 2 -m 1024 -nic none -display none -monitor none -serial stdio -no-reboot \
          -drive if=pflash,format=raw,readonly=on,file={} \
          -drive if=pflash,format=raw,file={} \
          -device qemu-xhci,id=xhci \
          -drive if=none,id=boot,format=raw,snapshot=on,file={} \
-         -device usb-storage,bus=xhci.0,drive=boot,removable=on,bootindex=0",
-        quote(code),
+         -device usb-storage,bus=xhci.0,drive=boot,removable=on,bootindex=0 {}",
+        quote(Path::new(SECURE_CODE)),
         quote(&vars),
         quote(disk),
+        extra.join(" "),
+    )
+}
+
+/// Boots `tuf-ceremony.img` as built under Secure Boot until the launcher
+/// offers the ceremony on the serial console (it runs on tty1, the image's
+/// primary console); checks that /init hashed the boot partition and found
+/// the build's manifest, and that only `lo` is up. Returns the time taken.
+fn boot_secure_pristine(disk: &Path, work: &Path, manifest_hash: &str) -> Result<Duration> {
+    ensure!(
+        Path::new(SECURE_CODE).exists() && Path::new(SECURE_VARS).exists(),
+        "no Secure Boot OVMF ({SECURE_CODE}, {SECURE_VARS}): install Debian's ovmf"
     );
-    println!("==> booting tuf-ceremony.img under OVMF: {qemu}");
+    let log = work.join("serial-uefi.log");
+    let qemu = secure_boot_qemu(disk, &[]);
+    println!("==> booting tuf-ceremony.img under Secure Boot: {qemu}");
     let started = Instant::now();
     let ui = Tmux::start(&qemu, &log)?;
-    ui.wait_for("press Enter to run the ceremony on this console", 600)?;
+    ui.wait_for("press Enter to run the ceremony on this console", 900)?;
     let took = started.elapsed();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let interfaces = text
@@ -411,18 +532,65 @@ fn boot_uefi(disk: &Path, work: &Path) -> Result<Duration> {
         .map(|rest| rest.trim().to_owned());
     ensure!(
         interfaces.as_deref() == Some("lo"),
-        "UEFI boot: network interfaces {interfaces:?}, not just lo; serial log: {}",
+        "Secure Boot: network interfaces {interfaces:?}, not just lo; serial log: {}",
+        log.display()
+    );
+    ensure!(
+        text.contains(&format!("boot manifest sha256 {manifest_hash}")),
+        "Secure Boot: /init did not report the build's boot manifest {manifest_hash}; serial log: {}",
         log.display()
     );
     println!(
-        "UEFI boot reached the launcher in {:.1} s (network interfaces: lo)",
+        "Secure Boot: the image reached the launcher in {:.1} s, boot manifest {manifest_hash}, network interfaces: lo",
         took.as_secs_f64()
     );
     // The ceremony itself runs on tty1, the image's primary console.
     ui.keys(&["Enter"])?;
     ui.wait_for("the ceremony is already running on another console", 60)?;
-    println!("UEFI boot: the ceremony runs on tty1");
+    println!("Secure Boot: the ceremony runs on tty1");
     Ok(took)
+}
+
+/// Copies `path` off the boot partition of `disk` (at 1 MiB) to `dest`.
+fn esp_copy_out(disk: &Path, path: &str, dest: &Path) -> Result<()> {
+    step(
+        &format!("reading {path} from the boot partition"),
+        Command::new("mcopy")
+            .arg("-n")
+            .arg("-i")
+            .arg(format!("{}@@1M", disk.display()))
+            .arg(format!("::/{path}"))
+            .arg(dest),
+    )
+}
+
+/// Replaces `path` on the boot partition of `disk` with `src`.
+fn esp_copy_in(disk: &Path, src: &Path, path: &str) -> Result<()> {
+    step(
+        &format!("writing {path} onto the boot partition of the copy"),
+        Command::new("mcopy")
+            .arg("-o")
+            .arg("-i")
+            .arg(format!("{}@@1M", disk.display()))
+            .arg(src)
+            .arg(format!("::/{path}")),
+    )
+}
+
+/// Hex SHA-256 of `bytes`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The first row of a digest as the screens group it: eight groups of four.
+fn first_row(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(4)
+        .take(8)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Highlights the token labelled `who`, types the PIN. The token list

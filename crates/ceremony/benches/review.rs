@@ -58,6 +58,8 @@ fn loaded_app(net: &Path, stick: &Path) -> App {
         sys_class_net: net.to_path_buf(),
         tool: "ceremony bench".into(),
         frozen_clock: true,
+        boot: ceremony::boot::BootCheck::NotImage,
+        network_hardware: Vec::new(),
     };
     let session = Session::new(options, datetime!(2026-11-22 09:30 UTC), Box::new(NoTokens));
     let mut app = App::new(session, vec![stick.to_path_buf()]);

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use ceremony::boot::{BootCheck, IMAGE_BOOT_DIR};
 use ceremony::hardware::HardwareTokens;
+use ceremony::inventory::{NetworkDevice, network_hardware};
 use ceremony::media::discover;
 use ceremony::safety::harden_process;
 use ceremony::session::{Options, Session};
@@ -50,10 +52,30 @@ pub struct Args {
     /// Where network interfaces are read; for tests.
     #[arg(long, hide = true, default_value = "/sys/class/net")]
     sys_class_net: PathBuf,
+    /// Where network hardware is looked for (`<dir>/bus/pci`, `<dir>/bus/usb`);
+    /// default: /sys when started from the image, no scan elsewhere.
+    #[arg(long, hide = true, value_name = "dir")]
+    hardware_sys: Option<PathBuf>,
     /// Start as usual, draw the first frame, and exit: for the start-up
     /// benchmark (`cargo xtask bench --only tui`).
     #[arg(long, hide = true)]
     first_frame_only: bool,
+}
+
+/// Network hardware for the clock screen: on the image (its boot files were
+/// hashed, or tried) from /sys, elsewhere only from `--hardware-sys`; a
+/// workstation's own network card is not a finding, its interfaces are
+/// checked by the offline check.
+fn hardware_to_call_out(args: &Args, boot: &BootCheck) -> Vec<String> {
+    let sys = match (&args.hardware_sys, boot) {
+        (Some(dir), _) => dir.clone(),
+        (None, BootCheck::NotImage) => return Vec::new(),
+        (None, _) => PathBuf::from("/sys"),
+    };
+    network_hardware(&sys)
+        .iter()
+        .map(NetworkDevice::line)
+        .collect()
 }
 
 /// Runs the UI until the keyholders and witness are done (or quit).
@@ -69,6 +91,7 @@ pub fn run(args: &Args) -> Result<()> {
         args.profiles.clone()
     };
     let tokens = HardwareTokens::new(profiles, !args.no_yubikey, &args.piv_slot);
+    let boot = BootCheck::read(Path::new(IMAGE_BOOT_DIR));
     let options = Options {
         drill: args.drill,
         pinned_root,
@@ -79,6 +102,8 @@ pub fn run(args: &Args) -> Result<()> {
             hardening.to_string().replace('\n', "; ")
         ),
         frozen_clock: false,
+        network_hardware: hardware_to_call_out(args, &boot),
+        boot,
     };
     let session = Session::new(options, OffsetDateTime::now_utc(), Box::new(tokens));
     let media = if args.media.is_empty() {

@@ -110,6 +110,7 @@ impl Tokens for HardwareTokens {
                     backend: Backend::Pkcs11,
                     pin_state: None,
                     keys,
+                    warnings: Vec::new(),
                 });
                 self.found.push(Found::Pkcs11 {
                     module: index,
@@ -130,6 +131,9 @@ impl Tokens for HardwareTokens {
                             backend: Backend::YubiKey,
                             pin_state: None,
                             keys,
+                            warnings: signers::yubikey::firmware_advisory_text(&card.version)
+                                .into_iter()
+                                .collect(),
                         });
                         self.found.push(Found::YubiKey {
                             serial: card.serial,

@@ -3,8 +3,10 @@
 
 /// Re-exported for callers that write what they sign.
 pub use metadata_io::atomic;
+pub mod boot;
 pub mod drill;
 pub mod hardware;
+pub mod inventory;
 pub mod key_sets;
 pub mod media;
 pub mod review;

@@ -54,6 +54,8 @@ pub struct MemoryToken {
     pub tries: u32,
     /// Unplugged: every operation fails as a pulled token does.
     pub removed: bool,
+    /// What the list says about it in red (old firmware).
+    pub warnings: Vec<String>,
 }
 
 /// Tokens shared with the test, so it can pull one mid-ceremony.
@@ -72,6 +74,7 @@ impl MemoryTokens {
                     seeds: vec![*seed],
                     tries: 3,
                     removed: false,
+                    warnings: Vec::new(),
                 })
                 .collect(),
         )))
@@ -93,6 +96,7 @@ impl Tokens for MemoryTokens {
                     .iter()
                     .map(|seed| TestKey::from_seed(*seed).key().clone())
                     .collect(),
+                warnings: t.warnings.clone(),
             })
             .collect();
         (list, vec!["no PKCS#11 module in unit tests".into()])
@@ -172,6 +176,28 @@ pub fn rotation_stick(dir: &Path) -> PathBuf {
     stick
 }
 
+/// A session as the image starts it: its boot files hashed and network
+/// hardware found (otherwise as [`session`]).
+pub fn image_session(
+    dir: &Path,
+    tokens: MemoryTokens,
+    boot: crate::boot::BootCheck,
+    network_hardware: Vec<String>,
+) -> Session {
+    let net = dir.join("net");
+    fake_interface(&net, "lo", "0x9", "772");
+    let options = Options {
+        drill: false,
+        pinned_root: None,
+        sys_class_net: net,
+        tool: "ceremony test".into(),
+        frozen_clock: true,
+        boot,
+        network_hardware,
+    };
+    Session::new(options, NOW, Box::new(tokens))
+}
+
 /// A session over `tokens` at [`NOW`], not a drill, with a fake
 /// `/sys/class/net` holding only `lo` under `dir`.
 pub fn session(dir: &Path, tokens: MemoryTokens, drill: bool) -> Session {
@@ -183,6 +209,8 @@ pub fn session(dir: &Path, tokens: MemoryTokens, drill: bool) -> Session {
         sys_class_net: net,
         tool: "ceremony test".into(),
         frozen_clock: true,
+        boot: crate::boot::BootCheck::NotImage,
+        network_hardware: Vec::new(),
     };
     Session::new(options, NOW, Box::new(tokens))
 }

@@ -126,6 +126,8 @@ fn a_keyholder_signs_a_rotation_with_a_yubikey_through_the_session() {
         sys_class_net: offline_net(dir.path()),
         tool: "test".into(),
         frozen_clock: true,
+        boot: ceremony::boot::BootCheck::NotImage,
+        network_hardware: Vec::new(),
     };
     let mut s = Session::new(
         options,

@@ -42,6 +42,22 @@ pub enum Event {
         /// The host's clock as read at start (RFC 3339), before anyone
         /// confirmed it: a wrong battery clock shows here.
         host_clock: String,
+        /// The boot files the image was started from, hashed at boot (kernel,
+        /// initramfs, loaders, the boot manifest), so the record shows which
+        /// image ran; empty off the image.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        boot_files: Vec<BootFileDigest>,
+        /// Network hardware present at boot (PCI and USB network, wireless
+        /// and Bluetooth devices, driver loaded or not); empty when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        network_hardware: Vec<String>,
+    },
+    /// The witness acknowledged the network hardware the appliance found
+    /// (none of it has a driver on the image; a ceremony proceeds only
+    /// after this entry).
+    HardwareAcknowledged {
+        /// The devices, as listed on the clock screen.
+        devices: Vec<String>,
     },
     /// The keyholder and witness confirmed (or corrected) the clock.
     ClockConfirmed {
@@ -157,6 +173,16 @@ pub enum Event {
     },
 }
 
+/// A boot file of the image and its digest, as the image hashed it at boot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootFileDigest {
+    /// Its path on the boot partition (or `boot manifest`).
+    pub file: String,
+    /// Hex SHA-256 of its bytes.
+    pub sha256: String,
+}
+
 /// A file read from the stick and its digest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,6 +231,7 @@ impl Event {
     pub fn name(&self) -> &'static str {
         match self {
             Event::SessionStarted { .. } => "session_started",
+            Event::HardwareAcknowledged { .. } => "hardware_acknowledged",
             Event::ClockConfirmed { .. } => "clock_confirmed",
             Event::MediaLoaded { .. } => "media_loaded",
             Event::TrustedRoot { .. } => "trusted_root",
@@ -222,9 +249,28 @@ impl Event {
     /// One short line for the witness sheet and the screen.
     pub fn describe(&self) -> String {
         match self {
-            Event::SessionStarted { tool, host_clock } => {
-                format!("session started: {tool} (host clock {host_clock})")
+            Event::SessionStarted {
+                tool,
+                host_clock,
+                boot_files,
+                network_hardware,
+            } => {
+                let mut line = format!("session started: {tool} (host clock {host_clock})");
+                if !boot_files.is_empty() {
+                    line.push_str(&format!("; {} boot files hashed", boot_files.len()));
+                }
+                if !network_hardware.is_empty() {
+                    line.push_str(&format!(
+                        "; NETWORK HARDWARE PRESENT: {}",
+                        network_hardware.len()
+                    ));
+                }
+                line
             }
+            Event::HardwareAcknowledged { devices } => format!(
+                "witness acknowledged network hardware: {}",
+                devices.join("; ")
+            ),
             Event::ClockConfirmed {
                 confirmed,
                 host_clock,

@@ -50,7 +50,7 @@ mod verify;
 mod tests;
 
 pub use chain::{Transcript, TranscriptError};
-pub use entry::{Entry, Event, FileDigest, WitnessSignature};
+pub use entry::{BootFileDigest, Entry, Event, FileDigest, WitnessSignature};
 pub use sessions::{SessionRecord, Signoff, sessions, signoffs};
 pub use verify::{
     LineProblem, SignatureCheck, VerifyError, check_signatures, unrecorded_signatures, verify,

@@ -22,6 +22,8 @@ fn session() -> Vec<Event> {
         Event::SessionStarted {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: Vec::new(),
         },
         Event::ClockConfirmed {
             confirmed: "2026-11-22T10:00:00Z".into(),
@@ -795,4 +797,56 @@ fn signatures_in_the_file_that_the_transcript_does_not_record_are_listed() {
     );
     let err = unrecorded_signatures(&all, "root.json", b"{}").unwrap_err();
     assert!(matches!(err, VerifyError::Metadata { .. }), "{err}");
+}
+
+#[test]
+fn boot_files_and_network_hardware_are_recorded_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let events = vec![
+        Event::SessionStarted {
+            tool: "ceremony 0.1.0".into(),
+            host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: vec![crate::BootFileDigest {
+                file: "vmlinuz".into(),
+                sha256: digest(7),
+            }],
+            network_hardware: vec!["PCI 0000:00:03.0 8086:100e network controller".into()],
+        },
+        Event::HardwareAcknowledged {
+            devices: vec!["PCI 0000:00:03.0 8086:100e network controller".into()],
+        },
+    ];
+    let bytes = write_session(&path, events.clone());
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.contains(r#""boot_files":[{"file":"vmlinuz","sha256":"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""event":"hardware_acknowledged""#),
+        "{text}"
+    );
+    let entries = verify(&bytes).unwrap();
+    assert_eq!(entries[0].event, events[0]);
+    assert_eq!(entries[1].event, events[1]);
+    assert!(events[0].describe().contains("NETWORK HARDWARE PRESENT: 1"));
+    assert_eq!(events[1].name(), "hardware_acknowledged");
+}
+
+#[test]
+fn a_session_started_line_without_boot_fields_still_reads() {
+    // Transcripts written before the image hashed its boot files have no
+    // such fields; they read as empty lists, and re-encode unchanged.
+    let (_dir, bytes) = sample();
+    let entries = verify(&bytes).unwrap();
+    match &entries[0].event {
+        Event::SessionStarted {
+            boot_files,
+            network_hardware,
+            ..
+        } => assert!(boot_files.is_empty() && network_hardware.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    assert!(!lines(&bytes)[0].contains("boot_files"));
 }

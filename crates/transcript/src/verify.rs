@@ -283,6 +283,7 @@ pub(crate) fn check_fields(entry: &Entry) -> Result<(), LineProblem> {
             ..
         } => check_witness(signature, &entry.prev).map_err(LineProblem::Witness)?,
         Event::SessionStarted { .. }
+        | Event::HardwareAcknowledged { .. }
         | Event::ClockConfirmed { .. }
         | Event::Failed { .. }
         | Event::TokenRefused { .. }

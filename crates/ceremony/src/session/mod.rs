@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use transcript::{Event, FileDigest, Transcript, TranscriptError};
 use tuf_metadata::threshold::{ThresholdReport, short_id};
 
+use crate::boot::BootCheck;
 use crate::media::{Loaded, Media, MediaError, recognise};
 use crate::safety::{OfflineCheck, offline_check};
 use state::{Scan, State, Stick};
@@ -96,6 +97,9 @@ pub enum SessionError {
     /// plainly instead of as a file that cannot be opened.
     #[error("the stick is gone: plug it back in and press r")]
     StickGone,
+    /// Network hardware is present and the witness has not acknowledged it.
+    #[error("network hardware is present: the witness must acknowledge it first (a)")]
+    HardwareNotAcknowledged,
 }
 
 /// How the session was started.
@@ -111,6 +115,12 @@ pub struct Options {
     pub tool: String,
     /// The confirmed time does not advance (screen tests and snapshots).
     pub frozen_clock: bool,
+    /// The image's boot files as hashed at boot ([`BootCheck::NotImage`]
+    /// off the image): shown on the clock screen, recorded first.
+    pub boot: BootCheck,
+    /// Network hardware found at start ([`crate::inventory`]), one line
+    /// each: the witness acknowledges it before the clock is confirmed.
+    pub network_hardware: Vec<String>,
 }
 
 /// What one keyholder's turn did, file by file, for the result screen.
@@ -149,12 +159,15 @@ pub struct Session {
     remounted: Option<PathBuf>,
     /// Why the stick could not be put back to read-only at the sign-off.
     still_writable: Option<String>,
+    /// The witness acknowledged the network hardware listed (or there is none).
+    hardware_acknowledged: bool,
 }
 
 impl Session {
     /// A new session at the clock check. `host_clock` is what this
     /// machine believes; the witness confirms or corrects it.
     pub fn new(options: Options, host_clock: OffsetDateTime, tokens: Box<dyn Tokens>) -> Self {
+        let options_hardware_is_empty = options.network_hardware.is_empty();
         let mut session = Session {
             options,
             host_clock,
@@ -166,10 +179,13 @@ impl Session {
             turns: Vec::new(),
             remounted: None,
             still_writable: None,
+            hardware_acknowledged: options_hardware_is_empty,
         };
         let event = Event::SessionStarted {
             tool: session.options.tool.clone(),
             host_clock: rfc3339(host_clock),
+            boot_files: session.options.boot.transcript_digests(),
+            network_hardware: session.options.network_hardware.clone(),
         };
         session.pending.push((host_clock, event));
         session
@@ -269,11 +285,42 @@ impl Session {
         self.transcript.as_ref()
     }
 
+    /// The image's boot files, for the clock screen.
+    pub fn boot(&self) -> &BootCheck {
+        &self.options.boot
+    }
+
+    /// Network hardware found at start, and whether the witness has
+    /// acknowledged it.
+    pub fn network_hardware(&self) -> (&[String], bool) {
+        (&self.options.network_hardware, self.hardware_acknowledged)
+    }
+
+    /// The witness acknowledges the network hardware listed on the clock
+    /// screen (recorded); nothing happens when there is none or it already
+    /// was.
+    pub fn acknowledge_hardware(&mut self) -> Result<(), SessionError> {
+        if !matches!(self.state, State::Clock) {
+            return Err(SessionError::WrongStage("acknowledging hardware"));
+        }
+        if self.hardware_acknowledged {
+            return Ok(());
+        }
+        self.record(Event::HardwareAcknowledged {
+            devices: self.options.network_hardware.clone(),
+        })?;
+        self.hardware_acknowledged = true;
+        Ok(())
+    }
+
     /// The witness confirms the time (`at`, the host clock or a corrected
     /// one). Expiry checks use it from now on.
     pub fn confirm_clock(&mut self, at: OffsetDateTime) -> Result<(), SessionError> {
         if !matches!(self.state, State::Clock) {
             return Err(SessionError::WrongStage("confirming the clock"));
+        }
+        if !self.hardware_acknowledged {
+            return Err(SessionError::HardwareNotAcknowledged);
         }
         self.confirmed = Some((at, Instant::now()));
         self.record(Event::ClockConfirmed {
@@ -636,7 +683,24 @@ fn rfc3339(at: OffsetDateTime) -> String {
 /// One line for an event not yet on the stick.
 fn describe(event: &Event) -> String {
     match event {
-        Event::SessionStarted { tool, .. } => format!("session started ({tool})"),
+        Event::SessionStarted {
+            tool,
+            boot_files,
+            network_hardware,
+            ..
+        } => {
+            let mut line = format!("session started ({tool})");
+            if !boot_files.is_empty() {
+                line.push_str(&format!(", {} boot files hashed", boot_files.len()));
+            }
+            if !network_hardware.is_empty() {
+                line.push_str(&format!(
+                    ", NETWORK HARDWARE PRESENT: {}",
+                    network_hardware.join("; ")
+                ));
+            }
+            line
+        }
         Event::ClockConfirmed { confirmed, .. } => format!("clock confirmed as {confirmed}"),
         Event::MediaLoaded { media, files, .. } => {
             format!("media {media} loaded, {} file(s)", files.len())
@@ -647,7 +711,9 @@ fn describe(event: &Event) -> String {
             ..
         } => format!("trusted root v{version} {canonical_sha256}"),
         Event::ReviewAcknowledged { file, .. } => format!("review of {file} acknowledged"),
-        Event::TokenRefused { .. } | Event::StickError { .. } => event.describe(),
+        Event::TokenRefused { .. }
+        | Event::StickError { .. }
+        | Event::HardwareAcknowledged { .. } => event.describe(),
         other => format!("{other:?}"),
     }
 }

@@ -17,6 +17,9 @@ pub struct TokenChoice {
     /// The public keys the token shows before a login (empty when it shows
     /// none): which key of the ceremony it holds is known before the PIN.
     pub keys: Vec<Key>,
+    /// What the keyholder and witness must know before using it (a
+    /// YubiKey firmware under a security advisory), shown in red.
+    pub warnings: Vec<String>,
 }
 
 /// Where tokens come from.

@@ -96,6 +96,8 @@ fn a_token_found_after_its_pin_to_hold_no_key_is_recorded_as_refused() {
         sys_class_net: net,
         tool: "ceremony test".into(),
         frozen_clock: true,
+        boot: crate::boot::BootCheck::NotImage,
+        network_hardware: Vec::new(),
     };
     let tokens = KeysAfterLogin(MemoryTokens::with(&[("mallory", 9)]));
     let mut s = Session::new(options, NOW, Box::new(tokens));

@@ -144,6 +144,7 @@ impl App {
         }
         match self.session.stage() {
             Stage::Clock if self.editing_clock => Screen::ClockEditing,
+            Stage::Clock if !self.session.network_hardware().1 => Screen::ClockHardware,
             Stage::Clock => Screen::Clock,
             Stage::Media => Screen::Media,
             Stage::Review { .. } => Screen::Review,
@@ -269,6 +270,10 @@ impl App {
                 let at = self.session.host_clock();
                 self.confirm(at);
             }
+            Action::AcknowledgeHardware => match self.session.acknowledge_hardware() {
+                Ok(()) => self.info("network hardware acknowledged: recorded in the transcript"),
+                Err(e) => self.error(e),
+            },
             Action::EditClock => {
                 self.editing_clock = true;
                 self.clear_input();
@@ -399,6 +404,7 @@ impl App {
         match self.session.confirm_clock(at) {
             Ok(()) => {
                 self.selected = 0;
+                self.scroll = 0;
                 self.info(format!("clock confirmed: {}", show_time(at)));
             }
             Err(e) => self.error(e),

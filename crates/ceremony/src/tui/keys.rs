@@ -15,6 +15,9 @@ use ratatui::crossterm::event::KeyCode;
 pub enum Screen {
     /// The clock check.
     Clock,
+    /// The clock check while network hardware waits for the witness's
+    /// acknowledgement (the clock cannot be confirmed yet).
+    ClockHardware,
     /// Typing the correct time.
     ClockEditing,
     /// Choosing the stick.
@@ -38,8 +41,9 @@ pub enum Screen {
 
 impl Screen {
     /// Every screen, for tests and for checking the map.
-    pub const ALL: [Screen; 10] = [
+    pub const ALL: [Screen; 11] = [
         Screen::Clock,
+        Screen::ClockHardware,
         Screen::ClockEditing,
         Screen::Media,
         Screen::Review,
@@ -72,6 +76,8 @@ pub enum Action {
     ConfirmHostClock,
     /// Type the correct time instead.
     EditClock,
+    /// The witness has seen the network hardware listed.
+    AcknowledgeHardware,
     /// Use the typed time.
     ConfirmTypedTime,
     /// Leave the typing mode or the PIN screen without using what was typed.
@@ -176,6 +182,12 @@ pub const BINDINGS: &[Binding] = &[
         screens: &[S::Clock],
     },
     Binding {
+        keys: &[(K::Char('a'), A::AcknowledgeHardware)],
+        shown: "a",
+        label: "witness: I have seen the hardware listed",
+        screens: &[S::ClockHardware],
+    },
+    Binding {
         keys: &[(K::Char('e'), A::EditClock)],
         shown: "e",
         label: "type the correct time",
@@ -215,7 +227,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: SCROLL_KEYS,
         shown: "↑↓ jk PgUp PgDn Space Home",
         label: "scroll",
-        screens: &[S::Review, S::End, S::Transcript],
+        screens: &[S::Clock, S::ClockHardware, S::Review, S::End, S::Transcript],
     },
     Binding {
         keys: &[(K::Enter, A::UseToken)],
@@ -309,7 +321,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(K::Char('q'), A::Quit)],
         shown: "q",
         label: "quit",
-        screens: &[S::Clock, S::Media, S::Review, S::Tokens],
+        screens: &[S::Clock, S::ClockHardware, S::Media, S::Review, S::Tokens],
     },
     Binding {
         keys: &[(K::Char('q'), A::Quit), (K::Esc, A::Quit)],

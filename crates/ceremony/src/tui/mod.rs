@@ -3,6 +3,7 @@
 //! else is drawn and tested without one.
 
 pub mod app;
+mod clock_view;
 pub mod keys;
 pub mod model;
 mod overlay;
@@ -86,5 +87,7 @@ fn perform_sign(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()>
 
 #[cfg(test)]
 mod bins_tests;
+#[cfg(test)]
+mod clock_tests;
 #[cfg(test)]
 mod tests;

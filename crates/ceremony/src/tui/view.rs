@@ -40,7 +40,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         draw_transcript(app, frame, body);
     } else {
         match app.session.stage() {
-            Stage::Clock => draw_clock(app, frame, body),
+            Stage::Clock => super::clock_view::draw_clock(app, frame, body),
             Stage::Media => draw_media(app, frame, body),
             Stage::Review { file } => draw_review(app, frame, body, file),
             Stage::Tokens => draw_tokens(app, frame, body),
@@ -116,7 +116,13 @@ pub(super) fn badges(app: &App) -> Vec<Span<'static>> {
 
 /// `text` in `area` under a titled block, wrapped to its width and cut to
 /// its height from `offset` rows down, with "more above/below" markers.
-fn scrolled(frame: &mut Frame, area: Rect, title: &str, text: Vec<Line<'static>>, offset: usize) {
+pub(super) fn scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    text: Vec<Line<'static>>,
+    offset: usize,
+) {
     let block = block(title);
     let inner = block.inner(area);
     let rows = window(
@@ -164,29 +170,6 @@ fn stage_name(stage: &Stage) -> &'static str {
 
 fn block(title: &str) -> Block<'_> {
     Block::new().borders(Borders::TOP).title(title)
-}
-
-fn draw_clock(app: &App, frame: &mut Frame, area: Rect) {
-    let host = app.session.host_clock();
-    let mut text = vec![
-        Line::raw(""),
-        Line::raw("This machine's clock says:"),
-        Line::styled(format!("    {}", show_time(host)), style(Tone::Digest)),
-        Line::raw(""),
-        Line::raw("Offline clocks drift. Witness: compare it with your own clock."),
-        Line::raw("Expiry dates are checked against the time confirmed here."),
-        Line::raw(""),
-    ];
-    if app.editing_clock {
-        text.push(Line::raw(
-            "Type the correct time in UTC (YYYY-MM-DD HH:MM):",
-        ));
-        text.push(Line::styled(
-            format!("    {}_", app.input.as_str()),
-            style(Tone::Heading),
-        ));
-    }
-    frame.render_widget(Paragraph::new(text).block(block(" Clock check ")), area);
 }
 
 fn draw_media(app: &App, frame: &mut Frame, area: Rect) {
@@ -360,6 +343,12 @@ fn draw_tokens(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             Line::raw(line)
         });
+        text.extend(
+            token
+                .warnings
+                .iter()
+                .map(|w| Line::styled(format!("    WARNING: {}", escape(w)), style(Tone::Removed))),
+        );
         if !signed.is_empty() {
             text.push(Line::styled(
                 format!(

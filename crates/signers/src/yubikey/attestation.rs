@@ -62,6 +62,35 @@ const PINNED_INTERMEDIATES: &[(&str, &str)] = &[
 /// The first firmware not affected by YSA-2024-03.
 const FIXED_FIRMWARE: [u8; 3] = [5, 7, 0];
 
+/// The advisory a YubiKey's firmware falls under, if any, in the words the
+/// token screen and `check-key` show: firmware before 5.7.0 carries the
+/// ECDSA side channel of YSA-2024-03 (EUCLEAK).
+pub fn firmware_advisory(firmware: [u8; 3]) -> Option<String> {
+    (firmware < FIXED_FIRMWARE).then(|| {
+        let [a, b, c] = firmware;
+        format!(
+            "firmware {a}.{b}.{c} is older than 5.7.0: Yubico security advisory YSA-2024-03, \
+             the ECDSA side channel in Infineon's library"
+        )
+    })
+}
+
+/// [`firmware_advisory`] for a version as the card reports it (`5.4.3`);
+/// a version that does not read as three numbers is itself a warning.
+pub fn firmware_advisory_text(version: &str) -> Option<String> {
+    let parts: Vec<u8> = version
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    match <[u8; 3]>::try_from(parts) {
+        Ok(firmware) => firmware_advisory(firmware),
+        Err(_) => Some(format!(
+            "firmware version {version:?} cannot be read: check it against YSA-2024-03 by hand"
+        )),
+    }
+}
+
 /// Yubico's extension OIDs under 1.3.6.1.4.1.41482.3.
 mod oid {
     use x509_cert::der::asn1::ObjectIdentifier;
@@ -174,15 +203,7 @@ impl AttestationEvidence {
     /// Warnings a keyholder and witness must see: firmware affected by
     /// Yubico security advisory YSA-2024-03.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if self.firmware < FIXED_FIRMWARE {
-            warnings.push(format!(
-                "firmware {} is older than 5.7.0: Yubico security advisory YSA-2024-03, \
-                 the ECDSA side channel in Infineon's library",
-                self.firmware_string()
-            ));
-        }
-        warnings
+        firmware_advisory(self.firmware).into_iter().collect()
     }
 
     /// Form factor in words (Yubico's numbering), for display.
@@ -568,6 +589,27 @@ mod tests {
         assert_eq!(der_u32(&[2, 5, 0, 0xFF, 0, 0, 1]), Some(0xFF00_0001));
         assert_eq!(der_u32(&[2, 1, 0x80]), None);
         assert_eq!(der_u32(&[4, 1, 1]), None);
+    }
+
+    #[test]
+    fn the_advisory_by_version_text() {
+        assert!(
+            firmware_advisory_text("5.4.3")
+                .unwrap()
+                .contains("YSA-2024-03")
+        );
+        assert!(
+            firmware_advisory_text("4.3.7")
+                .unwrap()
+                .contains("older than 5.7.0")
+        );
+        assert_eq!(firmware_advisory_text("5.7.0"), None);
+        assert_eq!(firmware_advisory_text("5.7.4"), None);
+        assert!(
+            firmware_advisory_text("five")
+                .unwrap()
+                .contains("cannot be read")
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use ::yubikey::piv::SlotId;
 pub use ::yubikey::{PinPolicy, TouchPolicy};
 pub use attestation::{
     AttestationError, AttestationEvidence, PinPolicyFact, TouchPolicyFact, TrustedRoots,
-    verify_evidence,
+    firmware_advisory, firmware_advisory_text, verify_evidence,
 };
 #[cfg(feature = "yubikey")]
 pub use onboard::{
