@@ -253,6 +253,8 @@ fn every_subcommand_of_both_binaries_survives_a_closed_or_full_stdout() {
             transcript::Event::SessionStarted {
                 tool: "ceremony".into(),
                 host_clock: "2026-12-04T00:00:00Z".into(),
+                boot_files: Vec::new(),
+                network_hardware: Vec::new(),
             },
         )
         .unwrap();

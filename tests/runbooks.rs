@@ -105,6 +105,8 @@ fn write_transcript(stick: &Path, keyid: &str, who: &str) {
         Event::SessionStarted {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: Vec::new(),
         },
     )
     .unwrap();

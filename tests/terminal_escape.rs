@@ -101,6 +101,8 @@ fn transcript_verify_rejects_a_hostile_event_name_without_echoing_it_raw() {
             Event::SessionStarted {
                 tool: "ceremony 0.1.0".into(),
                 host_clock: "2026-11-22T09:58:12Z".into(),
+                boot_files: Vec::new(),
+                network_hardware: Vec::new(),
             },
         )
         .unwrap();

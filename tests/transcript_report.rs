@@ -45,6 +45,8 @@ fn ceremony(witness: &str) -> Ceremony {
         Event::SessionStarted {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: Vec::new(),
         },
         Event::TrustedRoot {
             file: "repository/1.root.json".into(),

@@ -37,6 +37,8 @@ fn ceremony(drill: bool) -> Ceremony {
         Event::SessionStarted {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: Vec::new(),
         },
         Event::ReviewAcknowledged {
             file: "staged/root.json".into(),

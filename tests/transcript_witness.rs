@@ -48,6 +48,8 @@ impl Writer {
         self.add(Event::SessionStarted {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: Vec::new(),
         })
     }
 

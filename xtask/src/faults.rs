@@ -4,7 +4,8 @@
 //! `commit`, `publish`, `snapshot` and `timestamp --force`, each with a
 //! kill, ENOSPC and EIO; the test prints the table and fails on any
 //! inconsistent state or re-run that does not repair it. The sweep's logic
-//! lives once, in the test.
+//! lives once, in the test. Then the 64-bin batch kill sweep
+//! (`tests/batch_durability.rs`) at every spread point.
 
 use std::path::Path;
 
@@ -35,5 +36,23 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
     if let Some(only) = only {
         sweep.env("FAULTS_ONLY", only);
     }
-    step("the full fault sweep (tests/fault_sweep.rs)", &mut sweep)
+    step("the full fault sweep (tests/fault_sweep.rs)", &mut sweep)?;
+    // The 64-bin batch writes (stage, merge), killed at every spread point.
+    if only.is_none_or(|o| o.contains("batch")) {
+        step(
+            "the batch-durability kill sweep (tests/batch_durability.rs)",
+            cargo()
+                .current_dir(root)
+                .env("TUF_CEREMONY_PYTHON", &python)
+                .env("FAULTS_FULL", "1")
+                .args([
+                    "test",
+                    "-p",
+                    "tuf-ceremony-e2e",
+                    "--test",
+                    "batch_durability",
+                ]),
+        )?;
+    }
+    Ok(())
 }

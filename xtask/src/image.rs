@@ -224,17 +224,17 @@ pub fn test(root: &Path) -> Result<()> {
         config.contains(image_cmdline.trim()),
         "the image's grub.cfg does not carry cmdline.txt:\n{config}"
     );
-    std::fs::write(&grub_cfg, config.replace(image_cmdline.trim(), TEST_CMDLINE))?;
+    std::fs::write(
+        &grub_cfg,
+        config.replace(image_cmdline.trim(), TEST_CMDLINE),
+    )?;
     esp_copy_in(&drill_disk, &grub_cfg, "EFI/debian/grub.cfg")?;
     let serial_log = work.join("serial.log");
     let qemu = secure_boot_qemu(
         &drill_disk,
         &[
             "-device qemu-xhci,id=xhci2".to_owned(),
-            format!(
-                "-drive if=none,id=stick,format=raw,file={}",
-                quote(&stick)
-            ),
+            format!("-drive if=none,id=stick,format=raw,file={}", quote(&stick)),
             "-device usb-storage,bus=xhci2.0,drive=stick,removable=on".to_owned(),
             // A network card the image has no driver for: it must be
             // called out on the clock screen, and stay without interface.
@@ -281,7 +281,10 @@ pub fn test(root: &Path) -> Result<()> {
         ("boot manifest", first_row(&manifest_hash)),
         ("kernel", first_row(&kernel_hash)),
         ("initramfs", first_row(&initrd_hash)),
-        ("EFI/debian/grub.cfg: differs from the manifest", String::new()),
+        (
+            "EFI/debian/grub.cfg: differs from the manifest",
+            String::new(),
+        ),
     ];
     let mut seen = clock;
     for _ in 0..12 {
@@ -440,13 +443,16 @@ pub fn test(root: &Path) -> Result<()> {
     );
     print!("{transcript}");
     let recorded = std::fs::read_to_string(got.join("transcript.jsonl"))?;
-    let first: serde_json::Value = serde_json::from_str(
-        recorded.lines().next().context("the transcript is empty")?,
-    )?;
+    let first: serde_json::Value =
+        serde_json::from_str(recorded.lines().next().context("the transcript is empty")?)?;
     let boot_files = first["boot_files"].as_array().cloned().unwrap_or_default();
     ensure!(
-        boot_files.iter().any(|f| f["file"] == "boot manifest" && f["sha256"] == manifest_hash.as_str())
-            && boot_files.iter().any(|f| f["file"] == "vmlinuz" && f["sha256"] == kernel_hash.as_str()),
+        boot_files
+            .iter()
+            .any(|f| f["file"] == "boot manifest" && f["sha256"] == manifest_hash.as_str())
+            && boot_files
+                .iter()
+                .any(|f| f["file"] == "vmlinuz" && f["sha256"] == kernel_hash.as_str()),
         "the transcript's first entry does not record the boot manifest and kernel: {first}"
     );
     ensure!(
@@ -454,7 +460,10 @@ pub fn test(root: &Path) -> Result<()> {
             && recorded.contains(r#""event":"hardware_acknowledged""#),
         "the transcript does not record the network card and its acknowledgement: {first}"
     );
-    println!("transcript records the boot files ({}), the card and the witness's acknowledgement", boot_files.len());
+    println!(
+        "transcript records the boot files ({}), the card and the witness's acknowledgement",
+        boot_files.len()
+    );
 
     let size = std::fs::metadata(&disk)?.len();
     println!("image-test: ok");

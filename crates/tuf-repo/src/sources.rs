@@ -135,6 +135,8 @@ mod tests {
             transcript::Event::SessionStarted {
                 tool: "ceremony 0.1.0".into(),
                 host_clock: "2024-10-04T00:00:00Z".into(),
+                boot_files: Vec::new(),
+                network_hardware: Vec::new(),
             },
         )
         .unwrap();

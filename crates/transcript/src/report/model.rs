@@ -367,6 +367,20 @@ impl Report {
                     text: summary.join("; "),
                 })
             }
+            Event::SessionStarted {
+                network_hardware, ..
+            } if !network_hardware.is_empty() => self.exceptions.push(ExceptionRow {
+                line,
+                time,
+                kind: "network hardware present",
+                text: network_hardware.join("; "),
+            }),
+            Event::HardwareAcknowledged { devices } => self.exceptions.push(ExceptionRow {
+                line,
+                time,
+                kind: "hardware acknowledged by the witness",
+                text: devices.join("; "),
+            }),
             Event::SessionStarted { .. }
             | Event::ClockConfirmed { .. }
             | Event::MediaLoaded { .. }

@@ -28,6 +28,11 @@ fn ceremony(witness: &str, events_after: Vec<Event>) -> Ceremony {
         Event::SessionStarted {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: vec!["PCI 0000:00:14.3 8086:a0f0 network controller".into()],
+        },
+        Event::HardwareAcknowledged {
+            devices: vec!["PCI 0000:00:14.3 8086:a0f0 network controller".into()],
         },
         Event::TrustedRoot {
             file: "repository/1.root.json".into(),

@@ -129,13 +129,16 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
     )?;
     std::fs::create_dir_all(scratch.path().join("staged"))
         .with_context(|| format!("{}: cannot create", scratch.path().display()))?;
-    let staged = match handover {
-        Some(keys) => Some(crate::stage::stage_online_handover(
-            scratch.path(),
-            *keys,
-            now,
-        )?),
-        None => None,
+    // A handover root our strict writer refuses (e.g. the imported root
+    // lists a key id that does not match its key, which clients accept on
+    // read but we never sign) does not stop the import: the repository is
+    // adopted as it is, and the releaser is told what to fix first.
+    let (staged, not_staged) = match handover {
+        Some(keys) => match crate::stage::stage_online_handover(scratch.path(), *keys, now) {
+            Ok(version) => (Some(version), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
     };
     scratch.finish(&args.repo)?;
     say!(
@@ -145,6 +148,14 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
         args.repo.display(),
         imported.root_version
     );
+    if let Some(why) = not_staged {
+        say_err!(
+            "warning: root v{}'s snapshot and timestamp keys are held elsewhere, and the root v{} that hands them to our keys could not be staged: {why:#}; the repository is imported as it is; fix that, then stage the handover with `tuf-repo stage-rotation {}`",
+            imported.root_version,
+            imported.root_version + 1,
+            args.repo.display()
+        );
+    }
     if let Some(version) = staged {
         say!(
             "note: root v{}'s snapshot and timestamp keys are held elsewhere: imported as they are, nothing signed; root v{version} staged in {} hands them to the keys in {} and {}; next: `tuf-repo stage {} --stick <dir>`, the ceremony, merge and commit",
