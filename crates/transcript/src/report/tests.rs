@@ -29,10 +29,7 @@ fn ceremony(witness: &str, events_after: Vec<Event>) -> Ceremony {
             tool: "ceremony 0.1.0".into(),
             host_clock: "2026-11-22T09:58:12Z".into(),
             boot_files: Vec::new(),
-            network_hardware: vec!["PCI 0000:00:14.3 8086:a0f0 network controller".into()],
-        },
-        Event::HardwareAcknowledged {
-            devices: vec!["PCI 0000:00:14.3 8086:a0f0 network controller".into()],
+            network_hardware: Vec::new(),
         },
         Event::TrustedRoot {
             file: "repository/1.root.json".into(),
@@ -247,6 +244,38 @@ fn a_digest_is_read_in_two_rows_of_eight_groups_of_four() {
         [
             "0123 4567 89ab cdef 0123 4567 89ab cdef",
             "0123 4567 89ab cdef 0123 4567 89ab cdef"
+        ]
+    );
+}
+
+#[test]
+fn network_hardware_and_its_acknowledgement_are_listed_as_exceptions() {
+    let device = "PCI 0000:00:14.3 8086:a0f0 network controller";
+    let mut t = Transcript::in_memory(false);
+    for event in [
+        Event::SessionStarted {
+            tool: "ceremony 0.1.0".into(),
+            host_clock: "2026-11-22T09:58:12Z".into(),
+            boot_files: Vec::new(),
+            network_hardware: vec![device.into()],
+        },
+        Event::HardwareAcknowledged {
+            devices: vec![device.into()],
+        },
+    ] {
+        t.append(T0, event).unwrap();
+    }
+    let report = Report::new(t.entries(), &t.head(), &[], Vec::new()).unwrap();
+    let rows: Vec<(&str, &str)> = report
+        .exceptions
+        .iter()
+        .map(|e| (e.kind, e.text.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("network hardware present", device),
+            ("hardware acknowledged by the witness", device)
         ]
     );
 }
