@@ -94,9 +94,6 @@ pub fn run(args: &Args) -> Result<()> {
     for (_, merged) in &outputs {
         batch.add(&merged.path, &merged.bytes)?;
     }
-    batch
-        .commit()
-        .with_context(|| format!("{}: merging the signatures", repo.staged().display()))?;
     let found: Vec<(String, String, &Path)> = outputs
         .iter()
         .flat_map(|(item, merged)| {
@@ -111,7 +108,13 @@ pub fn run(args: &Args) -> Result<()> {
         .iter()
         .map(|i| i.canonical_sha256.as_str())
         .collect();
-    crate::sources::record(&repo, &found, &current)?;
+    // Which stick brought which signature, in the same batch as the files.
+    let (sources_path, sources_bytes) = crate::sources::updated(&repo, &found, &current)?;
+    batch.add(&sources_path, &sources_bytes)?;
+    batch
+        .commit()
+        .with_context(|| format!("{}: merging the signatures", repo.staged().display()))?;
+
     for (item, merged) in &outputs {
         let (file, role, version) = (merged.path.display(), &item.role, item.version);
         // Names and key ids come from the sticks: escaped (DESIGN.md).

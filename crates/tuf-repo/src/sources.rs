@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use metadata_io::{read_capped, write_atomically};
+use metadata_io::read_capped;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::Repo;
@@ -48,7 +48,13 @@ pub fn read(repo: &Repo) -> Sources {
 
 /// Adds `found` (canonical SHA-256, key id, stick) to the record, keeping
 /// only the digests in `current` (the staged files of the last bundle).
-pub fn record(repo: &Repo, found: &[(String, String, &Path)], current: &[&str]) -> Result<()> {
+/// The record's path and its new bytes, for writing in the same batch as
+/// the merged files it describes (so a kill leaves both old or both new).
+pub fn updated(
+    repo: &Repo,
+    found: &[(String, String, &Path)],
+    current: &[&str],
+) -> Result<(std::path::PathBuf, Vec<u8>)> {
     let mut sources = read(repo);
     sources.retain(|digest, _| current.contains(&digest.as_str()));
     let mut signers: BTreeMap<&Path, Vec<SignedEntry>> = BTreeMap::new();
@@ -70,7 +76,7 @@ pub fn record(repo: &Repo, found: &[(String, String, &Path)], current: &[&str]) 
     }
     let path = repo.staged_file(FILE_NAME);
     let bytes = serde_json::to_vec_pretty(&sources).context("signature sources")?;
-    write_atomically(&path, &bytes).with_context(|| path.display().to_string())
+    Ok((path, bytes))
 }
 
 /// The `signed` entries of the stick's transcript, (canonical SHA-256,
@@ -102,6 +108,13 @@ fn signed_on_stick(stick: &Path) -> Vec<SignedEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes the record as merge does (in its batch, here alone).
+    fn record(repo: &Repo, found: &[(String, String, &Path)], current: &[&str]) -> Result<()> {
+        let (path, bytes) = updated(repo, found, current)?;
+        metadata_io::write_atomically(&path, &bytes)?;
+        Ok(())
+    }
 
     fn signed(digest: &str, keyid: &str, signer: &str) -> transcript::Event {
         transcript::Event::Signed {
