@@ -241,7 +241,10 @@ pub fn spread<T: Clone>(points: &[T], n: usize) -> Vec<T> {
 
 /// Whether `relative` (a path inside a repository, destination or stick)
 /// is one of the files a later run sweeps or ignores: the repository lock,
-/// the journal of an unfinished transaction, an atomic write's temp file.
+/// the journal of an unfinished transaction, an atomic write's temp file;
+/// and merge's advisory `staged/signatures-from.json`, which names the
+/// absolute path of the stick each run read (so it differs between two
+/// otherwise identical runs) and is not metadata.
 pub fn is_leftover(relative: &Path) -> bool {
     let text = relative.to_string_lossy();
     let name = relative
@@ -251,6 +254,7 @@ pub fn is_leftover(relative: &Path) -> bool {
     text.starts_with(".tuf-repo-journal")
         || name == ".tuf-repo.lock"
         || (name.starts_with('.') && name.contains(".tmp-"))
+        || text == "staged/signatures-from.json"
 }
 
 /// Every file under `dir` (relative paths) with its bytes, leaving out
