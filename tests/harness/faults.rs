@@ -241,10 +241,7 @@ pub fn spread<T: Clone>(points: &[T], n: usize) -> Vec<T> {
 
 /// Whether `relative` (a path inside a repository, destination or stick)
 /// is one of the files a later run sweeps or ignores: the repository lock,
-/// the journal of an unfinished transaction, an atomic write's temp file;
-/// and merge's advisory `staged/signatures-from.json`, which names the
-/// absolute path of the stick each run read (so it differs between two
-/// otherwise identical runs) and is not metadata.
+/// the journal of an unfinished transaction, an atomic write's temp file.
 pub fn is_leftover(relative: &Path) -> bool {
     let text = relative.to_string_lossy();
     let name = relative
@@ -254,11 +251,20 @@ pub fn is_leftover(relative: &Path) -> bool {
     text.starts_with(".tuf-repo-journal")
         || name == ".tuf-repo.lock"
         || (name.starts_with('.') && name.contains(".tmp-"))
-        || text == "staged/signatures-from.json"
+}
+
+/// Merge's advisory `staged/signatures-from.json` names the absolute path
+/// of the stick each run read, so it differs between two otherwise
+/// identical runs; it is not metadata and is not compared.
+fn is_advisory(relative: &Path) -> bool {
+    relative
+        .to_string_lossy()
+        .ends_with("staged/signatures-from.json")
 }
 
 /// Every file under `dir` (relative paths) with its bytes, leaving out
-/// [`is_leftover`] files: the state that must be old or new after a fault.
+/// [`is_leftover`] files and the advisory sources record: the state that
+/// must be old or new after a fault.
 pub fn state_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     if !dir.exists() {
         return BTreeMap::new();
@@ -267,7 +273,7 @@ pub fn state_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .into_iter()
         .filter_map(|(path, bytes)| {
             let relative = path.strip_prefix(dir).expect("under dir").to_owned();
-            (!is_leftover(&relative)).then_some((relative, bytes))
+            (!is_leftover(&relative) && !is_advisory(&relative)).then_some((relative, bytes))
         })
         .collect()
 }
