@@ -29,7 +29,7 @@ use ceremony::review::{ReviewLine, bins_summary, board_lines, review};
 use libfuzzer_sys::fuzz_target;
 use time::OffsetDateTime;
 use time::macros::datetime;
-use tuf_ceremony_fuzz::{sections, trusted_root};
+use tuf_ceremony_fuzz::{scratch_dir, sections, trusted_root};
 use tuf_metadata::escape;
 
 const NOW: OffsetDateTime = datetime!(2030-01-01 0:00 UTC);
@@ -38,7 +38,7 @@ const NOW: OffsetDateTime = datetime!(2030-01-01 0:00 UTC);
 fn base() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("a temporary directory");
+        let dir = scratch_dir();
         std::fs::create_dir(dir.path().join("outside")).expect("outside/");
         std::fs::write(dir.path().join("outside/root.json"), trusted_root()).expect("outside root");
         dir

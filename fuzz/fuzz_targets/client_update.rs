@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use time::OffsetDateTime;
 use time::macros::datetime;
-use tuf_ceremony_fuzz::{Section, resign, sections, trusted_root};
+use tuf_ceremony_fuzz::{Section, resign, scratch_dir, sections, trusted_root};
 use tuf_client::names::{percent_decode, quote};
 use tuf_client::{FetchError, Fetcher, Freshness, TrustedSet, Updater};
 use tuf_metadata::files::check_bytes;
@@ -136,8 +136,7 @@ fn trusted_set(trusted: &[u8], parts: &[Section<'_>]) {
 /// The scratch directory: `metadata/` and `targets/`, emptied per input.
 fn scratch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"))
-        .path()
+    DIR.get_or_init(scratch_dir).path()
 }
 
 /// `dir` (under the scratch directory), empty.

@@ -98,6 +98,36 @@ pub fn resign(body: &[u8]) -> Vec<u8> {
     }
 }
 
+/// A scratch directory for one fuzzing process, on tmpfs (`/dev/shm`) when
+/// there is one: the code under test fsyncs what it writes, which costs
+/// milliseconds on a disk and nothing on tmpfs.
+/// A process never drops it (libFuzzer exits), so the directories of
+/// processes that are gone are removed here.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    let parent = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    const PREFIX: &str = "tuf-ceremony-fuzz-";
+    for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('-').next());
+        if let Some(pid) = pid
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("{PREFIX}{}-", std::process::id()))
+        .tempdir_in(&parent)
+        .expect("a scratch directory")
+}
+
 /// Where a target writes the seeds made by our own code, when asked:
 /// `TUF_FUZZ_SEEDS=<dir>` (`cargo xtask fuzz` sets it when a corpus is
 /// empty). The target then writes them and exits before fuzzing.
