@@ -7,6 +7,8 @@
 //! files (`fuzz/seed-corpus.sh`), and libFuzzer's mutations of a body keep
 //! the other sections intact.
 
+pub mod seeds;
+
 use std::path::{Path, PathBuf};
 
 use tuf_metadata::testing::{self, TestKey};
@@ -128,17 +130,16 @@ pub fn scratch_dir() -> tempfile::TempDir {
         .expect("a scratch directory")
 }
 
-/// Where a target writes the seeds made by our own code, when asked:
-/// `TUF_FUZZ_SEEDS=<dir>` (`cargo xtask fuzz` sets it when a corpus is
-/// empty). The target then writes them and exits before fuzzing.
-pub fn seed_dir() -> Option<PathBuf> {
-    std::env::var_os("TUF_FUZZ_SEEDS").map(PathBuf::from)
-}
-
-/// Writes `seeds` (`(file name, input)`) into `dir`, then exits the process:
-/// a seeding run does no fuzzing.
-pub fn write_seeds_and_exit(dir: &Path, seeds: &[(&str, Vec<u8>)]) -> ! {
-    let outcome = std::fs::create_dir_all(dir).and_then(|()| {
+/// Writes the seeds `make` returns (`(file name, input)`) into the
+/// directory `TUF_FUZZ_SEEDS` names, then exits the process, when that
+/// variable is set (`cargo xtask fuzz` sets it when a corpus is empty); else
+/// does nothing. Called from each target's libFuzzer `init`.
+pub fn write_seeds_if_asked(make: fn() -> Vec<(&'static str, Vec<u8>)>) {
+    let Some(dir) = std::env::var_os("TUF_FUZZ_SEEDS").map(PathBuf::from) else {
+        return;
+    };
+    let seeds = make();
+    let outcome = std::fs::create_dir_all(&dir).and_then(|()| {
         seeds
             .iter()
             .try_for_each(|(name, bytes)| std::fs::write(dir.join(name), bytes))
