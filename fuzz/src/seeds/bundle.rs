@@ -77,11 +77,13 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]);
     let go_tuf = encode(&[
         ("file repository/1.root.json", &v1),
+        ("file repository/2.root.json", &v2),
         ("file staged/root.json", &file_bytes(&v3)),
+        ("file staged/targets.json", &file_bytes(&targets)),
     ]);
     let pinned = encode(&[
         ("pinned", &v1),
-        ("file metadata/root.json", &v2),
+        ("file metadata/root.json", &file_bytes(&v3)),
         ("file metadata/root_history/1.root.json", &v1),
         ("file metadata/root_history/2.root.json", &v2),
     ]);
