@@ -67,8 +67,18 @@ impl Fetcher for Remote {
     }
 }
 
+/// A header's argument without its ` resign` flag, and whether it had it.
+fn flagged(arg: &str) -> (&str, bool) {
+    match arg.strip_suffix("resign") {
+        Some("") => ("", true),
+        Some(rest) if rest.ends_with(' ') => (&rest[..rest.len() - 1], true),
+        _ => (arg, false),
+    }
+}
+
+/// A section's body, signed again by the built-in key if flagged so.
 fn body(s: &Section<'_>) -> Vec<u8> {
-    if s.arg.ends_with("resign") {
+    if flagged(s.arg).1 {
         resign(s.body)
     } else {
         s.body.to_vec()
@@ -118,7 +128,7 @@ fn trusted_set(trusted: &[u8], parts: &[Section<'_>]) {
                 .update_targets("targets", &bytes, "targets", None, NOW)
                 .is_err(),
             "role" => {
-                let role = s.arg.trim_end_matches(" resign");
+                let role = flagged(s.arg).0;
                 set.update_targets(role, &bytes, role, Some("targets"), NOW)
                     .is_err()
             }
@@ -172,7 +182,7 @@ fuzz_target!(init: write_seeds_if_asked(seeds::client::seeds), |data: &[u8]| {
     let (dir, downloads) = (&emptied("metadata"), &emptied("targets"));
     let mut find = None;
     for s in &parts {
-        let arg = s.arg.trim_end_matches(" resign").trim_end_matches("resign");
+        let arg = flagged(s.arg).0;
         match s.name {
             "root" => remote.roots.push(body(s)),
             "timestamp" | "snapshot" | "targets" => {
