@@ -330,8 +330,9 @@ fn import_adopts_the_sigstore_shaped_checkout_as_is() {
     // dotted delegated role) comes in through the same lenient reader; its
     // online keys are held elsewhere, so nothing is signed and every
     // version is kept. Root v6 lists a key id that does not match its key,
-    // which we never sign: the handover root v7 is not staged, and the
-    // releaser is told why.
+    // which we never write: the handover root v7 lists that key under its
+    // own id (signing it then records both ids, so v6 and v7 each count
+    // it), and the releaser is told so.
     let dir = fixtures("make_sigstore_shaped.py");
     let r = tuf_ceremony_e2e::repo_setup::Releaser::new(&[], true);
     let repo = r.path("repo");
@@ -361,11 +362,50 @@ fn import_adopts_the_sigstore_shaped_checkout_as_is() {
                 .contains("registry.npmjs.org")),
         "the delegated role was imported"
     );
+    let v6 = read_json(&published.join("6.root.json"));
+    let v7 = read_json(&repo.join("staged/root.json"));
+    assert_eq!(v7["signed"]["version"], 7);
+    let ids = |root: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        root["signed"]["keys"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let (old_ids, new_ids) = (ids(&v6), ids(&v7));
+    let dropped: Vec<&String> = old_ids.difference(&new_ids).collect();
+    // Only the dishonest id and the two online keys handed over are gone.
+    let dishonest: Vec<&&String> = dropped
+        .iter()
+        .filter(|id| run.stdout.contains(&format!("lists a key under {id}")))
+        .collect();
+    assert_eq!(dishonest.len(), 1, "{dropped:?} {run:?}");
+    let listed = dishonest[0].as_str();
+    let key = &v6["signed"]["keys"][listed];
+    let (honest, _) = v7["signed"]["keys"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, k)| *k == key)
+        .expect("the key is still in root v7");
+    assert_ne!(honest, listed);
     assert!(
-        run.stderr.contains("warning: ") && run.stderr.contains("does not match its key"),
-        "{run:?}"
+        v7["signed"]["roles"]["root"]["keyids"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(honest)),
+        "{v7}"
     );
-    assert!(!repo.join("staged/root.json").exists());
+    assert!(run.stdout.contains(&format!("as {honest}")), "{run:?}");
+    assert!(!run.stderr.contains("warning: "), "{run:?}");
+    // The bundle for the handover ceremony is written from it.
+    let stick = r.path("stick");
+    assert_ok(
+        &r.tuf_repo(&["stage", path_str(&repo), "--stick", path_str(&stick)]),
+        "stage the handover root",
+    );
+    assert!(stick.join("tuf-ceremony/staged/root.json").is_file());
     let forced = r.tuf_repo(&["timestamp", path_str(&repo), "--force"]);
     assert_eq!(
         forced.code,
