@@ -7,7 +7,9 @@
 //! role, whether anything is left for that keyholder to sign: after our
 //! signatures nothing is; with one byte of one of them flipped, it asks for
 //! that role again. Everything runs offline (docs/testing.md, "Peer:
-//! tuf-on-ci-sign").
+//! tuf-on-ci-sign"). The thresholds, which tuf-on-ci-sign does not count,
+//! are checked the way tuf-on-ci-status would, re-stated with python-tuf
+//! (that tool is not on PyPI).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ struct Event {
     hsm: SoftHsm,
     pin: PathBuf,
     repo: EventRepo,
+    fixture: PathBuf,
     opened: String,
     manifest: serde_json::Value,
 }
@@ -60,6 +63,7 @@ impl Event {
             hsm,
             pin,
             repo,
+            fixture,
             opened,
             manifest,
         }
@@ -67,6 +71,20 @@ impl Event {
 
     fn keyholder(&self) -> &str {
         self.manifest["keyholder"].as_str().unwrap()
+    }
+
+    /// tuf-on-ci-status's view of the event as last committed (roles →
+    /// signed and missing key owners, threshold, valid).
+    fn status(&self) -> serde_json::Value {
+        let output = run_fixture_script(
+            "make_tuf_on_ci_event.py",
+            &[
+                "--status".as_ref(),
+                self.repo.work().join("metadata").as_os_str(),
+                self.fixture.join("main/metadata").as_os_str(),
+            ],
+        );
+        serde_json::from_slice(&output.stdout).expect("--status prints JSON")
     }
 
     /// Carries the event's root and targets to a stick, signs both there
@@ -166,6 +184,16 @@ fn a_signing_event_signed_on_the_appliance_leaves_tuf_on_ci_sign_nothing_to_do()
     assert_eq!(run.code, Some(0), "{run:?}");
     let (still, run) = event.repo.signer_verdict(EVENT, other, &signed);
     assert_eq!(still, Verdict::NothingToDo, "{run:?}");
+
+    let status = event.status();
+    for role in ["root", "root (known good)", "targets"] {
+        assert_eq!(status[role]["missing"], serde_json::json!([]), "{status}");
+        assert_eq!(
+            status[role]["signed"],
+            serde_json::json!([keyholder, other])
+        );
+        assert_eq!(status[role]["valid"], true, "{role}: {status}");
+    }
 }
 
 #[test]
@@ -206,4 +234,10 @@ fn the_same_event_with_one_byte_of_our_signature_flipped_is_asked_for_again() {
         "it could not sign, so it must fail: {run:?}"
     );
     assert!(!run.stdout.contains("Nothing to do."), "{run:?}");
+
+    // Root v2 needs both keyholders; with ours broken it is one short.
+    let status = event.status();
+    assert_eq!(status["root"]["missing"], serde_json::json!([keyholder]));
+    assert_eq!(status["root"]["valid"], false, "{status}");
+    assert_eq!(status["targets"]["valid"], true, "{status}");
 }
