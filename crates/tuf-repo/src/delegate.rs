@@ -263,13 +263,7 @@ pub fn run(args: &Args) -> Result<()> {
             &bytes,
         )?;
     }
-    batch.add(
-        &path,
-        &targets_bytes(targets).with_context(|| file.clone())?,
-    )?;
-    batch
-        .commit()
-        .with_context(|| format!("{}: staging the delegation", repo.staged().display()))?;
+    write_with_delegator(batch, &path, targets, "staging the delegation")?;
     let first = new_roles.first().map(String::as_str).unwrap_or_default();
     let last = new_roles.last().map(String::as_str).unwrap_or_default();
     let what = if new_roles.len() == 1 {
@@ -425,13 +419,7 @@ fn rekey(
             restaged += 1;
         }
     }
-    batch.add(
-        &path,
-        &targets_bytes(targets).with_context(|| file.clone())?,
-    )?;
-    batch
-        .commit()
-        .with_context(|| format!("{}: staging the re-keyed roles", repo.staged().display()))?;
+    write_with_delegator(batch, &path, targets, "staging the re-keyed roles")?;
     say!(
         "re-keyed {name} ({threshold} of {n} keys) in {file} ({from} v{version}, unsigned); {restaged} role file(s) staged anew for the new keys to sign"
     );
@@ -491,6 +479,23 @@ fn remove(
     say!(
         "removed the delegation to {name} from {file} ({from} v{version}, unsigned); after commit no client reaches it (its published files stay)"
     );
+    Ok(())
+}
+
+/// Adds the delegator (`targets` at `path`) last to `batch`, after the
+/// roles it names, and writes them all durably together.
+fn write_with_delegator(
+    mut batch: BatchWriter,
+    path: &std::path::Path,
+    targets: Targets,
+    what: &str,
+) -> Result<()> {
+    let file = path.display();
+    batch.add(
+        path,
+        &targets_bytes(targets).with_context(|| file.to_string())?,
+    )?;
+    batch.commit().with_context(|| format!("{file}: {what}"))?;
     Ok(())
 }
 
