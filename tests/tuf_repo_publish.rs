@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use tuf_ceremony_e2e::js::tufjs_downloads;
 use tuf_ceremony_e2e::repo_setup::Releaser;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
+use tuf_ceremony_e2e::tough::tough_downloads;
 use tuf_ceremony_e2e::{Run, assert_ok, binary, copy_dir, path_str, refused};
 
 /// One raw HTTP/1.1 request (raw, so `..` reaches the server unnormalised):
@@ -141,6 +142,26 @@ fn a_directory_publish_is_served_to_python_tuf_and_a_republish_sends_only_the_ne
     assert!(said.contains("tuf-js: app/app.tar"), "{said}");
     assert_eq!(
         std::fs::read(js.join("app.tar")).unwrap(),
+        std::fs::read(&app).unwrap()
+    );
+    // tough, the third, over the same server.
+    let tough = r.path("tough");
+    std::fs::create_dir_all(&tough).unwrap();
+    let said = tough_downloads(
+        &pinned,
+        &served.url,
+        &format!("{}targets/", served.url),
+        "app/app.tar",
+        &tough.join("datastore"),
+        &tough.join("app.tar"),
+    );
+    assert!(
+        said.contains("tough: root v1, timestamp v1, snapshot v1, targets v1"),
+        "{said}"
+    );
+    assert!(said.contains("tough: app/app.tar"), "{said}");
+    assert_eq!(
+        std::fs::read(tough.join("app.tar")).unwrap(),
         std::fs::read(&app).unwrap()
     );
 

@@ -14,6 +14,7 @@ mod image;
 mod node;
 mod python;
 mod test;
+mod tough;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
