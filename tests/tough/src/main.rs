@@ -124,7 +124,7 @@ fn report(repo: &Repository) {
     for (name, target) in repo.all_targets() {
         println!(
             "tough: target {}: {} bytes",
-            name.raw().escape_debug(),
+            escape(name.raw()),
             target.length
         );
     }
@@ -140,7 +140,7 @@ async fn download(repo: &Repository, target: &str, out: &Path) -> Result<(), Box
     std::fs::write(out, &bytes).map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!(
         "tough: {}: {} bytes, root v{}",
-        target.escape_debug(),
+        escape(target),
         bytes.len(),
         repo.root().signed.version
     );
@@ -159,5 +159,19 @@ fn chain(err: &dyn Error) -> String {
         }
         source = cause.source();
     }
-    text.escape_debug().to_string()
+    escape(&text)
+}
+
+/// Control characters (terminal escapes, newlines) from a repository or an
+/// error shown as Rust escapes, so one line stays one line on a terminal.
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
