@@ -146,3 +146,35 @@ pub fn tough_refuses(
     );
     run.said
 }
+
+/// tough's limit with consistent snapshots: for a target in a directory
+/// (`dir/name`) it requests `<targets_url><sha256>.dir/name`, where the
+/// spec, python-tuf, tuf-js and our publish put the file at
+/// `dir/<sha256>.name`. Asserts that tough verified every role (it lists
+/// `target`) and then failed on exactly that request; returns what it printed.
+pub fn tough_misnames_a_target_in_a_directory(
+    trusted: &Path,
+    metadata_url: &str,
+    targets_url: &str,
+    datastore: &Path,
+    target: &str,
+    sha256: &str,
+    out: &Path,
+) -> String {
+    assert!(target.contains('/'), "{target} is not in a directory");
+    let said = tough_refuses(
+        trusted,
+        metadata_url,
+        targets_url,
+        datastore,
+        Some((target, out)),
+        &format!("Failed to fetch {targets_url}{sha256}.{target}: "),
+    );
+    assert!(
+        said.contains(&format!("tough: target {target}: ")),
+        "tough verified the metadata listing {target}: {said}"
+    );
+    assert!(said.contains("file not found"), "{said}");
+    assert!(!out.exists(), "nothing downloaded");
+    said
+}
