@@ -27,11 +27,10 @@ pub fn tough_peer() -> PathBuf {
     path
 }
 
-/// A `file://` URL for a directory, with the trailing slash tough joins onto.
+/// A `file://` URL for a directory (which need not exist yet), with the
+/// trailing slash tough joins onto.
 pub fn file_url(dir: &Path) -> String {
-    let dir = dir
-        .canonicalize()
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let dir = std::path::absolute(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     format!("file://{}/", dir.display())
 }
 
