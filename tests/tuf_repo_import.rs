@@ -295,6 +295,18 @@ fn go_tuf_and_full_histories_keep_their_versions_and_a_foreign_trusted_root_is_r
         said.contains("python-tuf trusts root v7, timestamp v4, snapshot v3, targets v2"),
         "{said}"
     );
+    // tough, pinned to the same root v5, reads the published go-tuf copy.
+    let www = r.path("site-go").join("repository");
+    let said = tough_loads(
+        &pin,
+        &file_url(&www),
+        &file_url(&www.join("targets")),
+        &r.path("tough-go"),
+    );
+    assert!(
+        said.contains("tough: root v7, timestamp v4, snapshot v3, targets v2"),
+        "{said}"
+    );
 
     // tuf-on-ci with the whole history 1..7 (roots 1..4 expired long ago).
     let full = r.path("from-full");
