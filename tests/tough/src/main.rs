@@ -44,23 +44,20 @@ const USAGE: &str = "usage: tough-peer load DATASTORE TRUSTED_ROOT METADATA_URL 
 
 fn parse_args(words: &[String]) -> Option<Args> {
     let (mode, rest) = words.split_first()?;
-    let (mode, common) = match (mode.as_str(), rest) {
-        ("load", [_, _, _, _]) => (Mode::Load, rest),
-        ("download", [a, b, c, d, target, out]) => (
-            Mode::Download {
-                target: target.clone(),
-                out: PathBuf::from(out),
-            },
-            &[a.clone(), b.clone(), c.clone(), d.clone()][..],
-        ),
+    let mode = match (mode.as_str(), rest.len()) {
+        ("load", 4) => Mode::Load,
+        ("download", 6) => Mode::Download {
+            target: rest[4].clone(),
+            out: PathBuf::from(&rest[5]),
+        },
         _ => return None,
     };
     Some(Args {
         mode,
-        datastore: PathBuf::from(&common[0]),
-        trusted_root: PathBuf::from(&common[1]),
-        metadata_url: common[2].clone(),
-        targets_url: common[3].clone(),
+        datastore: PathBuf::from(&rest[0]),
+        trusted_root: PathBuf::from(&rest[1]),
+        metadata_url: rest[2].clone(),
+        targets_url: rest[3].clone(),
     })
 }
 
