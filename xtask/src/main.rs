@@ -14,6 +14,7 @@ mod image;
 mod node;
 mod python;
 mod test;
+mod tough;
 mod tuf_on_ci;
 
 use std::path::{Path, PathBuf};
