@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use tuf_ceremony_e2e::js::tufjs_downloads;
+use tuf_ceremony_e2e::tough::{tough_downloads, tough_refuses};
 use tuf_ceremony_e2e::{
     assert_ok, binary, copy_dir, fixtures, path_str, python_downloads, read_json, tuf_repo,
 };
@@ -249,6 +250,61 @@ fn tuf_js_reads_the_sigstore_shaped_history_from_root_one_over_http() {
     assert!(said.contains("root v6"), "{said}");
 }
 
+/// tough, the third client, cannot read this history from any root, and
+/// each stop is tough's limit, not the repository's (docs/testing.md, "tough
+/// as a peer"): it checks signatures over its own re-encoding of `expires`
+/// (`-06:00` becomes `Z`, `.5` becomes `.500`), so root v1 and v3 fail their
+/// signatures; and it refuses a root whose key id is not its key's hash, as
+/// v6 has (and as one of sigstore's published roots has). python-tuf and
+/// tuf-js read the same files (tests above).
+#[test]
+fn tough_stops_at_the_sigstore_shaped_history_where_its_own_limits_say() {
+    let dir = fixtures("make_sigstore_shaped.py");
+    let history = dir.join("metadata/root_history");
+    let manifest = read_json(&dir.join("manifest.json"));
+    let work = tempfile::tempdir().unwrap();
+    let server = LoggedServer::start(&dir, work.path().join("serve.log"));
+    let targets_url = format!("{}targets/", server.url);
+    let refuses = |pinned: u32, because: &str| {
+        tough_refuses(
+            &history.join(format!("{pinned}.root.json")),
+            &server.url,
+            &targets_url,
+            &work.path().join(format!("tough-from-{pinned}")),
+            Some((TRUSTED_ROOT, &work.path().join("trusted_root.json"))),
+            because,
+        )
+    };
+    // v1 expires "2021-12-18T13:28:12.99008-06:00": tough re-encodes it as
+    // "2021-12-18T19:28:12.990080Z" before checking v1's own signatures.
+    refuses(
+        1,
+        "Failed to verify trusted root metadata: Signature threshold of 2 not met for role root (0 valid signatures)",
+    );
+    // From v2, root v3 ("…02.5Z", re-encoded "…02.500Z") fails the same way.
+    refuses(
+        2,
+        "Failed to verify root metadata: Signature threshold of 2 not met for role root (0 valid signatures)",
+    );
+    // From v4 (whose hex-point ECDSA keys tough reads) and v5, root v6's
+    // dishonest key id stops it: a parse error, not a warning.
+    let dishonest = manifest["dishonest_key_id"].as_str().unwrap();
+    for pinned in [4, 5] {
+        refuses(
+            pinned,
+            &format!("Failed to parse root metadata: Invalid key ID {dishonest}: calculated "),
+        );
+    }
+    assert!(!work.path().join("trusted_root.json").exists());
+    // The runs fetched roots v3 and v6 and stopped in the root chain: no
+    // timestamp was ever requested.
+    let served = server.served();
+    for root in ["/3.root.json", "/6.root.json"] {
+        assert!(served.iter().any(|r| r == root), "{root}: {served:?}");
+    }
+    assert!(!served.iter().any(|r| r == "/timestamp.json"), "{served:?}");
+}
+
 #[test]
 fn unusual_role_names_are_requested_percent_encoded_and_stay_inside_the_client() {
     let fixture = fixtures("make_sigstore_shaped.py");
@@ -322,6 +378,36 @@ fn unusual_role_names_are_requested_percent_encoded_and_stay_inside_the_client()
     for target in &targets {
         assert!(out.join(target).is_file(), "{target}");
     }
+
+    // tough, the third client, over the same server: it too requests every
+    // role percent-encoded and keeps it under that name in its datastore.
+    let tough = tempfile::tempdir().unwrap();
+    let datastore = tough.path().join("datastore");
+    for target in &targets {
+        let said = tough_downloads(
+            &repo.join("repository/1.root.json"),
+            &server.url,
+            &format!("{}targets/", server.url),
+            target,
+            &datastore,
+            &tough.path().join(target),
+        );
+        assert!(said.contains(&format!("tough: {target}: ")), "{said}");
+    }
+    let served = server.served();
+    for entry in names.values() {
+        let quoted = entry["quoted"].as_str().unwrap();
+        let request = format!("/1.{quoted}.json");
+        assert!(
+            served.iter().filter(|r| **r == request).count() > 1,
+            "tough asked for {request}: {served:?}"
+        );
+        assert!(
+            datastore.join(format!("1.{quoted}.json")).is_file(),
+            "{quoted} in tough's datastore"
+        );
+    }
+    assert!(!Path::new("/delegatedrole.json").exists());
 }
 
 #[test]
@@ -330,8 +416,9 @@ fn import_adopts_the_sigstore_shaped_checkout_as_is() {
     // dotted delegated role) comes in through the same lenient reader; its
     // online keys are held elsewhere, so nothing is signed and every
     // version is kept. Root v6 lists a key id that does not match its key,
-    // which we never sign: the handover root v7 is not staged, and the
-    // releaser is told why.
+    // which we never write: the handover root v7 lists that key under its
+    // own id (signing it then records both ids, so v6 and v7 each count
+    // it), and the releaser is told so.
     let dir = fixtures("make_sigstore_shaped.py");
     let r = tuf_ceremony_e2e::repo_setup::Releaser::new(&[], true);
     let repo = r.path("repo");
@@ -361,11 +448,50 @@ fn import_adopts_the_sigstore_shaped_checkout_as_is() {
                 .contains("registry.npmjs.org")),
         "the delegated role was imported"
     );
+    let v6 = read_json(&published.join("6.root.json"));
+    let v7 = read_json(&repo.join("staged/root.json"));
+    assert_eq!(v7["signed"]["version"], 7);
+    let ids = |root: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        root["signed"]["keys"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let (old_ids, new_ids) = (ids(&v6), ids(&v7));
+    let dropped: Vec<&String> = old_ids.difference(&new_ids).collect();
+    // Only the dishonest id and the two online keys handed over are gone.
+    let dishonest: Vec<&&String> = dropped
+        .iter()
+        .filter(|id| run.stdout.contains(&format!("lists a key under {id}")))
+        .collect();
+    assert_eq!(dishonest.len(), 1, "{dropped:?} {run:?}");
+    let listed = dishonest[0].as_str();
+    let key = &v6["signed"]["keys"][listed];
+    let (honest, _) = v7["signed"]["keys"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, k)| *k == key)
+        .expect("the key is still in root v7");
+    assert_ne!(honest, listed);
     assert!(
-        run.stderr.contains("warning: ") && run.stderr.contains("does not match its key"),
-        "{run:?}"
+        v7["signed"]["roles"]["root"]["keyids"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(honest)),
+        "{v7}"
     );
-    assert!(!repo.join("staged/root.json").exists());
+    assert!(run.stdout.contains(&format!("as {honest}")), "{run:?}");
+    assert!(!run.stderr.contains("warning: "), "{run:?}");
+    // The bundle for the handover ceremony is written from it.
+    let stick = r.path("stick");
+    assert_ok(
+        &r.tuf_repo(&["stage", path_str(&repo), "--stick", path_str(&stick)]),
+        "stage the handover root",
+    );
+    assert!(stick.join("tuf-ceremony/staged/root.json").is_file());
     let forced = r.tuf_repo(&["timestamp", path_str(&repo), "--force"]);
     assert_eq!(
         forced.code,

@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use tuf_ceremony_e2e::repo_setup;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
+use tuf_ceremony_e2e::tough::{
+    file_url, tough_loads, tough_misnames_a_target_in_a_directory, tough_refuses,
+};
 use tuf_ceremony_e2e::{
     Run, assert_ok, binary, path_str, python_downloads, read_json, workspace_root,
 };
@@ -306,6 +309,27 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         &out,
     );
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&tool).unwrap());
+    // tough verifies the named delegation, then asks for the target under
+    // its own (non-spec) name: tough's limit, docs/testing.md.
+    let team_sha = read_json(&published.join("1.team.json"))["signed"]["targets"]["team/tool.txt"]
+        ["hashes"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        published
+            .join(format!("targets/team/{team_sha}.tool.txt"))
+            .exists()
+    );
+    tough_misnames_a_target_in_a_directory(
+        &published.join("1.root.json"),
+        &file_url(&published),
+        &file_url(&published.join("targets")),
+        &r.path("tough-named"),
+        "team/tool.txt",
+        &team_sha,
+        &r.path("tough-tool.out"),
+    );
 
     // Sixteen hash bins, a target in its bin, python-tuf finds it there.
     let repo = r.new_repository("bins");
@@ -412,6 +436,18 @@ fn a_named_delegation_and_sixteen_hash_bins_reach_a_python_tuf_download() {
         std::fs::read(&out).unwrap(),
         std::fs::read(&package).unwrap()
     );
+    // tough does not read TAP 15 succinct delegations (its limit,
+    // docs/testing.md): it parses `delegations` as the classic shape and
+    // stops at the missing `roles` list, before fetching any bin.
+    let said = tough_refuses(
+        &published.join("1.root.json"),
+        &file_url(&published),
+        &file_url(&published.join("targets")),
+        &r.path("tough-bins"),
+        None,
+        "missing field `roles`",
+    );
+    assert!(said.contains("Failed to parse targets metadata"), "{said}");
 }
 
 /// The files a bundle asks to sign: (file, role, delegator).
@@ -591,6 +627,24 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
         std::fs::read(client.join("downloads/0.bin")).unwrap(),
         std::fs::read(&tool).unwrap()
     );
+    // tough verifies claimed and project-x over the same server, then asks
+    // for the target under its own (non-spec) name: tough's limit.
+    let project_sha =
+        read_json(&published.join("1.project-x.json"))["signed"]["targets"]["projects/x/tool.txt"]
+            ["hashes"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let tough_store = r.path("pep480-tough");
+    tough_misnames_a_target_in_a_directory(
+        &published.join("1.root.json"),
+        &served.url,
+        &format!("{}targets/", served.url),
+        &tough_store,
+        "projects/x/tool.txt",
+        &project_sha,
+        &r.path("pep480-tough.out"),
+    );
 
     // Re-key project-x: the project key replaces the bins key. claimed v2
     // names the new key, project-x is staged as v2 for it to sign.
@@ -712,6 +766,19 @@ fn a_two_level_delegation_is_built_rekeyed_and_pruned_and_python_tuf_follows_it(
         &client,
     );
     assert!(said.contains("targets v3"), "{said}");
+    // tough follows from the state it kept: root v1, the new targets, the
+    // frozen recently-claimed and project-x v2 all verify.
+    let said = tough_loads(
+        &published.join("1.root.json"),
+        &served.url,
+        &format!("{}targets/", served.url),
+        &tough_store,
+    );
+    assert!(said.contains(", targets v3, "), "{said}");
+    assert!(
+        said.contains("tough: target projects/x/tool.txt: "),
+        "{said}"
+    );
 }
 
 /// The PEP 458 size: 16,384 bins staged, batch-signed, merged, committed

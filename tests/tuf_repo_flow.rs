@@ -11,6 +11,9 @@ use std::process::Command;
 use tuf_ceremony_e2e::faults::{Fault, Invocation, run_with_fault};
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
+use tuf_ceremony_e2e::tough::{
+    file_url, tough_downloads, tough_loads, tough_misnames_a_target_in_a_directory,
+};
 use tuf_ceremony_e2e::{
     Run, assert_ok, binary, copy_dir, path_str, python, python_downloads, snapshot_of,
     workspace_root,
@@ -689,6 +692,19 @@ fn a_target_goes_from_add_target_through_a_ceremony_to_a_python_tuf_download() {
         &r.path("http-client"),
     );
     assert!(said.contains("python-tuf trusts root v2"), "{said}");
+    // tough follows the rotation to root v2 (alice's ECDSA P-256 key and
+    // bob's ed25519 key) over the same server, then stops at its naming limit for a
+    // target in a directory (docs/testing.md).
+    let said = tough_misnames_a_target_in_a_directory(
+        &published.join("1.root.json"),
+        &served.url,
+        &format!("{}targets/", served.url),
+        &r.path("http-tough"),
+        "keys/log.pub",
+        &digest,
+        &r.path("http-tough.pub"),
+    );
+    assert!(said.contains("tough: root v2, "), "{said}");
 }
 
 /// `tuf-repo commit` run under strace, killed (SIGKILL) at its `k`-th
@@ -766,6 +782,18 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
             said.starts_with("python-tuf trusts root v1, timestamp v"),
             "crash {k}: {said}"
         );
+        // tough, the third client, too, reading the files where they lie.
+        let tough_store = r.path(&format!("tough-{k}"));
+        let said = tough_loads(
+            &published.join("1.root.json"),
+            &file_url(&published),
+            &file_url(&published.join("targets")),
+            &tough_store,
+        );
+        assert!(
+            said.starts_with("tough: root v1, timestamp v"),
+            "crash {k}: {said}"
+        );
         // And committing again finishes the job.
         assert_ok(
             &r.tuf_repo(&["commit", path_str(&copy)]),
@@ -780,6 +808,22 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
             &published,
             "service-map.json",
             &r.path(&format!("download-{k}")),
+        );
+        // A top-level target: tough downloads it (its naming limit is only
+        // for targets in directories), following on from what it kept.
+        let tough_out = r.path(&format!("tough-download-{k}"));
+        let said = tough_downloads(
+            &published.join("1.root.json"),
+            &file_url(&published),
+            &file_url(&published.join("targets")),
+            "service-map.json",
+            &tough_store,
+            &tough_out,
+        );
+        assert!(said.contains(", targets v2, "), "crash {k}: {said}");
+        assert_eq!(
+            std::fs::read(&tough_out).unwrap(),
+            std::fs::read(&file).unwrap()
         );
     }
     assert!(

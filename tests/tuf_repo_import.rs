@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use tuf_ceremony_e2e::repo_setup::Releaser;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
+use tuf_ceremony_e2e::tough::{file_url, tough_loads};
 use tuf_ceremony_e2e::{
     Run, assert_ok, copy_dir, path_str, read_json, refused, run_fixture_script, snapshot_of,
 };
@@ -170,6 +171,21 @@ fn a_checkout_of_roots_5_to_7_keeps_every_version_and_its_clients_follow_through
         said.contains("python-tuf trusts root v7, timestamp v4, snapshot v3, targets v2"),
         "{said}"
     );
+    // tough, pinned to the oldest root of the checkout, reads the published
+    // copy too, and (below) follows it through the handover from the state
+    // it keeps.
+    let www = site.join("repository");
+    let tough_store = r.path("tough");
+    let said = tough_loads(
+        &published.join("5.root.json"),
+        &file_url(&www),
+        &file_url(&www.join("targets")),
+        &tough_store,
+    );
+    assert!(
+        said.contains("tough: root v7, timestamp v4, snapshot v3, targets v2"),
+        "{said}"
+    );
 
     // The first ceremony under this tool: alice signs root v8 on her token.
     let stick = r.path("stick-8");
@@ -212,6 +228,20 @@ fn a_checkout_of_roots_5_to_7_keeps_every_version_and_its_clients_follow_through
     let said = client_follows(&r, &repo, &site, &client, target);
     assert!(
         said.contains("python-tuf trusts root v8, timestamp v6, snapshot v5, targets v2"),
+        "{said}"
+    );
+    let said = tough_loads(
+        &published.join("5.root.json"),
+        &file_url(&www),
+        &file_url(&www.join("targets")),
+        &tough_store,
+    );
+    assert!(
+        said.contains("tough: root v8, timestamp v6, snapshot v5, targets v2"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("tough: target {target}: ")),
         "{said}"
     );
 }
@@ -263,6 +293,18 @@ fn go_tuf_and_full_histories_keep_their_versions_and_a_foreign_trusted_root_is_r
     let said = client_follows(&r, &go, &r.path("site-go"), &client, target);
     assert!(
         said.contains("python-tuf trusts root v7, timestamp v4, snapshot v3, targets v2"),
+        "{said}"
+    );
+    // tough, pinned to the same root v5, reads the published go-tuf copy.
+    let www = r.path("site-go").join("repository");
+    let said = tough_loads(
+        &pin,
+        &file_url(&www),
+        &file_url(&www.join("targets")),
+        &r.path("tough-go"),
+    );
+    assert!(
+        said.contains("tough: root v7, timestamp v4, snapshot v3, targets v2"),
         "{said}"
     );
 

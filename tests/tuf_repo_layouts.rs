@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tuf_ceremony_e2e::repo_setup::Releaser;
+use tuf_ceremony_e2e::tough::{file_url, tough_misnames_a_target_in_a_directory};
 use tuf_ceremony_e2e::{Run, assert_ok, binary, path_str, python_downloads, run_fixture_script};
 
 /// Every file under `dir`, by relative path, with its bytes.
@@ -367,6 +368,17 @@ fn go_tuf_and_tuf_on_ci_layouts_round_trip() {
     assert_eq!(
         std::fs::read(&out).unwrap(),
         std::fs::read(&log_key).unwrap()
+    );
+    // tough verifies the imported repository, then stops at its naming
+    // limit for a target in a directory (docs/testing.md).
+    tough_misnames_a_target_in_a_directory(
+        &imported.join("1.root.json"),
+        &file_url(&imported),
+        &file_url(&imported.join("targets")),
+        &r.path("tough-from-ci"),
+        "keys/log.pub",
+        &tuf_metadata::sha256_hex(&std::fs::read(&log_key).unwrap()),
+        &r.path("tough-log.out"),
     );
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tuf_ceremony_e2e::js::tufjs_downloads;
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::s3::{AWS_ENV, Moto};
+use tuf_ceremony_e2e::tough::tough_misnames_a_target_in_a_directory;
 use tuf_ceremony_e2e::{Run, assert_ok, binary, path_str, python, workspace_root};
 // One SHA-256 helper for the workspace; its known-answer vectors are
 // tested in tuf-metadata.
@@ -527,8 +528,9 @@ fn python_tuf_tuf_js_and_our_client_follow_the_bucket_through_a_root_rotation() 
     let pinned = repo.join("repository/1.root.json");
     let expected = std::fs::read(&log_key).unwrap();
     let (py, js, ours) = (r.path("python"), r.path("tuf-js"), r.path("ours"));
+    let tough = r.path("tough");
     std::fs::create_dir_all(&js).unwrap();
-    let all_three = |root: u64| {
+    let every_client = |root: u64| {
         let (said, bytes) = python_downloads(&repo, &moto, "keys/log.pub", &py).unwrap();
         assert!(
             said.contains(&format!("python-tuf trusts root v{root}")),
@@ -545,13 +547,25 @@ fn python_tuf_tuf_js_and_our_client_follow_the_bucket_through_a_root_rotation() 
         );
         assert!(said.contains(&format!("root v{root}")), "{said}");
         assert_eq!(std::fs::read(js.join("log.pub")).unwrap(), expected);
+        // tough, from the state it kept, follows the same rotation and
+        // stops at its naming limit for a target in a directory.
+        let said = tough_misnames_a_target_in_a_directory(
+            &pinned,
+            &base,
+            &format!("{base}targets/"),
+            &tough.join("datastore"),
+            "keys/log.pub",
+            &sha256_hex(&expected),
+            &tough.join("log.pub"),
+        );
+        assert!(said.contains(&format!("tough: root v{root}, ")), "{said}");
         assert_eq!(
             our_client_downloads(&repo, &moto, "keys/log.pub", &ours),
             expected
         );
         assert_eq!(trusted_root_version(&ours.join("metadata")), root);
     };
-    all_three(1);
+    every_client(1);
 
     // Root v2 adds bob's key; alice signs it (threshold 1 of v1 and v2).
     let stick = r.path("stick");
@@ -580,5 +594,5 @@ fn python_tuf_tuf_js_and_our_client_follow_the_bucket_through_a_root_rotation() 
     assert!(run.stdout.contains("root v2"), "{run:?}");
 
     // Each client, still pinned to v1 (and keeping its metadata), follows.
-    all_three(2);
+    every_client(2);
 }

@@ -253,13 +253,15 @@ pub fn is_leftover(relative: &Path) -> bool {
         || (name.starts_with('.') && name.contains(".tmp-"))
 }
 
-/// Merge's advisory `staged/signatures-from.json` names the absolute path
-/// of the stick each run read, so it differs between two otherwise
-/// identical runs; it is not metadata and is not compared.
+/// Merge's advisory `.tuf-repo-signature-sources.json` names the absolute
+/// path of the stick each run read, and this sweep gives every run its own
+/// stick, so it differs between two otherwise identical runs; it is not
+/// metadata and is not compared here (`tests/batch_durability.rs`, whose
+/// runs share one stick, compares it).
 fn is_advisory(relative: &Path) -> bool {
     relative
-        .to_string_lossy()
-        .ends_with("staged/signatures-from.json")
+        .file_name()
+        .is_some_and(|n| n == ".tuf-repo-signature-sources.json")
 }
 
 /// Every file under `dir` (relative paths) with its bytes, leaving out

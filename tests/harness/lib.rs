@@ -16,6 +16,8 @@ pub mod repo_setup;
 pub mod s3;
 pub mod serve;
 pub mod terminal;
+pub mod tough;
+pub mod tuf_on_ci;
 
 /// Every file under `dir` with its bytes: what "unchanged" is compared on.
 pub fn snapshot_of(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {

@@ -31,6 +31,10 @@ pub const APT_PACKAGES: &[&str] = &[
     // Cross-checks of the emulated YubiKey: libykpiv's tool and ykcs11.
     "yubico-piv-tool",
     "ykcs11",
+    // The tough peer (tests/tough): aws-lc-sys builds its C with gcc and
+    // generates part of it with perl.
+    "gcc",
+    "perl",
     // Crash injection: `tuf-repo commit` killed between two of its writes.
     "strace",
     // Network namespaces (`ip netns`, `ip link`): the offline-refusal test

@@ -14,6 +14,8 @@ mod image;
 mod node;
 mod python;
 mod test;
+mod tough;
+mod tuf_on_ci;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

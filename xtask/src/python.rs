@@ -30,58 +30,95 @@ const INTERPRETERS: &[&str] = &["python3", "/usr/bin/python3"];
 /// Makes sure `.venv` exists, runs, and holds [`REQUIREMENTS`]; returns the
 /// path of its python.
 pub fn ensure_venv(root: &Path) -> Result<PathBuf> {
-    let venv = root.join(VENV);
-    let python = venv.join("bin/python");
+    let venv = ensure_pinned(
+        root,
+        &Pinned {
+            venv: VENV,
+            requirements: REQUIREMENTS,
+            what: "python-tuf",
+            // `securesystemslib` without its `crypto` extra imports fine but
+            // verifies only Ed25519; check the whole peer is there.
+            check: |venv| {
+                let mut check = Command::new(venv.join("bin/python"));
+                check.args([
+                    "-c",
+                    "import tuf.api.metadata, securesystemslib.signer, cryptography",
+                ]);
+                check
+            },
+        },
+    )?;
+    Ok(venv.join("bin/python"))
+}
+
+/// A venv holding exactly the pins of one requirements file.
+pub struct Pinned {
+    /// The venv directory, relative to the workspace root.
+    pub venv: &'static str,
+    /// The requirements file, relative to the workspace root.
+    pub requirements: &'static str,
+    /// What it is for, in the lines printed.
+    pub what: &'static str,
+    /// A command that succeeds only when the venv at the path given holds
+    /// what it is for.
+    pub check: fn(&Path) -> Command,
+}
+
+/// Makes sure the venv of `pinned` exists, passes its check, and holds its
+/// pins; returns its directory. A `.stamp` in it keeps the sha256 of the
+/// requirements file: when it matches and the check passes, pip is
+/// skipped; otherwise the venv is rebuilt from scratch, so a package
+/// dropped from the file does not linger.
+pub fn ensure_pinned(root: &Path, pinned: &Pinned) -> Result<PathBuf> {
+    let Pinned {
+        venv: name,
+        requirements,
+        what,
+        check,
+    } = *pinned;
+    let venv = root.join(name);
     let stamp = venv.join(".stamp");
-    let wanted = requirements_digest(root)?;
+    let wanted = requirements_digest(root, requirements)?;
 
     let stamp_found = fs::read_to_string(&stamp).ok();
     let stamp_matches = stamp_found.as_deref().map(str::trim) == Some(wanted.as_str());
-    if stamp_matches && succeeds(Command::new(&python).args(["-c", "import tuf"])) {
-        println!("present: {VENV} with the pins of {REQUIREMENTS} (stamp matches)");
-        return Ok(python);
+    if stamp_matches && succeeds(&mut check(&venv)) {
+        println!("present: {name} with the pins of {requirements} (stamp matches)");
+        return Ok(venv);
     }
 
     if venv.exists() {
         let why = match (stamp_found, stamp_matches) {
             (None, _) => "it has no stamp, so what it holds is unknown",
             (Some(_), false) => "it was built from other requirements",
-            (Some(_), true) => "its python no longer starts",
+            (Some(_), true) => "its check no longer passes",
         };
-        println!("venv: removing {VENV}: {why}");
+        println!("venv: removing {name}: {why}");
         fs::remove_dir_all(&venv)
             .with_context(|| format!("could not remove {}", venv.display()))?;
     }
-    create(&venv)?;
+    create(&venv, name)?;
 
-    println!("installing: the pins of {REQUIREMENTS} into {VENV} (pip, from PyPI)");
+    println!("installing: {what}, the pins of {requirements} into {name} (pip, from PyPI)");
     step(
-        "pip install",
-        Command::new(&python)
+        &format!("pip install ({what})"),
+        Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--quiet", "--no-input"])
             .args(["--disable-pip-version-check", "--requirement"])
-            .arg(root.join(REQUIREMENTS)),
+            .arg(root.join(requirements)),
     )?;
-    // `securesystemslib` without its `crypto` extra imports fine but
-    // verifies only Ed25519; check the whole peer is there before stamping.
-    step(
-        "venv check",
-        Command::new(&python).args([
-            "-c",
-            "import tuf.api.metadata, securesystemslib.signer, cryptography",
-        ]),
-    )?;
+    step(&format!("{what} check"), &mut check(&venv))?;
     fs::write(&stamp, format!("{wanted}\n"))
         .with_context(|| format!("could not write {}", stamp.display()))?;
-    println!("venv: ready: {}", python.display());
-    Ok(python)
+    println!("venv: ready: {}", venv.display());
+    Ok(venv)
 }
 
 /// Builds an empty venv with the first interpreter whose `venv` module works
 /// (with pip, which a Debian python3 without `python3-venv` cannot do).
-fn create(venv: &Path) -> Result<()> {
+fn create(venv: &Path, name: &str) -> Result<()> {
     for interpreter in INTERPRETERS {
-        println!("venv: creating {VENV} with {interpreter}");
+        println!("venv: creating {name} with {interpreter}");
         let made = succeeds(Command::new(interpreter).args(["-m", "venv"]).arg(venv))
             && succeeds(Command::new(venv.join("bin/python")).args(["-m", "pip", "--version"]));
         if made {
@@ -100,8 +137,8 @@ fn create(venv: &Path) -> Result<()> {
 }
 
 /// sha256 of the requirements file, hex: what the stamp holds.
-fn requirements_digest(root: &Path) -> Result<String> {
-    let path = root.join(REQUIREMENTS);
+fn requirements_digest(root: &Path, requirements: &str) -> Result<String> {
+    let path = root.join(requirements);
     let bytes = fs::read(&path).with_context(|| format!("could not read {}", path.display()))?;
     Ok(hex::encode(Sha256::digest(bytes)))
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{cargo, deps, image, node, python, step};
+use crate::{cargo, deps, image, node, python, step, tough, tuf_on_ci};
 
 /// The environment variable the end-to-end harness (`tests/harness`) reads
 /// to find the python-tuf peer.
@@ -40,6 +40,8 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     deps::ensure_rust_components()?;
     let python = python::ensure_venv(root)?;
     node::ensure_node_packages(root)?;
+    let tuf_on_ci_sign = tuf_on_ci::ensure_venv(root)?;
+    let tough_peer = tough::ensure_tough_peer(root)?;
 
     step(
         "formatting (cargo fmt)",
@@ -64,6 +66,8 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     tests
         .current_dir(root)
         .env(PYTHON_ENV, &python)
+        .env(tuf_on_ci::SIGN_ENV, &tuf_on_ci_sign)
+        .env(tough::TOUGH_ENV, &tough_peer)
         .args(["test", "--workspace"]);
     if !picks_targets {
         tests.arg("--all-targets");
@@ -78,6 +82,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
             cargo()
                 .current_dir(root)
                 .env(PYTHON_ENV, &python)
+                .env(tough::TOUGH_ENV, &tough_peer)
                 .args(["test", "--workspace", "--doc"])
                 .args(extra),
         )?;

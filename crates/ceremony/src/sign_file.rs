@@ -3,6 +3,7 @@
 //! atomically, read back and check again. Any refusal leaves the file
 //! byte-identical.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use signers::{SignError, Signer, SignerIdentity};
@@ -116,7 +117,7 @@ pub fn sign_plan(
     check_counted(&plan.board(), &expected).map_err(SignFileError::NotCounted)?;
 
     let bytes = plan.to_file_bytes();
-    remove_stale_temp_files(path);
+    remove_stale_temp_files(&[path]);
     write_atomically(path, &bytes).map_err(|source| SignFileError::Write {
         path: path.to_owned(),
         source,
@@ -213,6 +214,9 @@ pub fn sign_plans(
             w.failed = Some(SignFileError::NotCounted(id));
         }
     }
+    let paths: Vec<&Path> = work.iter().map(|w| w.file.path.as_path()).collect();
+    remove_stale_temp_files(&paths);
+    drop(paths);
     let mut batch = metadata_io::BatchWriter::new();
     let mut written: Vec<usize> = Vec::new();
     let mut bytes: Vec<Option<Vec<u8>>> = vec![None; work.len()];
@@ -286,32 +290,43 @@ fn batch_write_error(
     }
 }
 
-/// Removes the `.<name>.tmp-<pid>` files beside `path` that a write killed
-/// mid-way left (their process is gone; the names are metadata-io's atomic
-/// write's): without this, a stick keeps them after every later signing.
-/// Best effort: what cannot be removed is left as it was.
-fn remove_stale_temp_files(path: &Path) {
-    let Some(name) = path.file_name() else {
-        return;
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file_name.strip_prefix(&prefix) else {
+/// Removes the `.<name>.tmp-<pid>` files beside each of `paths` that a
+/// write killed mid-way left (their process is gone; the names are
+/// metadata-io's writers'): without this, a stick keeps them after every
+/// later signing. One listing per directory, however many files. Best
+/// effort: what cannot be removed is left as it was.
+fn remove_stale_temp_files(paths: &[&Path]) {
+    let mut by_dir: BTreeMap<&Path, BTreeSet<&std::ffi::OsStr>> = BTreeMap::new();
+    for path in paths {
+        let Some(name) = path.file_name() else {
             continue;
         };
-        let gone = !pid.is_empty()
-            && pid.bytes().all(|b| b.is_ascii_digit())
-            && !Path::new("/proc").join(pid).exists();
-        if gone && entry.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = std::fs::remove_file(entry.path());
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        by_dir.entry(dir).or_default().insert(name);
+    }
+    for (dir, names) in by_dir {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some((name, pid)) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix('.'))
+                .and_then(|n| n.rsplit_once(".tmp-"))
+            else {
+                continue;
+            };
+            let gone = names.contains(std::ffi::OsStr::new(name))
+                && !pid.is_empty()
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && !Path::new("/proc").join(pid).exists();
+            if gone && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 }
@@ -547,7 +562,7 @@ mod tests {
         for file in [&path, &gone, &live, &other] {
             std::fs::write(file, b"x").unwrap();
         }
-        remove_stale_temp_files(&path);
+        remove_stale_temp_files(&[&path]);
         assert!(!gone.exists());
         assert!(path.exists() && live.exists() && other.exists());
     }

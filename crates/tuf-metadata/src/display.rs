@@ -67,9 +67,31 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     escape(&String::from_utf8_lossy(bytes)).into_owned()
 }
 
+/// A hex digest in groups of four, eight groups a row (two rows for
+/// SHA-256): how every screen, report and command shows a digest, so a
+/// witness reads the same shape everywhere and can compare them aloud.
+pub fn digest_rows(hex: &str) -> Vec<String> {
+    let chars: Vec<char> = hex.chars().collect();
+    let groups: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+    groups.chunks(8).map(|row| row.join(" ")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sha256_reads_as_two_rows_of_eight_groups() {
+        assert_eq!(
+            digest_rows(&"0123456789abcdef".repeat(4)),
+            vec![
+                "0123 4567 89ab cdef 0123 4567 89ab cdef",
+                "0123 4567 89ab cdef 0123 4567 89ab cdef"
+            ]
+        );
+        assert_eq!(digest_rows("abcdef"), vec!["abcd ef"]);
+        assert!(digest_rows("").is_empty());
+    }
 
     #[test]
     fn ordinary_text_is_borrowed_unchanged() {

@@ -38,7 +38,7 @@ pub use chain::{ChainError, ChainLimits, RootChain, RootStep, Walk, WalkError, w
 pub use common::Expires;
 pub use delegation::{SearchError, TargetSearch, Visit, path_matches};
 pub use digest::sha256_hex;
-pub use display::escape;
+pub use display::{digest_rows, escape};
 pub use fields::{FormatError, Problem};
 pub use files::{FileError, HASH_ALGORITHMS};
 pub use json::{JsonError, Object, Value};

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 
+use tuf_metadata::digest_rows as grouped;
+
 use crate::layout::load_any;
 
 /// Arguments of `digest`.
@@ -42,33 +44,4 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A hex digest in groups of four, eight groups a line: the layout of the
-/// review screen's digest (`ceremony::review::grouped_digest`; the e2e
-/// test `digest_matches_the_review_screen` holds the two together).
-pub fn grouped(hex: &str) -> Vec<String> {
-    let groups: Vec<&str> = hex
-        .as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or("?"))
-        .collect();
-    groups.chunks(8).map(|row| row.join(" ")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sha256_reads_as_two_rows_of_eight_groups() {
-        let hex: String = "0123456789abcdef".repeat(4);
-        assert_eq!(
-            grouped(&hex),
-            vec![
-                "0123 4567 89ab cdef 0123 4567 89ab cdef",
-                "0123 4567 89ab cdef 0123 4567 89ab cdef"
-            ]
-        );
-    }
 }

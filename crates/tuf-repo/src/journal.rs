@@ -226,6 +226,7 @@ fn sweep_temp_files(repo: &Path) -> Result<usize> {
 /// it reads anything.
 pub fn recover(repo: &Path) -> Result<Option<String>> {
     let swept = sweep_temp_files(repo)?;
+    crate::sources::migrate_legacy(&crate::layout::Repo::new(repo))?;
     let journal = repo.join(JOURNAL_DIR);
     if fs::symlink_metadata(&journal).is_err() {
         return Ok((swept > 0)

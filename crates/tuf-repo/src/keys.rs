@@ -242,6 +242,31 @@ pub fn add_key(root: &mut Root, role: &str, key: Key) -> Result<(), RoleError> {
     Ok(())
 }
 
+/// Replaces every key id `root` lists that is not its key's own id (TUF
+/// clients read such roots, and one of sigstore's had one; we never write
+/// one) by the key's id, in `keys` and in every role; returns `(listed,
+/// corrected)`. The key itself is unchanged: signing this root records its
+/// signature under both ids, so the root before it (which knows only the
+/// listed id) and this one (the key's own) each count it.
+pub fn correct_key_ids(root: &mut Root) -> Vec<(KeyId, KeyId)> {
+    let wrong = tuf_metadata::keys::keyid_mismatches(&root.keys);
+    for (listed, actual) in &wrong {
+        if let Some(key) = root.keys.remove(listed) {
+            root.keys.entry(actual.clone()).or_insert(key);
+        }
+        for role in root.roles.values_mut() {
+            if role.keyids.contains(actual) {
+                role.keyids.retain(|id| id != listed);
+            } else {
+                for id in role.keyids.iter_mut().filter(|id| *id == listed) {
+                    *id = actual.clone();
+                }
+            }
+        }
+    }
+    wrong
+}
+
 /// Removes the key whose id is `id_or_prefix` (or starts with it) from
 /// `role`, and from `keys` when no other role lists it.
 pub fn remove_key(root: &mut Root, role: &str, id_or_prefix: &str) -> Result<KeyId, RoleError> {

@@ -26,6 +26,12 @@ impl Repo {
         }
     }
 
+    /// `<repo>/<name>`: the repository's own files (configuration, lock,
+    /// records), beside `repository/` and `staged/`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// `repository/`: what is published.
     pub fn published(&self) -> PathBuf {
         self.dir.join(PUBLISHED_DIR)

@@ -188,12 +188,8 @@ pub(crate) fn staged_metadata(staged: &Path) -> Result<Vec<(String, Vec<u8>, Met
     for entry in entries {
         let entry = entry.with_context(|| format!("{}: cannot list", staged.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        // The manifest and merge's signature-sources record are not metadata.
-        if !name.ends_with(".json")
-            || name == MANIFEST_FILE
-            || name == crate::sources::FILE_NAME
-            || !entry.path().is_file()
-        {
+        // The manifest is not metadata.
+        if !name.ends_with(".json") || name == MANIFEST_FILE || !entry.path().is_file() {
             continue;
         }
         let (bytes, md) = load_any(&entry.path())?;

@@ -41,8 +41,9 @@ struct Merged {
     path: PathBuf,
     bytes: Vec<u8>,
     boards: Vec<(String, ThresholdReport)>,
-    /// (key id, stick) of each signature a stick brought.
-    from_sticks: Vec<(String, PathBuf)>,
+    /// (key id, stick, added by this merge) of each signature a stick
+    /// brought.
+    from_sticks: Vec<(String, PathBuf, bool)>,
 }
 
 /// One signature gathered, and where it came from.
@@ -94,13 +95,13 @@ pub fn run(args: &Args) -> Result<()> {
     for (_, merged) in &outputs {
         batch.add(&merged.path, &merged.bytes)?;
     }
-    let found: Vec<(String, String, &Path)> = outputs
+    let found: Vec<crate::sources::Found<'_>> = outputs
         .iter()
         .flat_map(|(item, merged)| {
-            merged
-                .from_sticks
-                .iter()
-                .map(|(id, stick)| (item.canonical_sha256.clone(), id.clone(), stick.as_path()))
+            merged.from_sticks.iter().map(|(id, stick, added)| {
+                let digest = item.canonical_sha256.clone();
+                (digest, id.clone(), stick.as_path(), *added)
+            })
         })
         .collect();
     let current: Vec<&str> = manifest
@@ -219,7 +220,11 @@ fn merge_item(
     let boards = plan.board();
     let from_sticks = gathered
         .iter()
-        .filter_map(|(id, g)| g.stick.clone().map(|s| (id.clone(), s)))
+        .filter_map(|(id, g)| {
+            g.stick
+                .clone()
+                .map(|s| (id.clone(), s, g.checked.is_some()))
+        })
         .collect();
     Ok(Merged {
         path,
@@ -279,6 +284,13 @@ fn gather_from_stick(
                 item.role,
                 earlier.from
             ),
+            // Already in the staged file (an earlier merge, or one killed
+            // before it recorded where it came from): only attributed.
+            Some(earlier) if earlier.stick.is_none() => {
+                if let Some(earlier) = gathered.get_mut(&signature.keyid) {
+                    earlier.stick = Some(stick.to_owned());
+                }
+            }
             Some(_) => {}
             None => {
                 gathered.insert(

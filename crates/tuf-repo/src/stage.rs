@@ -99,8 +99,15 @@ pub fn run(args: &Args) -> Result<()> {
         }
     };
     // Keys in force before this rotation: only new ones must be portable.
-    let before = root.keys.clone();
+    let mut before = root.keys.clone();
     apply_changes(&mut root, args)?;
+    for (listed, actual) in corrected_key_ids(&mut root, &mut before) {
+        say!(
+            "note: root v{} lists a key under {listed}, which is not its id; root v{} lists it as {actual} (signing records both ids)",
+            root.common.version - 1,
+            root.common.version
+        );
+    }
     let days = args.expires_days.unwrap_or(config.expiry.root);
     let (root_md, root_bytes, plan) =
         checked_root(&repo, trusted.as_ref(), root, &before, days, now)?;
@@ -165,12 +172,13 @@ fn checked_root(
 /// everything else as in root N: what `import` stages when the imported
 /// repository's online keys are held elsewhere, so the first ceremony
 /// under this tool moves them here. The bundle is written later by
-/// `tuf-repo stage`. Returns the staged version.
+/// `tuf-repo stage`. A key id of root N that is not its key's id is
+/// corrected in N+1 (see [`crate::keys::correct_key_ids`]).
 pub fn stage_online_handover(
     dir: &Path,
     online: [(&str, tuf_metadata::Key); 2],
     now: OffsetDateTime,
-) -> Result<u64> {
+) -> Result<Handover> {
     let repo = Repo::new(dir);
     let config = Config::load(dir)?;
     let Some(trusted) = repo.latest_root()? else {
@@ -187,7 +195,7 @@ pub fn stage_online_handover(
     }
     let mut root = trusted.signed().clone();
     root.common.version += 1;
-    let before = root.keys.clone();
+    let mut before = root.keys.clone();
     for (role, key) in online {
         let listed = root
             .role(role)
@@ -202,6 +210,7 @@ pub fn stage_online_handover(
             .expect("a top-level role")
             .threshold = 1;
     }
+    let corrected = corrected_key_ids(&mut root, &mut before);
     let (root_md, root_bytes, _) = checked_root(
         &repo,
         Some(&trusted),
@@ -216,7 +225,35 @@ pub fn stage_online_handover(
             .with_context(|| format!("{}: cannot create", parent.display()))?;
     }
     write_atomically(&path, &root_bytes).with_context(|| path.display().to_string())?;
-    Ok(root_md.signed().common.version)
+    Ok(Handover {
+        version: root_md.signed().common.version,
+        corrected,
+    })
+}
+
+/// What [`stage_online_handover`] staged.
+pub struct Handover {
+    /// The staged root's version.
+    pub version: u64,
+    /// Key ids of the root before that were not their key's id:
+    /// `(listed, corrected)`.
+    pub corrected: Vec<(tuf_metadata::KeyId, tuf_metadata::KeyId)>,
+}
+
+/// [`crate::keys::correct_key_ids`] on the root being staged; the
+/// corrected ids join `before` (the keys in force), since they name keys
+/// already trusted, not new ones.
+fn corrected_key_ids(
+    root: &mut Root,
+    before: &mut std::collections::BTreeMap<tuf_metadata::KeyId, tuf_metadata::Key>,
+) -> Vec<(tuf_metadata::KeyId, tuf_metadata::KeyId)> {
+    let corrected = crate::keys::correct_key_ids(root);
+    for (listed, actual) in &corrected {
+        if let Some(key) = before.get(listed).cloned() {
+            before.insert(actual.clone(), key);
+        }
+    }
+    corrected
 }
 
 /// Arguments of `stage`.

@@ -334,7 +334,7 @@ pub fn write_targets(path: &Path, targets: Targets) -> Result<()> {
 
 /// The file bytes of unsigned targets-type metadata, refused unless they
 /// read back strictly, as commit and the appliance will read them.
-fn targets_bytes(targets: Targets) -> Result<Vec<u8>> {
+pub(crate) fn targets_bytes(targets: Targets) -> Result<Vec<u8>> {
     let bytes = json::to_pretty(&Metadata::new(targets).to_value());
     Metadata::parse(&bytes, &Limits::ANY)?;
     Ok(bytes)

@@ -66,15 +66,9 @@ fn line(tone: Tone, text: impl Into<String>) -> ReviewLine {
     }
 }
 
-/// A hex digest in groups of four, eight groups per line, for reading aloud.
-pub fn grouped_digest(hex: &str) -> Vec<String> {
-    let groups: Vec<&str> = hex
-        .as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or("?"))
-        .collect();
-    groups.chunks(8).map(|row| row.join(" ")).collect()
-}
+/// A hex digest in groups of four, eight groups per line, for reading
+/// aloud: the one layout of every screen, report and command.
+pub use tuf_metadata::digest_rows as grouped_digest;
 
 /// Days from `now` to `at`, rounded down, as people say it.
 pub fn days_from(now: OffsetDateTime, at: OffsetDateTime) -> String {
@@ -391,13 +385,6 @@ mod tests {
             "{}",
             lines[0].text
         );
-    }
-
-    #[test]
-    fn a_digest_is_read_aloud_in_two_rows_of_eight_groups() {
-        let rows = grouped_digest(&"0123456789abcdef".repeat(4));
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0], "0123 4567 89ab cdef 0123 4567 89ab cdef");
     }
 }
 

@@ -24,17 +24,8 @@ pub use model::{
 };
 pub use text::text;
 
-/// A hex digest in groups of four, eight groups a row (two rows for
-/// SHA-256): the shape the ceremony screens use, for reading aloud.
-pub fn grouped(hex: &str) -> Vec<String> {
-    let groups: Vec<String> = hex
-        .chars()
-        .collect::<Vec<_>>()
-        .chunks(4)
-        .map(|c| c.iter().collect())
-        .collect();
-    groups.chunks(8).map(|row| row.join(" ")).collect()
-}
+/// The digest layout of every screen (one definition, in tuf-metadata).
+pub use tuf_metadata::digest_rows as grouped;
 
 /// Text from the transcript or a metadata file, made printable.
 fn shown(text: &str) -> String {

@@ -237,18 +237,6 @@ fn metadata_the_transcript_neither_signed_nor_trusted_is_refused() {
 }
 
 #[test]
-fn a_digest_is_read_in_two_rows_of_eight_groups_of_four() {
-    let rows = grouped(&"0123456789abcdef".repeat(4));
-    assert_eq!(
-        rows,
-        [
-            "0123 4567 89ab cdef 0123 4567 89ab cdef",
-            "0123 4567 89ab cdef 0123 4567 89ab cdef"
-        ]
-    );
-}
-
-#[test]
 fn network_hardware_and_its_acknowledgement_are_listed_as_exceptions() {
     let device = "PCI 0000:00:14.3 8086:a0f0 network controller";
     let mut t = Transcript::in_memory(false);

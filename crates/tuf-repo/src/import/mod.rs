@@ -129,13 +129,13 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
     )?;
     std::fs::create_dir_all(scratch.path().join("staged"))
         .with_context(|| format!("{}: cannot create", scratch.path().display()))?;
-    // A handover root our strict writer refuses (e.g. the imported root
-    // lists a key id that does not match its key, which clients accept on
-    // read but we never sign) does not stop the import: the repository is
-    // adopted as it is, and the releaser is told what to fix first.
+    // A handover root our strict writer refuses does not stop the import:
+    // the repository is adopted as it is, and the releaser is told what to
+    // fix first. (A key id that does not match its key is corrected in the
+    // handover root, not refused.)
     let (staged, not_staged) = match handover {
         Some(keys) => match crate::stage::stage_online_handover(scratch.path(), *keys, now) {
-            Ok(version) => (Some(version), None),
+            Ok(handover) => (Some(handover), None),
             Err(e) => (None, Some(e)),
         },
         None => (None, None),
@@ -156,7 +156,15 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
             args.repo.display()
         );
     }
-    if let Some(version) = staged {
+    if let Some(handover) = staged {
+        let version = handover.version;
+        for (listed, actual) in &handover.corrected {
+            say!(
+                "note: root v{} lists a key under {listed}, which is not its id; root v{version} lists it as {actual}, and signing it records both ids, so root v{} and root v{version} each count the signature",
+                imported.root_version,
+                imported.root_version
+            );
+        }
         say!(
             "note: root v{}'s snapshot and timestamp keys are held elsewhere: imported as they are, nothing signed; root v{version} staged in {} hands them to the keys in {} and {}; next: `tuf-repo stage {} --stick <dir>`, the ceremony, merge and commit",
             imported.root_version,
