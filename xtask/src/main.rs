@@ -63,9 +63,16 @@ enum Task {
         #[arg(long)]
         only: Option<String>,
     },
-    /// Fuzz parse + verify with cargo-fuzz (installs cargo-fuzz if missing).
+    /// Fuzz with cargo-fuzz (installs it if missing; seeds an empty
+    /// corpus): parse + verify, or another target, or all of them.
     Fuzz {
-        /// How long libFuzzer runs.
+        /// The target to run (default: parse_verify).
+        #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(fuzz::TARGETS))]
+        target: Option<String>,
+        /// Run every target, each for --seconds.
+        #[arg(long, conflicts_with = "target")]
+        all: bool,
+        /// How long libFuzzer runs (per target).
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
@@ -94,7 +101,11 @@ fn main() -> ExitCode {
         Task::Test { cargo_test_args } => test::run(&root, &cargo_test_args),
         Task::Bench { only } => bench::run(&root, only),
         Task::Faults { only } => faults::run(&root, only.as_deref()),
-        Task::Fuzz { seconds } => fuzz::run(&root, seconds),
+        Task::Fuzz {
+            target,
+            all,
+            seconds,
+        } => fuzz::run(&root, target.as_deref(), all, seconds),
         Task::Image {
             update_lock,
             pinned_root,
