@@ -13,9 +13,10 @@ drill:
 bench *ARGS:
     cargo xtask bench {{ARGS}}
 
-# libFuzzer on parse + verify for SECONDS.
-fuzz SECONDS="60":
-    cargo xtask fuzz --seconds {{SECONDS}}
+# libFuzzer: parse + verify for 60 s, or e.g. `just fuzz --all --seconds 900`
+# (every target), `just fuzz --target client_update`.
+fuzz *ARGS:
+    cargo xtask fuzz {{ARGS}}
 
 # The bootable offline image in target/image/ (docs/image.md); pass
 # --update-lock after reviewing a Debian point release.
