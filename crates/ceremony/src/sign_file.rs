@@ -308,26 +308,9 @@ fn remove_stale_temp_files(paths: &[&Path]) {
         by_dir.entry(dir).or_default().insert(name);
     }
     for (dir, names) in by_dir {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let file_name = entry.file_name();
-            let Some((name, pid)) = file_name
-                .to_str()
-                .and_then(|n| n.strip_prefix('.'))
-                .and_then(|n| n.rsplit_once(".tmp-"))
-            else {
-                continue;
-            };
-            let gone = names.contains(std::ffi::OsStr::new(name))
-                && !pid.is_empty()
-                && pid.bytes().all(|b| b.is_ascii_digit())
-                && !Path::new("/proc").join(pid).exists();
-            if gone && entry.file_type().is_ok_and(|t| t.is_file()) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+        metadata_io::remove_stale_temp_files(dir, |name| {
+            names.contains(std::ffi::OsStr::new(name))
+        });
     }
 }
 

@@ -89,9 +89,60 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     parent_dir(path).join(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Removes from `dir` the temp files of this crate's writers
+/// (`.<name>.tmp-<pid>`, see [`temp_path`]) whose process is gone and whose
+/// `<name>` `wanted` accepts; returns how many. A killed writer leaves one
+/// for good otherwise (nothing else ever renames it); a live writer's is
+/// kept. Best effort: what cannot be listed or removed stays as it was.
+pub fn remove_stale_temp_files(dir: &Path, wanted: impl Fn(&str) -> bool) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some((name, pid)) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix('.'))
+            .and_then(|n| n.rsplit_once(".tmp-"))
+        else {
+            continue;
+        };
+        let gone = !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists();
+        if gone
+            && wanted(name)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temp_files_of_gone_writers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join(".root.json.tmp-999999999");
+        let live = dir
+            .path()
+            .join(format!(".root.json.tmp-{}", std::process::id()));
+        let other = dir.path().join(".targets.json.tmp-999999999");
+        let plain = dir.path().join("root.json");
+        for file in [&gone, &live, &other, &plain] {
+            fs::write(file, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temp_files(dir.path(), |n| n == "root.json"), 1);
+        assert!(!gone.exists() && live.exists() && other.exists() && plain.exists());
+        assert_eq!(remove_stale_temp_files(dir.path(), |_| true), 1);
+        assert!(!other.exists() && live.exists() && plain.exists());
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_no_temp_behind() {

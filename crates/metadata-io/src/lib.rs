@@ -8,7 +8,7 @@ pub mod atomic;
 pub mod batch;
 pub mod capped;
 
-pub use atomic::{WriteError, write_atomically};
+pub use atomic::{WriteError, remove_stale_temp_files, write_atomically};
 pub use batch::{BatchError, BatchWriter, sync_dirs, sync_file_systems};
 pub use capped::{
     ReadError, open_append_nofollow, open_regular_nofollow, read_capped, read_regular_nofollow,

@@ -579,6 +579,8 @@ pub(crate) fn check_relative(path: &str) -> Result<()> {
 /// A local directory (a web server's document root, a mounted share).
 pub struct DirDestination {
     dir: PathBuf,
+    /// Folders whose stale temp files were removed this run (once each).
+    swept: std::collections::BTreeSet<PathBuf>,
 }
 
 impl DirDestination {
@@ -587,6 +589,7 @@ impl DirDestination {
     pub fn new(dir: &Path) -> Self {
         DirDestination {
             dir: dir.to_owned(),
+            swept: std::collections::BTreeSet::new(),
         }
     }
 
@@ -617,6 +620,11 @@ impl Destination for DirDestination {
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("{}: cannot create", parent.display()))?;
+            // A publication killed mid-write left its temp file here; the
+            // destination is ours alone, so any of a gone writer goes.
+            if self.swept.insert(parent.to_owned()) {
+                metadata_io::remove_stale_temp_files(parent, |_| true);
+            }
         }
         write_atomically(&file, bytes).with_context(|| file.display().to_string())
     }
@@ -778,6 +786,31 @@ mod tests {
     fn publish_plain(dir: &Path, dest: &mut dyn Destination) -> Result<BTreeMap<Kind, Count>> {
         let items = plan(dir, dest)?;
         upload(&items, dest)
+    }
+
+    #[test]
+    fn a_directory_destination_sweeps_the_temp_files_a_killed_publication_left() {
+        let dir = published();
+        let dest_dir = tempfile::tempdir().unwrap();
+        let stale = [
+            dest_dir.path().join(".timestamp.json.tmp-999999999"),
+            dest_dir
+                .path()
+                .join(format!("targets/keys/.{HASH}.log.pub.tmp-999999998")),
+        ];
+        // pid 1 is always alive: a writer that is still running.
+        let live = dest_dir.path().join(".2.snapshot.json.tmp-1");
+        for file in stale.iter().chain([&live]) {
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, b"half").unwrap();
+        }
+        let mut dest = DirDestination::new(dest_dir.path());
+        publish_plain(dir.path(), &mut dest).unwrap();
+        for file in &stale {
+            assert!(!file.exists(), "{} was left", file.display());
+        }
+        assert!(live.exists(), "a live writer's temp file is kept");
+        assert!(dest_dir.path().join("timestamp.json").is_file());
     }
 
     #[test]
