@@ -12,7 +12,7 @@ use tuf_ceremony_e2e::faults::{Fault, Invocation, run_with_fault};
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::tough::{
-    file_url, tough_downloads, tough_loads, tough_misnames_a_target_in_a_directory,
+    file_url, tough_downloads, tough_loads, tough_loads_dir, tough_misnames_a_target_in_a_directory,
 };
 use tuf_ceremony_e2e::{
     Run, assert_ok, binary, copy_dir, path_str, python, python_downloads, snapshot_of,
@@ -784,12 +784,7 @@ fn a_commit_killed_between_any_two_writes_leaves_a_repository_clients_accept() {
         );
         // tough, the third client, too, reading the files where they lie.
         let tough_store = r.path(&format!("tough-{k}"));
-        let said = tough_loads(
-            &published.join("1.root.json"),
-            &file_url(&published),
-            &file_url(&published.join("targets")),
-            &tough_store,
-        );
+        let said = tough_loads_dir(&published.join("1.root.json"), &published, &tough_store);
         assert!(
             said.starts_with("tough: root v1, timestamp v"),
             "crash {k}: {said}"

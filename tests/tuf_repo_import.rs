@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use tuf_ceremony_e2e::repo_setup::Releaser;
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
-use tuf_ceremony_e2e::tough::{file_url, tough_loads};
+use tuf_ceremony_e2e::tough::tough_loads_dir;
 use tuf_ceremony_e2e::{
     Run, assert_ok, copy_dir, path_str, read_json, refused, run_fixture_script, snapshot_of,
 };
@@ -176,12 +176,7 @@ fn a_checkout_of_roots_5_to_7_keeps_every_version_and_its_clients_follow_through
     // it keeps.
     let www = site.join("repository");
     let tough_store = r.path("tough");
-    let said = tough_loads(
-        &published.join("5.root.json"),
-        &file_url(&www),
-        &file_url(&www.join("targets")),
-        &tough_store,
-    );
+    let said = tough_loads_dir(&published.join("5.root.json"), &www, &tough_store);
     assert!(
         said.contains("tough: root v7, timestamp v4, snapshot v3, targets v2"),
         "{said}"
@@ -230,12 +225,7 @@ fn a_checkout_of_roots_5_to_7_keeps_every_version_and_its_clients_follow_through
         said.contains("python-tuf trusts root v8, timestamp v6, snapshot v5, targets v2"),
         "{said}"
     );
-    let said = tough_loads(
-        &published.join("5.root.json"),
-        &file_url(&www),
-        &file_url(&www.join("targets")),
-        &tough_store,
-    );
+    let said = tough_loads_dir(&published.join("5.root.json"), &www, &tough_store);
     assert!(
         said.contains("tough: root v8, timestamp v6, snapshot v5, targets v2"),
         "{said}"
@@ -297,12 +287,7 @@ fn go_tuf_and_full_histories_keep_their_versions_and_a_foreign_trusted_root_is_r
     );
     // tough, pinned to the same root v5, reads the published go-tuf copy.
     let www = r.path("site-go").join("repository");
-    let said = tough_loads(
-        &pin,
-        &file_url(&www),
-        &file_url(&www.join("targets")),
-        &r.path("tough-go"),
-    );
+    let said = tough_loads_dir(&pin, &www, &r.path("tough-go"));
     assert!(
         said.contains("tough: root v7, timestamp v4, snapshot v3, targets v2"),
         "{said}"

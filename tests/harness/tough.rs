@@ -107,6 +107,17 @@ pub fn tough_downloads(
     run.said
 }
 
+/// [`tough_loads`] of the repository published in the directory `dir`
+/// (metadata at its top, target files under `targets/`), read in place.
+pub fn tough_loads_dir(trusted: &Path, dir: &Path, datastore: &Path) -> String {
+    tough_loads(
+        trusted,
+        &file_url(dir),
+        &file_url(&dir.join("targets")),
+        datastore,
+    )
+}
+
 /// tough loads the repository (metadata only, every delegated role);
 /// returns what it printed.
 pub fn tough_loads(
