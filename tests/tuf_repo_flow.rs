@@ -12,7 +12,7 @@ use tuf_ceremony_e2e::faults::{Fault, Invocation, run_with_fault};
 use tuf_ceremony_e2e::repo_setup::{Releaser, SNAPSHOT_PASS, TIMESTAMP_PASS};
 use tuf_ceremony_e2e::serve::{Served, python_http_download};
 use tuf_ceremony_e2e::tough::{
-    file_url, tough_downloads, tough_loads, tough_loads_dir, tough_misnames_a_target_in_a_directory,
+    file_url, tough_downloads, tough_loads_dir, tough_misnames_a_target_in_a_directory,
 };
 use tuf_ceremony_e2e::{
     Run, assert_ok, binary, copy_dir, path_str, python, python_downloads, snapshot_of,
