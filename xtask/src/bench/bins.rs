@@ -3,7 +3,9 @@
 //! age key, through the `bins_bench` example of tuf-repo, as the e2e tests
 //! sign them), `merge`, `commit` — each set against a floor measured in the
 //! same run. Goals: stage, merge and commit each ≤ 1.5× their floor;
-//! batch signing ≥ 0.9× the raw signing rate.
+//! batch signing ≥ 0.9× the raw signing rate. Batch signing is also set
+//! against its floor, with the most of the raw rate a crash-safe writer of
+//! its files could reach on this disk.
 //!
 //! - The floor of a step: the files it wrote (found by comparing the
 //!   trees before and after it: a new inode or modification time), their
@@ -111,6 +113,8 @@ pub fn run(root: &Path) -> Result<()> {
 struct Signing {
     count: f64,
     open: f64,
+    /// `sign_many` alone, the first time (the raw rate is the second).
+    sign: f64,
     raw: f64,
     wall: f64,
 }
@@ -346,6 +350,7 @@ impl Bench {
         let signing = Signing {
             count: number("count")?,
             open: number("open_s")?,
+            sign: number("sign_s")?,
             raw: number("raw_s")?,
             wall,
         };
@@ -469,13 +474,28 @@ fn print_table(timed: &[Timed], signing: &Signing) -> Result<()> {
     let raw_rate = signing.count / signing.raw;
     let ratio = batch_rate / raw_rate;
     println!(
-        "  batch signing: {:.0} files in {:.3} s after the key was unlocked ({:.3} s of scrypt), \
-         {batch_rate:.0}/s; raw (sign + self-check in memory, key decoded once) {raw_rate:.0}/s: \
-         {ratio:.2}× {}",
+        "  batch signing: {:.0} files in {after_unlock:.3} s after the key was unlocked \
+         ({:.3} s of scrypt; sign_many {:.3} s), {batch_rate:.0}/s; raw (sign + self-check \
+         in memory, key decoded once) {raw_rate:.0}/s: {ratio:.2}× {}",
         signing.count,
-        after_unlock,
         signing.open,
+        signing.sign,
         verdict(ratio >= GOAL_RAW)
+    );
+    // Writing the signed files durably cannot cost less than their floor:
+    // say how much of the raw rate the disk alone leaves, and hold the
+    // whole step to the floor goal as the other steps are.
+    let floor = timed
+        .iter()
+        .find(|t| t.label == "batch sign")
+        .map_or(f64::NAN, |t| t.floor_syncfs);
+    println!(
+        "  batch signing against its floor: {:.2}× {} (the floor alone, {floor:.3} s, is {:.1}× \
+         the raw signing time: a crash-safe writer of these files reaches at most {:.2}× raw here)",
+        after_unlock / floor,
+        verdict(after_unlock / floor <= GOAL_FLOOR),
+        floor / signing.raw,
+        signing.raw / (signing.raw + floor)
     );
     println!(
         "  goals: stage, merge, commit ≤ {GOAL_FLOOR}× floor; batch signing ≥ {GOAL_RAW}× raw"
